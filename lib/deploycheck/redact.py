@@ -1,0 +1,177 @@
+"""Secret redaction and fingerprints.
+
+One process-wide :class:`Redactor` knows every secret value of the run: secret values
+of the source-of-truth table for every environment, credentials read from the
+environment, and anything else registered with :func:`register_secret`. Every output
+path (terminal, captured output, logs, reports, exception messages, CLI output) passes
+text through :func:`redact`, which masks each secret and every 8-character piece of one.
+
+Secrets are compared by :func:`fingerprint`, a keyed hash, never by value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+import secrets as _secrets
+import threading
+from collections.abc import Iterable
+
+__all__ = [
+    "MASK",
+    "Redactor",
+    "fingerprint",
+    "mask_value",
+    "redact",
+    "redactor",
+    "register_secret",
+    "set_fingerprint_key",
+]
+
+MASK = "***"
+#: pieces of a secret this long or longer are masked wherever they appear
+PIECE = 8
+#: secrets shorter than this are masked only as whole words (masking "1" everywhere helps nobody)
+MIN_SECRET = 4
+
+_process_key = _secrets.token_bytes(32)
+_fingerprint_key: bytes = _process_key
+
+
+def set_fingerprint_key(key: bytes | None) -> None:
+    """Use ``key`` (the ledger key) for fingerprints; ``None`` restores the per-process key."""
+    global _fingerprint_key  # noqa: PLW0603 - one key per process, like the redactor
+    _fingerprint_key = key if key is not None else _process_key
+
+
+def fingerprint(value: str, key: bytes | None = None) -> str:
+    """Return a keyed fingerprint of ``value``, e.g. ``sha256:3f1c9a0b7d2e4f61``.
+
+    Two values have the same fingerprint under the same key exactly when they are equal
+    (up to HMAC-SHA256 collisions); the fingerprint reveals nothing of the value.
+    """
+    digest = hmac.new(key or _fingerprint_key, value.encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"sha256:{digest[:16]}"
+
+
+def mask_value(value: str | None, *, secret: bool) -> str:
+    """Show a value in output: secrets as their fingerprint, plain values as they are."""
+    if value is None:
+        return "(absent)"
+    if secret:
+        return fingerprint(value)
+    return value
+
+
+class Redactor:
+    """Masks registered secrets, and every 8-character piece of them, in any text."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._short: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._short_pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str | None) -> None:
+        """Register one secret value; empty and very short values are handled safely."""
+        if not value:
+            return
+        value = str(value)
+        with self._lock:
+            if len(value) < MIN_SECRET:
+                return
+            if len(value) < PIECE:
+                if value not in self._short:
+                    self._short.add(value)
+                    self._short_pattern = None
+                return
+            if value not in self._secrets:
+                self._secrets.add(value)
+                self._pattern = None
+
+    def add_many(self, values: Iterable[str | None]) -> None:
+        """Register several secret values."""
+        for value in values:
+            self.add(value)
+
+    def clear(self) -> None:
+        """Forget every registered secret (tests use this between runs)."""
+        with self._lock:
+            self._secrets.clear()
+            self._short.clear()
+            self._pattern = None
+            self._short_pattern = None
+
+    @property
+    def count(self) -> int:
+        """How many secrets are registered."""
+        return len(self._secrets) + len(self._short)
+
+    def _compiled(self) -> tuple[re.Pattern[str] | None, re.Pattern[str] | None]:
+        with self._lock:
+            if self._pattern is None and self._secrets:
+                pieces: set[str] = set()
+                for value in self._secrets:
+                    pieces.add(value)
+                    pieces.update(value[i : i + PIECE] for i in range(len(value) - PIECE + 1))
+                # longest first so a whole secret is masked in one piece
+                ordered = sorted(pieces, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(p) for p in ordered))
+            if self._short_pattern is None and self._short:
+                ordered = sorted(self._short, key=len, reverse=True)
+                alternatives = "|".join(re.escape(p) for p in ordered)
+                self._short_pattern = re.compile(rf"(?<![\w]){'(?:' + alternatives + ')'}(?![\w])")
+            return self._pattern, self._short_pattern
+
+    def redact(self, text: str) -> str:
+        """Return ``text`` with every secret, and every 8-character piece of one, masked."""
+        if not text or (not self._secrets and not self._short):
+            return text
+        pattern, short = self._compiled()
+        if pattern is not None:
+            text = pattern.sub(MASK, text)
+            # a run of masks and leftovers shorter than a piece: fold adjacent masks
+            text = text.replace(MASK + MASK, MASK)
+        if short is not None:
+            text = short.sub(MASK, text)
+        return text
+
+
+redactor = Redactor()
+
+
+def register_secret(value: str | None) -> None:
+    """Register a secret value with the process-wide redactor."""
+    redactor.add(value)
+
+
+def redact(text: str) -> str:
+    """Mask every registered secret in ``text`` using the process-wide redactor."""
+    return redactor.redact(text)
+
+
+#: environment variables whose values are credentials, registered at start-up
+CREDENTIAL_VARIABLES = (
+    "CLOUDFLARE_API_TOKEN",
+    "CLOUDFLARE_API_KEY",
+    "CONVEX_DEPLOY_KEY",
+    "CONVEX_DEPLOYMENT_TOKEN",
+    "CONVEX_SELF_HOSTED_ADMIN_KEY",
+    "GITHUB_TOKEN",
+    "GH_TOKEN",
+)
+
+
+def register_environment_credentials(environ: dict[str, str] | None = None) -> None:
+    """Register the vendor credentials found in the environment with the redactor."""
+    env = os.environ if environ is None else environ
+    for name in CREDENTIAL_VARIABLES:
+        value = env.get(name)
+        if value and "|" in value:
+            # Convex keys read "prod:<deployment name>|<secret>": only the part after "|" is
+            # secret, and masking pieces of the deployment name would hide which one was used
+            value = value.split("|", 1)[1]
+        register_secret(value)
