@@ -64,7 +64,7 @@ class ConvexEmulator:
 
     Example::
 
-        convex = ConvexEmulator("prod:prod-graceful-shrimp-355|secret")
+        convex = ConvexEmulator("prod:prod-graceful-shrimp-355|secret", url="http://127.0.0.1:3210")
         convex.handle(Request("GET", "/api/v1/list_environment_variables",
                               headers={"authorization": "Convex prod:prod-graceful-shrimp-355|secret"}))
     """
@@ -77,9 +77,11 @@ class ConvexEmulator:
         deployment: str = "prod-graceful-shrimp-355",
         deployment_type: str = "prod",
         *,
+        url: str | None = None,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.lock = threading.RLock()
+        self.url = url
         self.deployment = deployment
         self.deployment_type = deployment_type
         self._admin_key = _strip_type(deploy_key)
@@ -257,8 +259,7 @@ class ConvexEmulator:
         return json_response(200, {"status": "success", "value": value, "logLines": []})
 
     def _system_query(self, path: str, args: Any, request: Request) -> Any:
-        host = request.header("host")
-        cloud_url = f"http://{host}" if host else f"https://{self.deployment}.convex.cloud"
+        cloud_url = self._cloud_url(request)
         builtins = {
             "CONVEX_CLOUD_URL": cloud_url,
             "CONVEX_SITE_URL": f"https://{self.deployment}.convex.site",
@@ -286,6 +287,13 @@ class ConvexEmulator:
             "Did you forget to run `npx convex dev` or `npx convex deploy`?"
         )
         raise _QueryError(msg)
+
+    def _cloud_url(self, request: Request) -> str:
+        """The deployment URL: as configured, else as the client reached it."""
+        if self.url:
+            return self.url.rstrip("/")
+        host = request.header("host")
+        return f"http://{host}" if host else f"https://{self.deployment}.convex.cloud"
 
     def _push_config(self, request: Request) -> Response:
         denied = self._deny(request)
