@@ -1,0 +1,254 @@
+"""Convex: a deployment's environment variables, identity and function spec over HTTP.
+
+Uses the documented Deployment API with ``Authorization: Convex <deploy key>``:
+``GET /api/v1/list_environment_variables`` (one request reads every value),
+``POST /api/v1/update_environment_variables`` (one transactional batch; explicit values
+make it idempotent in effect, so it is retried), ``GET /api/v1/deployment_info``,
+``GET /instance_name`` (unauthenticated reachability probe) and the system query
+``_system/cli/modules:apiSpec`` through ``POST /api/query`` (read-only, retried).
+
+Convex values are readable. Whether one is a secret is the source-of-truth's call, not
+Convex's: a var is marked ``secret`` unless its name is in ``plain_names`` (the
+target's ``plain`` list), so a value is never shown by mistake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from deploycheck.errors import ConfigError, NotFoundError, Problem
+from deploycheck.http import HttpClient, HttpSettings, require_credentials
+from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
+
+__all__ = ["ConvexPlatform", "deployment_name_of_key", "normalize_function_id"]
+
+PUSH_ACTIONS = ("push_config", "push_config_with_components")
+
+
+def deployment_name_of_key(key: str) -> str | None:
+    """The deployment a ``prod:<name>|<secret>`` deploy key belongs to, when it says."""
+    if "|" not in key:
+        return None
+    head = key.split("|", 1)[0]
+    if head.startswith(("preview:", "project:")) and head.count(":") >= 2:
+        return None
+    return head.split(":", 1)[1] if ":" in head else head
+
+
+def normalize_function_id(identifier: str) -> str:
+    """``messages.js:list`` -> ``messages:list`` (the form ``npx convex run`` takes)."""
+    module, _, name = identifier.partition(":")
+    for ext in (".js", ".ts", ".jsx", ".tsx", ".mjs", ".cjs"):
+        if module.endswith(ext):
+            module = module[: -len(ext)]
+            break
+    return f"{module}:{name}" if name else module
+
+
+def _parse_convex_error(response: Any) -> tuple[str, str | int | None]:
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip().splitlines()[0][:200] if response.text.strip() else ""
+        return text or f"HTTP {response.status_code}", None
+    if isinstance(body, dict):
+        message = body.get("message") or body.get("errorMessage") or f"HTTP {response.status_code}"
+        code = body.get("code")
+        return str(message), code if isinstance(code, str | int) else None
+    return f"HTTP {response.status_code}", None
+
+
+class ConvexPlatform:
+    """One Convex deployment's environment variables (ConfigPlatform).
+
+    Extra methods: :meth:`instance_name`, :meth:`deployment_info`, :meth:`function_spec`,
+    :meth:`last_push_time`. Convex has no rollback API (roll back by redeploying old code).
+    """
+
+    platform = "convex"
+
+    def __init__(
+        self,
+        client: HttpClient,
+        *,
+        deployment: str,
+        plain_names: Collection[str] = (),
+        target: str = "CONVEX",
+        env: str = "",
+    ) -> None:
+        self.client = client
+        self.deployment = deployment
+        self.resource = deployment
+        self.plain_names = frozenset(plain_names)
+        self.target = target
+        self.env = env
+        client.hint = self._hint
+
+    @classmethod
+    def from_environ(
+        cls,
+        *,
+        environ: Mapping[str, str],
+        deployment: str | None = None,
+        url: str | None = None,
+        plain_names: Collection[str] = (),
+        target: str = "CONVEX",
+        env: str = "",
+        settings: HttpSettings | None = None,
+    ) -> ConvexPlatform:
+        """Build from CONVEX_SELF_HOSTED_URL/_ADMIN_KEY or CONVEX_URL (else ``url``) and CONVEX_DEPLOY_KEY.
+
+        Raises ConfigError when the key names another deployment than ``deployment``.
+        """
+        self_hosted = bool(environ.get("CONVEX_SELF_HOSTED_URL"))
+        if self_hosted:
+            base_url = environ["CONVEX_SELF_HOSTED_URL"]
+            variable = "CONVEX_SELF_HOSTED_URL"
+            key = require_credentials(environ, {"CONVEX_SELF_HOSTED_ADMIN_KEY": "the self-hosted admin key"})[
+                "CONVEX_SELF_HOSTED_ADMIN_KEY"
+            ]
+        else:
+            base_url = environ.get("CONVEX_URL") or url or ""
+            variable = "CONVEX_URL"
+            key = environ.get("CONVEX_DEPLOY_KEY") or environ.get("CONVEX_DEPLOYMENT_TOKEN") or ""
+            if not key:
+                purpose = "a deploy key from the Convex dashboard, Settings > Deploy keys"
+                require_credentials(environ, {"CONVEX_DEPLOY_KEY": purpose})
+        if not base_url:
+            where = f"targets.{target}.environments.{env or '<env>'}.url"
+            msg = "no Convex deployment URL."
+            raise ConfigError(
+                [Problem(source="environment", path="CONVEX_URL", message=msg, hint=f"Set {where}.")]
+            )
+        key_deployment = deployment_name_of_key(key)
+        name = deployment or key_deployment or "convex"
+        if not self_hosted and deployment and key_deployment and key_deployment != deployment:
+            msg = f"CONVEX_DEPLOY_KEY is a key of deployment {key_deployment!r}, not {deployment!r}."
+            where = f"targets.{target}.environments.{env}.deployment"
+            hint = f"Export the deploy key of {deployment!r} or fix {where}."
+            raise ConfigError(
+                [Problem(source="environment", path="CONVEX_DEPLOY_KEY", message=msg, hint=hint)]
+            )
+        client = HttpClient(
+            platform=cls.platform,
+            base_url=base_url,
+            base_url_variable=variable,
+            headers={"Authorization": f"Convex {key}", "Content-Type": "application/json"},
+            settings=settings or HttpSettings.from_environ(environ),
+            parse_error=_parse_convex_error,
+        )
+        return cls(client, deployment=name, plain_names=plain_names, target=target, env=env)
+
+    def _hint(self, status: int | None, code: str | int | None, operation: str) -> str:
+        if status in (401, 403):
+            return f"check CONVEX_DEPLOY_KEY (a deploy key of {self.deployment!r} allowed to {operation})"
+        if status == 404:
+            return f"check CONVEX_URL / targets.{self.target}.environments.{self.env or '<env>'}.url"
+        if status == 429:
+            return "Convex is rate limiting this key; wait and run again"
+        return ""
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far."""
+        return self.client.requests
+
+    def instance_name(self) -> str:
+        """The deployment's name as it reports it (unauthenticated reachability probe)."""
+        response = self.client.request("GET", "/instance_name", operation="probe instance name")
+        return response.text.strip()
+
+    def deployment_info(self) -> dict[str, Any]:
+        """``{"kind": "cloud", "deploymentType": ..., ...}`` or ``{"kind": "selfHosted"}``."""
+        operation = "read deployment info"
+        body = self.client.json(
+            self.client.request("GET", "/api/v1/deployment_info", operation=operation), operation
+        )
+        if not isinstance(body, dict):
+            raise self.client.malformed(operation, "not an object")
+        return body
+
+    def list_env(self) -> dict[str, str]:
+        """Every user environment variable, name -> value (one request)."""
+        operation = "list environment variables"
+        response = self.client.request("GET", "/api/v1/list_environment_variables", operation=operation)
+        body = self.client.json(response, operation)
+        values = body.get("environmentVariables") if isinstance(body, dict) else None
+        if not isinstance(values, dict):
+            raise self.client.malformed(operation, "no environmentVariables object")
+        return {str(k): str(v) for k, v in values.items()}
+
+    def read_config(self) -> ConfigState:
+        """Every variable with its value, in one request."""
+        before = self.requests
+        found = {
+            name: RemoteVar(name, value, secret=name not in self.plain_names)
+            for name, value in self.list_env().items()
+        }
+        return ConfigState(self.platform, self.resource, found, marker=None, requests=self.requests - before)
+
+    def apply_config(self, changes: Sequence[VarChange]) -> ApplyResult:
+        """Apply every change in one transactional batch (any invalid change rejects all)."""
+        if not changes:
+            return ApplyResult(applied=())
+        body = {
+            "changes": [{"name": c.name, "value": None if c.action == "remove" else c.value} for c in changes]
+        }
+        self.client.request(
+            "POST",
+            "/api/v1/update_environment_variables",
+            operation="update environment variables",
+            json=body,
+            idempotent=True,
+        )
+        return ApplyResult(applied=tuple(c.name for c in changes))
+
+    def function_spec(self) -> list[str]:
+        """Identifiers of the deployed functions (``messages.js:list``), HTTP actions as ``GET /path``."""
+        operation = "read function spec"
+        body = {"path": "_system/cli/modules:apiSpec", "args": [{}], "format": "convex_encoded_json"}
+        response = self.client.request("POST", "/api/query", operation=operation, json=body, idempotent=True)
+        answer = self.client.json(response, operation)
+        if not isinstance(answer, dict):
+            raise self.client.malformed(operation, "not an object")
+        if answer.get("status") == "error":
+            raise self.client.malformed(operation, f"query failed: {answer.get('errorMessage', '?')}")
+        functions = answer.get("value")
+        if not isinstance(functions, list):
+            raise self.client.malformed(operation, "value is not a list of functions")
+        out: list[str] = []
+        for item in functions:
+            if not isinstance(item, dict):
+                continue
+            if "identifier" in item:
+                out.append(str(item["identifier"]))
+            elif item.get("functionType") == "HttpAction":
+                out.append(f"{item.get('method', '?')} {item.get('path', '?')}")
+        return out
+
+    def last_push_time(self) -> float | None:
+        """When code was last pushed (epoch seconds) from the audit log, or None when unknown."""
+        operation = "read audit log"
+        try:
+            response = self.client.request(
+                "GET", "/api/v1/list_audit_log_events", operation=operation, params={"limit": 100}
+            )
+        except NotFoundError:
+            return None
+        body = self.client.json(response, operation)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise self.client.malformed(operation, "no items list")
+        times = [
+            float(item["createTime"])
+            for item in items
+            if isinstance(item, dict)
+            and item.get("action") in PUSH_ACTIONS
+            and isinstance(item.get("createTime"), int | float)
+        ]
+        if not times:
+            return None
+        latest = max(times)
+        # createTime is in milliseconds on Convex; tolerate seconds
+        return latest / 1000.0 if latest > 1e11 else latest
