@@ -1,0 +1,490 @@
+"""The Cloudflare v4 control plane: Workers and Pages endpoints under ``/client/v4``.
+
+Answers with the vendor's envelope ``{success, errors, messages, result[, result_info]}``
+and error codes: 9106 no credentials, 6003/6111 a malformed Authorization header, 10000
+an unknown token or a foreign account, 7003 an unknown route or malformed account id,
+10007 an unknown script, 8000007 an unknown Pages project. State lives in
+:mod:`deploycheck.sandbox.cloudflare_workers` and :mod:`deploycheck.sandbox.cloudflare_pages`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import urllib.parse
+from collections.abc import Callable
+from typing import Any
+
+from deploycheck.sandbox.cloudflare_api import (
+    ApiError,
+    FormPart,
+    form_json,
+    json_body,
+    now,
+    ok,
+    parse_multipart,
+)
+from deploycheck.sandbox.cloudflare_pages import PROJECT_NOT_FOUND, PagesProject, seed_projects
+from deploycheck.sandbox.cloudflare_workers import (
+    SCRIPT_NOT_FOUND,
+    SECRET_TYPES,
+    SECRETS_CHANGED,
+    WorkerScript,
+    WorkerVersion,
+    seed_scripts,
+)
+from deploycheck.sandbox.core import Request, Response
+
+__all__ = ["API_PREFIX", "CloudflareEmulator"]
+
+API_PREFIX = "/client/v4"
+_TOKEN_FORMAT = re.compile(r"^[A-Za-z0-9_-]{20,}$")
+_ACCOUNT_FORMAT = re.compile(r"^[0-9a-f]{32}$")
+_Handler = Callable[[Request, list[str]], Response]
+
+
+def _per_page(request: Request, default: int, maximum: int) -> tuple[int, int]:
+    try:
+        page = max(1, int(request.arg("page") or 1))
+        per_page = max(1, min(maximum, int(request.arg("per_page") or default)))
+    except ValueError as exc:
+        raise ApiError(400, 10026, f"page and per_page must be integers: {exc}") from exc
+    return page, per_page
+
+
+class CloudflareEmulator:
+    """The Workers and Pages API of one account, accepting one API token."""
+
+    service = "cloudflare"
+
+    def __init__(self, *, account_id: str, token: str) -> None:
+        self.lock = threading.RLock()
+        self.account_id = account_id
+        self.token = token
+        self.scripts: dict[str, WorkerScript] = {}
+        self.projects: dict[str, PagesProject] = {}
+        script = r"/accounts/([^/]+)/workers/scripts/([^/]+)"
+        project = r"/accounts/([^/]+)/pages/projects/([^/]+)"
+        self._routes: list[tuple[str, re.Pattern[str], _Handler]] = [
+            (m, re.compile(f"^{p}$"), h)
+            for m, p, h in [
+                ("PUT", script, self._upload_script),
+                ("GET", f"{script}/secrets", self._list_secrets),
+                ("PUT", f"{script}/secrets", self._put_secret),
+                ("GET", f"{script}/secrets/([^/]+)", self._get_secret),
+                ("DELETE", f"{script}/secrets/([^/]+)", self._delete_secret),
+                ("PATCH", f"{script}/secrets-bulk", self._bulk_secrets),
+                ("GET", f"{script}/settings", self._get_settings),
+                ("PATCH", f"{script}/settings", self._patch_settings),
+                ("GET", f"{script}/script-settings", self._get_script_settings),
+                ("GET", f"{script}/versions", self._list_versions),
+                ("POST", f"{script}/versions", self._upload_version),
+                ("GET", f"{script}/versions/([^/]+)", self._get_version),
+                ("GET", f"{script}/deployments", self._list_deployments),
+                ("POST", f"{script}/deployments", self._create_deployment),
+                ("GET", project, self._get_project),
+                ("PATCH", project, self._patch_project),
+                ("GET", f"{project}/deployments", self._list_pages_deployments),
+                ("POST", f"{project}/deployments", self._direct_upload),
+                ("GET", f"{project}/deployments/([^/]+)", self._get_pages_deployment),
+                ("POST", f"{project}/deployments/([^/]+)/rollback", self._rollback_pages),
+            ]
+        ]
+        self.reset()
+
+    # -- Emulator protocol -----------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the seeded script and project."""
+        with self.lock:
+            self.scripts = seed_scripts()
+            self.projects = seed_projects()
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every stored value, secret values included."""
+        with self.lock:
+            return {
+                "account_id": self.account_id,
+                "workers": {name: s.stored() for name, s in self.scripts.items()},
+                "pages": {name: p.stored() for name, p in self.projects.items()},
+            }
+
+    def handle(self, request: Request) -> Response:
+        """Authenticate, route and answer one API request."""
+        try:
+            return self._handle(request)
+        except ApiError as exc:
+            return exc.response()
+
+    def _handle(self, request: Request) -> Response:
+        if not request.path.startswith(API_PREFIX + "/"):
+            raise ApiError(404, 7003, "No route for the URI")
+        path = request.path[len(API_PREFIX) :]
+        self._authenticate(request)
+        allowed: list[str] = []
+        for method, pattern, handler in self._routes:
+            match = pattern.match(path)
+            if match is None:
+                continue
+            if method != request.method:
+                allowed.append(method)
+                continue
+            params = [urllib.parse.unquote(p) for p in match.groups()]
+            self._check_account(request.path, params[0])
+            return handler(request, params[1:])
+        if allowed:
+            raise ApiError(405, 10405, f"Method {request.method} not allowed; use {', '.join(allowed)}")
+        raise ApiError(404, 7003, "No route for the URI")
+
+    def _authenticate(self, request: Request) -> None:
+        header = request.header("authorization")
+        if not header:
+            if request.header("x-auth-key") or request.header("x-auth-email"):
+                raise ApiError(403, 9103, "Unknown X-Auth-Key or X-Auth-Email")
+            raise ApiError(400, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not _TOKEN_FORMAT.match(token.strip()):
+            raise ApiError(
+                400,
+                6003,
+                "Invalid request headers",
+                chain=[{"code": 6111, "message": "Invalid format for Authorization header"}],
+            )
+        if token.strip() != self.token:
+            raise ApiError(403, 10000, "Authentication error")
+
+    def _check_account(self, path: str, account_id: str) -> None:
+        if not _ACCOUNT_FORMAT.match(account_id):
+            raise ApiError(
+                404, 7003, f"Could not route to {path}, perhaps your object identifier is invalid?"
+            )
+        if account_id != self.account_id:
+            raise ApiError(403, 10000, "Authentication error")
+
+    # -- Workers ---------------------------------------------------------------
+
+    def _script(self, name: str) -> WorkerScript:
+        script = self.scripts.get(name)
+        if script is None:
+            raise ApiError(404, *SCRIPT_NOT_FOUND)
+        return script
+
+    def _list_secrets(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        return ok([_secret_item(b) for b in script.latest_version.bindings if b.get("type") in SECRET_TYPES])
+
+    def _get_secret(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        for binding in script.latest_version.bindings:
+            if binding.get("type") in SECRET_TYPES and binding["name"] == params[1]:
+                return ok(_secret_item(binding))
+        raise ApiError(404, 10056, f"Secret {params[1]!r} not found on script {script.name!r}")
+
+    def _put_secret(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        body = json_body(request)
+        name, text, kind = body.get("name"), body.get("text"), body.get("type", "secret_text")
+        if not isinstance(name, str) or not name or not isinstance(text, str) or kind != "secret_text":
+            raise ApiError(400, 10021, "A secret needs a string name, a string text and type secret_text")
+        binding = {"type": "secret_text", "name": name, "text": text}
+        script.change_bindings(
+            _replace(script.latest_version.bindings, {name: binding}), triggered_by="secret"
+        )
+        return ok(_secret_item(binding))
+
+    def _delete_secret(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        name = params[1]
+        if name not in script.latest_version.secrets():
+            raise ApiError(404, 10056, f"Secret {name!r} not found on script {script.name!r}")
+        script.change_bindings(_replace(script.latest_version.bindings, {name: None}), triggered_by="secret")
+        return ok(None)
+
+    def _bulk_secrets(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        body = json_body(request)
+        secrets = body.get("secrets")
+        if not isinstance(secrets, dict):
+            raise ApiError(400, 10021, "secrets must be an object of name -> secret or null")
+        changes: dict[str, dict[str, Any] | None] = {}
+        for name, secret in secrets.items():
+            if secret is None:
+                changes[name] = None
+                continue
+            if not isinstance(secret, dict) or not isinstance(secret.get("text"), str):
+                raise ApiError(400, 10021, f"secret {name!r} needs a string text")
+            if secret.get("type", "secret_text") != "secret_text":
+                raise ApiError(400, 10021, f"secret {name!r}: type must be secret_text")
+            changes[name] = {"type": "secret_text", "name": name, "text": secret["text"]}
+        script.change_bindings(_replace(script.latest_version.bindings, changes), triggered_by="secret")
+        return ok({name: _secret_item(b) for name, b in changes.items() if b is not None})
+
+    def _get_settings(self, request: Request, params: list[str]) -> Response:
+        return ok(self._script(params[0]).settings())
+
+    def _get_script_settings(self, request: Request, params: list[str]) -> Response:
+        return ok(self._script(params[0]).script_settings())
+
+    def _patch_settings(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        if request.header("content-type").lower().startswith("multipart/form-data"):
+            parts = {p.name: p for p in parse_multipart(request)}
+            if "settings" not in parts:
+                raise ApiError(400, 10021, "The multipart body needs a 'settings' part")
+            settings = form_json(parts["settings"])
+        else:
+            body = json_body(request)
+            settings = body["settings"] if isinstance(body.get("settings"), dict) else body
+        for key in ("logpush", "tags", "tail_consumers"):
+            if key in settings:
+                setattr(script, key, settings[key])
+        if "bindings" in settings or "compatibility_date" in settings or "compatibility_flags" in settings:
+            current = script.latest_version
+            bindings = current.bindings
+            if "bindings" in settings:
+                bindings = _merge_bindings(
+                    current.bindings, settings["bindings"], settings.get("keep_bindings")
+                )
+            if bindings != current.bindings or any(
+                settings.get(k, getattr(current, k)) != getattr(current, k)
+                for k in ("compatibility_date", "compatibility_flags")
+            ):
+                script.require_latest_deployed()
+                annotations = {"workers/triggered_by": "version_settings"}
+                version = script.add_version(
+                    bindings=bindings,
+                    source="api",
+                    annotations=annotations,
+                    compatibility_date=settings.get("compatibility_date"),
+                    compatibility_flags=settings.get("compatibility_flags"),
+                )
+                script.deploy(
+                    [{"version_id": version.id, "percentage": 100}], source="api", annotations=annotations
+                )
+        return ok(script.settings())
+
+    def _list_versions(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        newest_first = list(reversed(script.versions))
+        if (request.arg("deployable") or "").lower() == "true":
+            items = [v.short() for v in newest_first]
+            return ok(
+                {"items": items},
+                {"page": 1, "per_page": len(items), "count": len(items), "total_count": len(items)},
+            )
+        page, per_page = _per_page(request, 10, 100)
+        chunk = newest_first[(page - 1) * per_page : page * per_page]
+        info = {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(newest_first)}
+        return ok({"items": [v.short() for v in chunk]}, info)
+
+    def _get_version(self, request: Request, params: list[str]) -> Response:
+        return ok(self._script(params[0]).version(params[1]).full())
+
+    def _list_deployments(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        return ok({"deployments": [d.as_api() for d in reversed(script.deployments)]})
+
+    def _create_deployment(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        body = json_body(request)
+        if body.get("strategy") != "percentage":
+            raise ApiError(400, 10021, "strategy must be 'percentage'")
+        versions = body.get("versions")
+        if not isinstance(versions, list) or not 1 <= len(versions) <= 2:
+            raise ApiError(400, 10021, "A deployment needs one or two versions")
+        targets: list[dict[str, Any]] = []
+        for item in versions:
+            if not isinstance(item, dict) or not isinstance(item.get("version_id"), str):
+                raise ApiError(400, 10021, "Each version needs a version_id and a percentage")
+            percentage = item.get("percentage")
+            if not isinstance(percentage, int | float) or not 0.01 <= percentage <= 100:
+                raise ApiError(400, 10021, "percentage must be between 0.01 and 100")
+            script.version(item["version_id"])
+            targets.append({"version_id": item["version_id"], "percentage": percentage})
+        if abs(sum(float(t["percentage"]) for t in targets) - 100.0) > 0.001:
+            raise ApiError(400, 10021, "The percentages of a deployment's versions must add up to 100")
+        annotations = body.get("annotations") or {}
+        if not isinstance(annotations, dict):
+            raise ApiError(400, 10021, "annotations must be an object")
+        force = (request.arg("force") or "").lower() == "true"
+        changed = script.changed_secrets([t["version_id"] for t in targets])
+        if changed and not force:
+            raise ApiError(400, SECRETS_CHANGED, f"The following secrets have changed: {', '.join(changed)}")
+        message = str(annotations.get("workers/message", ""))[:1000]
+        stored = {"workers/triggered_by": str(annotations.get("workers/triggered_by", "deployment"))}
+        if message:
+            stored["workers/message"] = message
+        deployment = script.deploy(targets, source=_source(request), annotations=stored)
+        return ok(deployment.as_api())
+
+    def _upload_script(self, request: Request, params: list[str]) -> Response:
+        name = params[0]
+        script = self.scripts.get(name)
+        if script is None:
+            script = WorkerScript(name=name, created_on=now())
+        version = _version_from_upload(script, request, deploy_annotations={"workers/triggered_by": "upload"})
+        self.scripts[name] = script
+        script.deploy(
+            [{"version_id": version.id, "percentage": 100}],
+            source=_source(request),
+            annotations={"workers/triggered_by": "upload"},
+        )
+        return ok(script.script_object())
+
+    def _upload_version(self, request: Request, params: list[str]) -> Response:
+        script = self._script(params[0])
+        version = _version_from_upload(
+            script, request, deploy_annotations={"workers/triggered_by": "version_upload"}
+        )
+        return ok(version.full())
+
+    # -- Pages -----------------------------------------------------------------
+
+    def _project(self, name: str) -> PagesProject:
+        project = self.projects.get(name)
+        if project is None:
+            raise ApiError(404, *PROJECT_NOT_FOUND)
+        return project
+
+    def _get_project(self, request: Request, params: list[str]) -> Response:
+        return ok(self._project(params[0]).as_api())
+
+    def _patch_project(self, request: Request, params: list[str]) -> Response:
+        project = self._project(params[0])
+        project.patch(json_body(request))
+        return ok(project.as_api())
+
+    def _list_pages_deployments(self, request: Request, params: list[str]) -> Response:
+        project = self._project(params[0])
+        env = request.arg("env")
+        if env is not None and env not in ("production", "preview"):
+            raise ApiError(400, 8000000, f"env must be production or preview, got {env!r}")
+        found = [d for d in reversed(project.deployments) if env is None or d.environment == env]
+        page, per_page = _per_page(request, 25, 100)
+        chunk = found[(page - 1) * per_page : page * per_page]
+        info = {
+            "page": page,
+            "per_page": per_page,
+            "count": len(chunk),
+            "total_count": len(found),
+            "total_pages": max(1, -(-len(found) // per_page)),
+        }
+        return ok([d.as_api(project.subdomain) for d in chunk], info)
+
+    def _get_pages_deployment(self, request: Request, params: list[str]) -> Response:
+        project = self._project(params[0])
+        return ok(project.deployment(params[1]).as_api(project.subdomain))
+
+    def _rollback_pages(self, request: Request, params: list[str]) -> Response:
+        project = self._project(params[0])
+        return ok(project.rollback(params[1]).as_api(project.subdomain))
+
+    def _direct_upload(self, request: Request, params: list[str]) -> Response:
+        project = self._project(params[0])
+        parts = parse_multipart(request)
+        fields = {p.name: p for p in parts if p.filename is None}
+        if "manifest" not in fields:
+            raise ApiError(400, 8000000, "A direct upload needs a 'manifest' part")
+        manifest = form_json(fields["manifest"])
+        files = {_site_path(p): p.content for p in parts if p.filename is not None}
+        missing = sorted(set(manifest) - set(files))
+        if missing:
+            raise ApiError(400, 8000000, f"Files in the manifest were not uploaded: {', '.join(missing)}")
+        deployment = project.add_deployment(
+            branch=_field(fields, "branch") or project.production_branch,
+            commit_hash=_field(fields, "commit_hash"),
+            commit_message=_field(fields, "commit_message"),
+            files=files,
+        )
+        return ok(deployment.as_api(project.subdomain))
+
+
+def _secret_item(binding: dict[str, Any]) -> dict[str, Any]:
+    return {"name": binding["name"], "type": binding["type"]}
+
+
+def _replace(
+    bindings: list[dict[str, Any]], changes: dict[str, dict[str, Any] | None]
+) -> list[dict[str, Any]]:
+    """``bindings`` with the named ones replaced (None removes them), new ones appended."""
+    result = [changes.get(b["name"], b) for b in bindings]
+    kept = [b for b in result if b is not None]
+    names = {b["name"] for b in bindings}
+    kept += [b for name, b in changes.items() if name not in names and b is not None]
+    return kept
+
+
+def _merge_bindings(current: list[dict[str, Any]], wanted: Any, keep_types: Any) -> list[dict[str, Any]]:
+    """The binding list of a settings PATCH or upload.
+
+    ``wanted`` replaces the list; a ``secret_text`` entry without ``text`` and an
+    ``inherit`` entry keep the current binding of that name; ``keep_bindings`` types
+    keep every current binding of those types not named in ``wanted``.
+    """
+    if not isinstance(wanted, list) or not all(
+        isinstance(b, dict) and isinstance(b.get("name"), str) for b in wanted
+    ):
+        raise ApiError(400, 10021, "bindings must be a list of objects with a name and a type")
+    by_name = {b["name"]: b for b in current}
+    result: list[dict[str, Any]] = []
+    for binding in wanted:
+        name, kind = binding["name"], binding.get("type")
+        if kind == "inherit" or (kind in SECRET_TYPES and "text" not in binding):
+            if name not in by_name:
+                raise ApiError(
+                    400, 10021, f"binding {name!r} cannot be inherited: the current version has none"
+                )
+            result.append(dict(by_name[name]))
+        elif kind == "plain_text" and not isinstance(binding.get("text"), str):
+            raise ApiError(400, 10021, f"plain_text binding {name!r} needs a string text")
+        else:
+            result.append(dict(binding))
+    keep = set(keep_types) if isinstance(keep_types, list) else set()
+    named = {b["name"] for b in result}
+    result += [dict(b) for b in current if b.get("type") in keep and b["name"] not in named]
+    return result
+
+
+def _version_from_upload(
+    script: WorkerScript, request: Request, *, deploy_annotations: dict[str, str]
+) -> WorkerVersion:
+    parts = parse_multipart(request)
+    by_name = {p.name: p for p in parts}
+    if "metadata" not in by_name:
+        raise ApiError(400, 10021, "A script upload needs a 'metadata' part")
+    metadata = form_json(by_name["metadata"])
+    main_module = metadata.get("main_module") or metadata.get("body_part")
+    modules: dict[str, bytes] = {(p.filename or p.name): p.content for p in parts if p.name != "metadata"}
+    if not isinstance(main_module, str) or main_module not in modules:
+        raise ApiError(
+            400, 10021, f"main_module {main_module!r} must name one of the uploaded parts: {sorted(modules)}"
+        )
+    current = script.versions[-1].bindings if script.versions else []
+    bindings = _merge_bindings(current, metadata.get("bindings", []), metadata.get("keep_bindings"))
+    annotations = dict(deploy_annotations)
+    extra = metadata.get("annotations")
+    if isinstance(extra, dict):
+        annotations.update({str(k): str(v) for k, v in extra.items()})
+    return script.add_version(
+        bindings=bindings,
+        source=_source(request),
+        annotations=annotations,
+        modules=modules,
+        main_module=main_module,
+        compatibility_date=metadata.get("compatibility_date"),
+        compatibility_flags=metadata.get("compatibility_flags"),
+    )
+
+
+def _source(request: Request) -> str:
+    return "wrangler" if "wrangler" in request.header("user-agent").lower() else "api"
+
+
+def _site_path(part: FormPart) -> str:
+    path = part.filename or part.name
+    return path if path.startswith("/") else "/" + path
+
+
+def _field(fields: dict[str, FormPart], name: str) -> str:
+    part = fields.get(name)
+    return part.text() if part is not None else ""

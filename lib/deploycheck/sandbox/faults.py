@@ -1,0 +1,202 @@
+"""Injected faults: what the sandbox servers do instead of (or before) answering.
+
+A fault matches requests by service, an optional path regex (``re.search`` on the
+path) and an optional method. It can delay (``latency_ms``), answer a status with an
+optional raw ``body`` and ``Retry-After`` header, hang until cleared, or (worker only)
+make ``/health`` report ``degraded``/``unhealthy``. ``count`` limits how many requests
+it applies to before it removes itself.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["SERVICES", "Fault", "FaultRegistry", "parse_fault"]
+
+#: services a fault may name
+SERVICES = ("cloudflare", "github", "convex", "pages", "worker")
+HEALTH_STATES = ("degraded", "unhealthy")
+#: a hanging request gives up after this many seconds even if nobody clears it
+HANG_LIMIT_S = 120.0
+
+_KNOWN_KEYS = {
+    "service",
+    "path",
+    "method",
+    "status",
+    "latency_ms",
+    "retry_after",
+    "hang",
+    "body",
+    "health",
+    "count",
+}
+
+
+@dataclass
+class Fault:
+    """One injected fault; see the module docstring for the fields."""
+
+    id: str
+    service: str
+    path: str | None = None
+    method: str | None = None
+    status: int | None = None
+    latency_ms: int = 0
+    retry_after: float | None = None
+    hang: bool = False
+    body: str | None = None
+    health: str | None = None
+    count: int | None = None
+    released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
+
+    def matches(self, service: str, method: str, path: str) -> bool:
+        """Whether this fault applies to a request."""
+        if service != self.service:
+            return False
+        if self.method is not None and self.method.upper() != method.upper():
+            return False
+        return self.path is None or re.search(self.path, path) is not None
+
+    @property
+    def is_health_only(self) -> bool:
+        """A fault that only changes the worker's reported health, not the HTTP exchange."""
+        return (
+            self.health is not None
+            and self.status is None
+            and not self.hang
+            and self.body is None
+            and not self.latency_ms
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        """The fault as the admin API shows it."""
+        return {
+            "id": self.id,
+            "service": self.service,
+            "path": self.path,
+            "method": self.method,
+            "status": self.status,
+            "latency_ms": self.latency_ms,
+            "retry_after": self.retry_after,
+            "hang": self.hang,
+            "body": self.body,
+            "health": self.health,
+            "count": self.count,
+        }
+
+
+def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR0912 - one check per field
+    """Build a fault from its admin-API JSON; raise ValueError naming every problem."""
+    problems: list[str] = []
+    unknown = sorted(set(spec) - _KNOWN_KEYS)
+    if unknown:
+        problems.append(f"unknown keys {unknown}; valid keys: {sorted(_KNOWN_KEYS)}")
+    service = spec.get("service")
+    if service not in SERVICES:
+        problems.append(f"service must be one of {list(SERVICES)}, got {service!r}")
+    path = spec.get("path")
+    if path is not None:
+        try:
+            re.compile(str(path))
+        except re.error as exc:
+            problems.append(f"path is not a valid regex: {exc}")
+    method = spec.get("method")
+    status = spec.get("status")
+    if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+        problems.append(f"status must be an HTTP status code, got {status!r}")
+    latency = spec.get("latency_ms", 0) or 0
+    if not isinstance(latency, int | float) or latency < 0:
+        problems.append(f"latency_ms must be a non-negative number, got {latency!r}")
+    retry_after = spec.get("retry_after")
+    if retry_after is not None and (not isinstance(retry_after, int | float) or retry_after < 0):
+        problems.append(f"retry_after must be a non-negative number of seconds, got {retry_after!r}")
+    body = spec.get("body")
+    if body is not None and not isinstance(body, str):
+        problems.append("body must be a string (sent verbatim)")
+    health = spec.get("health")
+    if health is not None:
+        if health not in HEALTH_STATES:
+            problems.append(f"health must be one of {list(HEALTH_STATES)}, got {health!r}")
+        if service != "worker":
+            problems.append("health faults apply to the worker service only")
+    count = spec.get("count")
+    if count is not None and (not isinstance(count, int) or count < 1):
+        problems.append(f"count must be a positive integer, got {count!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+    return Fault(
+        id=fault_id,
+        service=str(service),
+        path=None if path is None else str(path),
+        method=None if method is None else str(method).upper(),
+        status=status,
+        latency_ms=int(latency),
+        retry_after=retry_after,
+        hang=bool(spec.get("hang", False)),
+        body=body,
+        health=health,
+        count=count,
+    )
+
+
+class FaultRegistry:
+    """The faults in force, shared by every sandbox server; thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+        # used-up faults whose hanging requests a later clear() must still release
+        self._retired: list[Fault] = []
+        self._ids = itertools.count(1)
+
+    def add(self, spec: Mapping[str, Any]) -> Fault:
+        """Validate and add a fault (raises ValueError); returns it."""
+        with self._lock:
+            fault = parse_fault(spec, f"fault-{next(self._ids)}")
+            self._faults.append(fault)
+        return fault
+
+    def clear(self) -> None:
+        """Remove every fault and release the requests hanging on them."""
+        with self._lock:
+            faults, self._faults = self._faults + self._retired, []
+            self._retired = []
+        for fault in faults:
+            fault.released.set()
+
+    def active(self) -> list[Fault]:
+        """The faults in force, oldest first."""
+        with self._lock:
+            return list(self._faults)
+
+    def take(self, service: str, method: str, path: str) -> Fault | None:
+        """The first fault applying to a request, counting it as applied once."""
+        with self._lock:
+            for fault in self._faults:
+                if not fault.is_health_only and fault.matches(service, method, path):
+                    self._consume(fault)
+                    return fault
+        return None
+
+    def health(self) -> str | None:
+        """The worker health a fault imposes (``degraded``/``unhealthy``), counting it as applied."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.health is not None and fault.service == "worker":
+                    self._consume(fault)
+                    return fault.health
+        return None
+
+    def _consume(self, fault: Fault) -> None:
+        if fault.count is not None:
+            fault.count -= 1
+            if fault.count <= 0:
+                self._faults.remove(fault)
+                if fault.hang or fault.latency_ms:
+                    self._retired.append(fault)
