@@ -80,6 +80,17 @@ class Baseline:
         return next((e for e in self.entries if e.matches(finding)), None)
 
 
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that keeps timestamps as text, so an impossible date is a problem, not a crash."""
+
+
+def _timestamp_as_text(loader: _Loader, node: yaml.Node) -> str:
+    return str(loader.construct_scalar(node))  # type: ignore[arg-type]
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
 def default_baseline_path(config_path: Path) -> Path:
     """Where the baseline lives by default: beside deploycheck.yaml."""
     return config_path.parent / BASELINE_NAME
@@ -200,8 +211,8 @@ def load_baseline(path: Path) -> Baseline:
             [Problem(source, f"cannot read the file: {exc.strerror}.", hint="Check the --baseline path.")]
         ) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None

@@ -173,7 +173,7 @@ def default_opener(config: ProjectConfig, env: str, environ: Mapping[str, str] |
     def opener(planned: DriftTarget) -> Any:
         if planned.local:
             assert planned.target.local_file is not None
-            return open_local(planned.target.local_file)
+            return open_local(config.resolve_path(planned.target.local_file), plain_names=planned.target.plain)
         return open_target(config, planned.target, env, environ)
 
     return opener
