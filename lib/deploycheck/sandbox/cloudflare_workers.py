@@ -357,8 +357,7 @@ class WorkerScript:
 
 
 _SEED_MODULE = """// log-ingestion Worker ({label})
-import {{ RateLimiter }} from "./rate-limiter.js";
-export {{ RateLimiter }};
+export class RateLimiterDO {{}}
 export const EXPECTED_STATE_VERSION = {state};
 export default {{
   async fetch(request, env) {{
@@ -375,8 +374,8 @@ def seed_scripts() -> dict[str, WorkerScript]:
     do_binding = {
         "type": "durable_object_namespace",
         "name": "RATE_LIMITER",
-        "class_name": "RateLimiter",
-        "namespace_id": seed_id("log-ingestion/do/RateLimiter").replace("-", ""),
+        "class_name": "RateLimiterDO",
+        "namespace_id": seed_id("log-ingestion/do/RateLimiterDO").replace("-", ""),
     }
     for index, (age, state) in enumerate([(21, 1), (14, 1), (7, 2)], start=1):
         label = f"release {index}"

@@ -153,6 +153,16 @@ class WorkerEmulator:
             origins.update(o.strip().rstrip("/") for o in extra.split(",") if o.strip())
         return origins
 
+    def _rate_limit(self) -> int:
+        """Logs per origin per minute: the ``RATE_LIMIT_PER_MINUTE`` var if set, else 60."""
+        with self.cloudflare.lock:
+            script = self.cloudflare.scripts.get(self.script)
+            value = script.active_version.vars().get("RATE_LIMIT_PER_MINUTE") if script else None
+        try:
+            return max(1, int(str(value))) if value is not None else RATE_LIMIT
+        except ValueError:
+            return RATE_LIMIT
+
     def _health(self) -> Response:
         with self.cloudflare.lock:
             script = self.cloudflare.scripts.get(self.script)
@@ -225,7 +235,8 @@ class WorkerEmulator:
             moment = time.monotonic()
             while window and moment - window[0] >= RATE_WINDOW_S:
                 window.popleft()
-            if len(window) >= RATE_LIMIT:
+            limit = self._rate_limit()
+            if len(window) >= limit:
                 retry = max(1, int(RATE_WINDOW_S - (moment - window[0])) + 1)
                 headers["retry-after"] = str(retry)
                 return json_response(429, {"error": "rate limited", "retry_after": retry}, headers)

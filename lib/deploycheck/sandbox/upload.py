@@ -1,0 +1,258 @@
+"""Vendor-shaped uploads for the sandbox's deploy commands (what wrangler and convex deploy send).
+
+- Worker: ``PUT /accounts/{id}/workers/scripts/{name}`` multipart (a ``metadata`` part
+  plus module parts), which creates a version and deploys it, as ``wrangler deploy`` does.
+- Pages: ``POST /accounts/{id}/pages/projects/{name}/deployments`` multipart (``manifest``,
+  ``branch``, ``commit_hash``, ``commit_message`` and one part per file).
+- Convex: ``POST {CONVEX_URL}/api/push_config`` with ``Authorization: Convex <key>`` and
+  ``{modules: [{path, source}], schema, message}``.
+
+Credentials and URLs come from the vendor environment variables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from deploycheck.errors import (
+    AuthError,
+    NotFoundError,
+    PlatformError,
+    PlatformUnavailable,
+    Problem,
+    UsageError,
+)
+
+__all__ = ["upload_convex", "upload_pages", "upload_worker"]
+
+DEFAULT_CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
+_SKIP_DIRS = {"node_modules", ".git", ".wrangler", "_generated", "__pycache__"}
+TIMEOUT = (5.0, 30.0)
+
+
+def _require(environ: Mapping[str, str], names: list[str], directory: Path, source: str) -> dict[str, str]:
+    problems = [
+        Problem(
+            source="environment", message=f"{name} is not set", hint="run inside `deploycheck sandbox` env"
+        )
+        for name in names
+        if not environ.get(name)
+    ]
+    if not directory.is_dir():
+        problems.append(Problem(source=source, message=f"{directory} is not a directory"))
+    if problems:
+        raise UsageError(problems)
+    return {name: environ[name] for name in names}
+
+
+def _files(directory: Path, suffixes: tuple[str, ...] | None = None) -> list[Path]:
+    found = []
+    for path in sorted(directory.rglob("*")):
+        relative = path.relative_to(directory)
+        if any(part in _SKIP_DIRS or part.startswith(".") for part in relative.parts):
+            continue
+        if path.is_file() and (suffixes is None or path.suffix in suffixes):
+            found.append(path)
+    return found
+
+
+def _raise_for(response: Any, platform: str, operation: str) -> Any:
+    """The JSON body of a successful response; a PlatformError naming the vendor code otherwise."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    failed = response.status_code >= 400 or (isinstance(body, dict) and body.get("success") is False)
+    if not failed:
+        return body
+    code: str | int | None = None
+    message = response.text[:300]
+    if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors and isinstance(errors[0], dict):
+            code, message = errors[0].get("code"), str(errors[0].get("message"))
+        elif "code" in body:
+            code, message = body.get("code"), str(body.get("message"))
+    status = response.status_code
+    kind: type[PlatformError] = PlatformError
+    hint = "check the request and retry"
+    if status in (401, 403):
+        kind, hint = AuthError, "check the API token or deploy key and its permissions"
+    elif status == 404:
+        kind, hint = NotFoundError, "check the script, project or deployment name"
+    elif status >= 500:
+        kind, hint = PlatformUnavailable, "retry later"
+    raise kind(message, platform=platform, operation=operation, status=status, code=code, hint=hint)
+
+
+def _post(method: str, url: str, platform: str, operation: str, **kwargs: Any) -> Any:
+    import requests
+
+    try:
+        response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
+    except requests.RequestException as exc:
+        msg = f"could not reach {url}: {type(exc).__name__}"
+        raise PlatformUnavailable(
+            msg, platform=platform, operation=operation, hint="is the sandbox running?"
+        ) from exc
+    return _raise_for(response, platform, operation)
+
+
+def _worker_config(directory: Path, script: str) -> dict[str, Any]:
+    """The wrangler.toml section deploying ``script``: the named env whose name matches, else top level."""
+    path = directory / "wrangler.toml"
+    if not path.is_file():
+        return {}
+    with path.open("rb") as handle:
+        config = tomllib.load(handle)
+    for section in (config.get("env") or {}).values():
+        if isinstance(section, dict) and section.get("name") == script:
+            return {**{k: config[k] for k in ("main", "compatibility_date") if k in config}, **section}
+    return config
+
+
+def upload_worker(
+    script: str, directory: Path, environ: Mapping[str, str], *, include_vars: bool = False
+) -> dict[str, Any]:
+    """Upload a Worker's modules (and deploy them) as ``wrangler deploy --keep-vars`` would.
+
+    The main module, compatibility date and Durable Object bindings come from the
+    directory's ``wrangler.toml`` (the section whose ``name`` is ``script``); secrets
+    and plain vars already set are kept unless ``include_vars`` uploads the toml's vars.
+    """
+    env = _require(
+        {**{"CLOUDFLARE_API_BASE_URL": DEFAULT_CLOUDFLARE_API}, **environ},
+        ["CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"],
+        directory,
+        "--dir",
+    )
+    config = _worker_config(directory, script)
+    main = Path(str(config.get("main", "src/index.js")))
+    module_root = (directory / main).parent
+    modules = _files(module_root, (".js", ".mjs", ".cjs", ".wasm"))
+    if not (directory / main).is_file():
+        raise UsageError([Problem(source="--dir", message=f"main module {main} not found in {directory}")])
+    bindings: list[dict[str, Any]] = [
+        {"type": "durable_object_namespace", "name": b["name"], "class_name": b["class_name"]}
+        for b in (config.get("durable_objects") or {}).get("bindings", [])
+    ]
+    keep = ["secret_text", "secret_key"]
+    if include_vars:
+        bindings += [
+            {"type": "plain_text", "name": k, "text": str(v)} for k, v in (config.get("vars") or {}).items()
+        ]
+    else:
+        keep += ["plain_text", "json"]
+    metadata = {
+        "main_module": main.name,
+        "compatibility_date": str(config.get("compatibility_date", "2024-09-23")),
+        "bindings": bindings,
+        "keep_bindings": keep,
+    }
+    files: list[tuple[str, tuple[str | None, bytes, str]]] = [
+        ("metadata", (None, json.dumps(metadata).encode(), "application/json"))
+    ]
+    for path in modules:
+        name = path.relative_to(module_root).as_posix()
+        files.append((name, (name, path.read_bytes(), "application/javascript+module")))
+    base = env["CLOUDFLARE_API_BASE_URL"].rstrip("/")
+    url = f"{base}/accounts/{env['CLOUDFLARE_ACCOUNT_ID']}/workers/scripts/{script}"
+    body = _post(
+        "PUT",
+        url,
+        "cloudflare-worker",
+        f"upload script {script}",
+        headers={"Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}"},
+        files=files,
+    )
+    result = body["result"]
+    return {"script": script, "version_id": result.get("deployment_id"), "etag": result.get("etag")}
+
+
+def upload_pages(
+    project: str,
+    directory: Path,
+    environ: Mapping[str, str],
+    *,
+    commit: str | None = None,
+    branch: str = "main",
+) -> dict[str, Any]:
+    """Create a Pages deployment from every file of ``directory`` (production on ``main``)."""
+    env = _require(
+        {**{"CLOUDFLARE_API_BASE_URL": DEFAULT_CLOUDFLARE_API}, **environ},
+        ["CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"],
+        directory,
+        "--dir",
+    )
+    paths = _files(directory)
+    if not paths:
+        raise UsageError([Problem(source="--dir", message=f"{directory} has no files to deploy")])
+    manifest: dict[str, str] = {}
+    files: list[tuple[str, tuple[str | None, bytes, str]]] = []
+    for path in paths:
+        name = "/" + path.relative_to(directory).as_posix()
+        content = path.read_bytes()
+        manifest[name] = hashlib.sha256(content).hexdigest()[:32]
+        files.append((name, (name, content, "application/octet-stream")))
+    commit_hash = (
+        commit
+        or hashlib.sha1(json.dumps(manifest, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
+    )
+    fields: list[tuple[str, tuple[str | None, bytes, str]]] = [
+        ("manifest", (None, json.dumps(manifest).encode(), "application/json")),
+        ("branch", (None, branch.encode(), "text/plain")),
+        ("commit_hash", (None, commit_hash.encode(), "text/plain")),
+        ("commit_message", (None, f"Deploy {commit_hash[:7]}".encode(), "text/plain")),
+    ]
+    base = env["CLOUDFLARE_API_BASE_URL"].rstrip("/")
+    url = f"{base}/accounts/{env['CLOUDFLARE_ACCOUNT_ID']}/pages/projects/{project}/deployments"
+    body = _post(
+        "POST",
+        url,
+        "cloudflare-pages",
+        f"create deployment of {project}",
+        headers={"Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}"},
+        files=fields + files,
+    )
+    result = body["result"]
+    return {
+        "project": project,
+        "deployment_id": result["id"],
+        "environment": result["environment"],
+        "url": result["url"],
+        "commit_hash": commit_hash,
+    }
+
+
+def upload_convex(
+    directory: Path, environ: Mapping[str, str], *, message: str | None = None
+) -> dict[str, Any]:
+    """Push a Convex functions directory (modules plus ``schema.ts``) to CONVEX_URL."""
+    url = environ.get("CONVEX_URL") or environ.get("CONVEX_SELF_HOSTED_URL") or ""
+    key = environ.get("CONVEX_DEPLOY_KEY") or environ.get("CONVEX_SELF_HOSTED_ADMIN_KEY") or ""
+    _require(
+        {"CONVEX_URL": url, "CONVEX_DEPLOY_KEY": key}, ["CONVEX_URL", "CONVEX_DEPLOY_KEY"], directory, "--dir"
+    )
+    modules = [
+        {"path": path.relative_to(directory).as_posix(), "source": path.read_text(encoding="utf-8")}
+        for path in _files(directory, (".ts", ".js"))
+        if not path.name.endswith(".d.ts") and path.name not in ("tsconfig.json",)
+    ]
+    if not modules:
+        raise UsageError([Problem(source="--dir", message=f"{directory} has no .ts or .js modules")])
+    schema_path = directory / "schema.ts"
+    schema = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else None
+    body = _post(
+        "POST",
+        f"{url.rstrip('/')}/api/push_config",
+        "convex",
+        "push functions",
+        headers={"Authorization": f"Convex {key}"},
+        json={"modules": modules, "schema": schema, "message": message or "deploycheck sandbox upload"},
+    )
+    return {"pushed_at": body.get("pushedAt"), "functions": body.get("functions"), "modules": len(modules)}
