@@ -282,8 +282,9 @@ class HttpClient:
         self.session.headers.update(headers or {})
         self.parse_error: ErrorParser = parse_error or _default_parse_error
         self.hint: Hinter = hint or _no_hint
-        self._sleep = sleep
-        self._clock = clock
+        #: how the client waits and tells time (tests replace them to run without waiting)
+        self.sleep = sleep
+        self.clock = clock
         self._lock = threading.Lock()
         self.requests = 0
 
@@ -382,7 +383,7 @@ class HttpClient:
             "files": files,
             "headers": headers,
         }
-        deadline = self._clock() + self.settings.budget
+        deadline = self.clock() + self.settings.budget
         retries_done = 0
         while True:
             outcome = self._attempt(
@@ -401,7 +402,7 @@ class HttpClient:
                 raise failure from failure.__cause__
             if retries_done >= self.settings.retries:
                 raise self._exhausted(failure, retries_done) from failure.__cause__
-            self._sleep(self._wait(failure, retry_after, retries_done, deadline))
+            self.sleep(self._wait(failure, retry_after, retries_done, deadline))
             retries_done += 1
 
     def _attempt(
@@ -416,7 +417,7 @@ class HttpClient:
         deadline: float,
     ) -> requests.Response | tuple[PlatformError, bool, float | None]:
         """Send once: the response to return, or (failure, may retry, Retry-After seconds)."""
-        remaining = max(0.1, deadline - self._clock())
+        remaining = max(0.1, deadline - self.clock())
         timeout = (min(self.settings.connect_timeout, remaining), min(self.settings.read_timeout, remaining))
         with self._lock:
             self.requests += 1
@@ -465,7 +466,7 @@ class HttpClient:
             wait = min(BACKOFF_MAX, BACKOFF_BASE * 2**retries_done) * (1 + random.uniform(0, 0.2))  # noqa: S311
             if failure.status == 429:
                 wait = max(wait, 1.0)
-        if wait >= deadline - self._clock():
+        if wait >= deadline - self.clock():
             budget = self.settings.budget
             msg = f"{failure.detail}; waiting {wait:.0f} s would exceed the {budget:.0f} s retry budget"
             raise type(failure)(

@@ -72,6 +72,8 @@ class CloudflarePagesPlatform:
         self.resource = f"{project}/{stage}"
         self.target = target
         self.env = env
+        #: deployments read per page when listing
+        self.per_page = 25
         api.client.hint = self._hint_with_defaults(api.client.hint)
 
     @classmethod
@@ -180,7 +182,7 @@ class CloudflarePagesPlatform:
             operation="list pages deployments",
             items=lambda result: list(result or []),
             params={"env": self.stage},
-            per_page=25,
+            per_page=self.per_page,
         )
 
     def active_deployment(self) -> Deployment | None:

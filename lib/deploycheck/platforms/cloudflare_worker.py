@@ -270,13 +270,13 @@ class CloudflareWorkerPlatform:
 
     # -- versions and deployments ------------------------------------------------------------------
 
-    def list_versions(self, limit: int | None = None) -> list[WorkerVersion]:
-        """Uploaded versions, latest first."""
+    def list_versions(self, limit: int | None = None, *, per_page: int = 100) -> list[WorkerVersion]:
+        """Uploaded versions, latest first (at most ``limit``), read ``per_page`` at a time."""
         items = self.api.paged(
             f"{self._path}/versions",
             operation="list worker versions",
             items=lambda result: list((result or {}).get("items") or []),
-            per_page=100,
+            per_page=per_page,
             limit=limit,
         )
         return [_version(item) for item in items]
