@@ -7,6 +7,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+import requests
 
 from deploycheck.redact import fingerprint
 from deploycheck.sandbox.convex import ConvexEmulator
@@ -514,3 +515,87 @@ def test_snapshot_and_reset(convex: ConvexEmulator) -> None:
         "messages.js:send",
         "logs.js:ingest",
     }
+
+
+# -- end to end over real HTTP through the sandbox server --------------------------------------
+
+
+@pytest.fixture
+def cx_session(sandbox: Any) -> requests.Session:
+    """A requests session carrying the sandbox's Convex deploy key."""
+    session = requests.Session()
+    session.headers.update(
+        {"Authorization": f"Convex {sandbox.convex_deploy_key}", "Convex-Client": "npm-cli-1.45.0"}
+    )
+    return session
+
+
+@pytest.mark.sandbox
+def test_http_env_var_batch_reaches_sandbox_state(
+    sandbox: Any, sandbox_admin: Any, cx_session: requests.Session
+) -> None:
+    """An update batch over HTTP is listed back and shows in the sandbox state; a bad batch changes nothing."""
+    url = sandbox.convex_url
+    ok = cx_session.post(
+        f"{url}/api/v1/update_environment_variables",
+        json={"changes": [{"name": "TOKEN", "value": "t-1"}]},
+        timeout=10,
+    )
+    assert (ok.status_code, ok.content) == (200, b"")
+    bad = cx_session.post(
+        f"{url}/api/v1/update_environment_variables",
+        json={"changes": [{"name": "TOKEN", "value": "t-2"}, {"name": "CONVEX_SITE_URL", "value": "x"}]},
+        timeout=10,
+    )
+    assert (bad.status_code, bad.json()["code"]) == (400, "EnvVarNameForbidden")
+    listed = cx_session.get(f"{url}/api/v1/list_environment_variables", timeout=10).json()
+    jsonschema.validate(listed, LIST_SCHEMA)
+    state = sandbox_admin.state()["convex"]["deployments"][NAME]["environment_variables"]
+    assert (
+        fingerprint(listed["environmentVariables"]["TOKEN"])
+        == fingerprint(state["TOKEN"])
+        == fingerprint("t-1")
+    )
+
+
+@pytest.mark.sandbox
+def test_http_identity_function_spec_and_push(sandbox: Any, cx_session: requests.Session) -> None:
+    """Over HTTP: instance_name, deployment_info, function spec, cloudUrl, and a push moving lastPushTime."""
+    url = sandbox.convex_url
+    assert requests.get(f"{url}/instance_name", timeout=10).text == NAME
+    info = cx_session.get(f"{url}/api/v1/deployment_info", timeout=10).json()
+    jsonschema.validate(info, DEPLOYMENT_INFO_SCHEMA)
+    spec = cx_session.post(
+        f"{url}/api/query",
+        json={"path": "_system/cli/modules:apiSpec", "args": [{}], "format": "convex_encoded_json"},
+        timeout=10,
+    ).json()
+    assert {f["identifier"] for f in spec["value"]} >= {
+        "messages.js:list",
+        "messages.js:send",
+        "logs.js:ingest",
+    }
+    cloud = cx_session.post(
+        f"{url}/api/query", json={"path": "_system/cli/convexUrl:cloudUrl", "args": [{}]}, timeout=10
+    ).json()
+    assert cloud["value"].rstrip("/") == url.rstrip("/")
+    pushed = cx_session.post(
+        f"{url}/api/push_config",
+        json={
+            "modules": [{"path": "ping.ts", "source": "export const ping = query({});"}],
+            "message": "sha=feedbee",
+        },
+        timeout=10,
+    ).json()
+    after = cx_session.get(f"{url}/api/v1/deployment_info", timeout=10).json()
+    assert after["lastPushTime"] == pushed["pushedAt"] > info["lastPushTime"]
+    events = cx_session.get(f"{url}/api/v1/list_audit_log_events", params={"from": 0}, timeout=10).json()
+    assert events["items"][-1]["metadata"] == {"message": "sha=feedbee"}
+
+
+@pytest.mark.sandbox
+def test_http_wrong_deploy_key_is_refused(sandbox: Any) -> None:
+    """A deploy key with the wrong secret answers 401 BadAdminKey over HTTP."""
+    url = f"{sandbox.convex_url}/api/v1/list_environment_variables"
+    response = requests.get(url, headers={"Authorization": f"Convex prod:{NAME}|wrong"}, timeout=10)
+    assert (response.status_code, response.json()["code"]) == (401, "BadAdminKey")

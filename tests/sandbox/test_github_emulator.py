@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import pytest
+import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from nacl import encoding, public
@@ -399,3 +400,64 @@ def test_any_unicode_secret_round_trips_through_the_sealed_box(github: GithubEmu
     """Whatever text a client seals, the emulator stores exactly that text."""
     assert put_secret(github, ENV, "ROUND_TRIP", value).status in (201, 204)
     assert fingerprint(stored_secret(github, "ROUND_TRIP", "production")["value"]) == fingerprint(value)
+
+
+# -- end to end over real HTTP through the sandbox server --------------------------------------
+
+
+@pytest.fixture
+def gh_session(sandbox: Any) -> requests.Session:
+    """A requests session authenticated against the sandbox's GitHub API."""
+    session = requests.Session()
+    session.headers.update(
+        {
+            "Authorization": f"Bearer {sandbox.github_token}",
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+        }
+    )
+    return session
+
+
+@pytest.mark.sandbox
+def test_http_secret_write_reaches_sandbox_state(
+    sandbox: Any, sandbox_admin: Any, gh_session: requests.Session
+) -> None:
+    """A secret sealed and PUT over HTTP is stored decrypted in the sandbox state under the environment."""
+    base = f"{sandbox.github_api_url}/repos/{sandbox.github_repository}/environments/production/secrets"
+    key = gh_session.get(f"{base}/public-key", timeout=10).json()
+    body = {"encrypted_value": encrypt(key["key"], "over-http-value"), "key_id": key["key_id"]}
+    response = gh_session.put(f"{base}/WEBHOOK_SECRET", json=body, timeout=10)
+    assert response.status_code == 201
+    assert int(response.headers["x-ratelimit-remaining"]) < int(response.headers["x-ratelimit-limit"])
+    state = sandbox_admin.state()["github"]["repositories"][sandbox.github_repository]
+    stored = state["environments"]["production"]["secrets"]["WEBHOOK_SECRET"]["value"]
+    assert fingerprint(stored) == fingerprint("over-http-value")
+    assert [w["method"] for w in sandbox_admin.writes("github")] == ["PUT"]
+
+
+@pytest.mark.sandbox
+def test_http_link_header_pagination_can_be_followed(sandbox: Any, gh_session: requests.Session) -> None:
+    """Following rel=next links over HTTP (requests parses them) visits every variable exactly once."""
+    base = f"{sandbox.github_api_url}/repos/{sandbox.github_repository}/actions/variables"
+    for index in range(23):
+        assert (
+            gh_session.post(base, json={"name": f"VAR_{index:02d}", "value": "v"}, timeout=10).status_code
+            == 201
+        )
+    seen: list[str] = []
+    url: str | None = f"{base}?per_page=5"
+    while url:
+        response = gh_session.get(url, timeout=10)
+        seen += [v["name"] for v in response.json()["variables"]]
+        url = response.links.get("next", {}).get("url")
+    assert seen == [f"VAR_{i:02d}" for i in range(23)]
+
+
+@pytest.mark.sandbox
+def test_http_bad_token_is_refused(sandbox: Any) -> None:
+    """A wrong token over HTTP answers 401 Bad credentials."""
+    url = f"{sandbox.github_api_url}/repos/{sandbox.github_repository}/actions/secrets"
+    response = requests.get(url, headers={"Authorization": "Bearer ghp_wrong"}, timeout=10)
+    assert response.status_code == 401
+    assert response.json()["message"] == "Bad credentials"
