@@ -69,7 +69,7 @@ def openapi() -> OpenAPI:
 
 
 def _seal(key: str, value: str) -> str:
-    box = public.SealedBox(public.PublicKey(key.encode("utf-8"), encoding.Base64Encoder()))
+    box = public.SealedBox(public.PublicKey(key.encode("utf-8"), encoding.Base64Encoder))
     return base64.b64encode(box.encrypt(value.encode("utf-8"))).decode("ascii")
 
 

@@ -60,7 +60,7 @@ def call(
 
 def encrypt(public_key: str, value: str) -> str:
     """Encrypt ``value`` for ``public_key`` exactly as GitHub's documentation shows."""
-    key = public.PublicKey(public_key.encode("utf-8"), encoding.Base64Encoder())
+    key = public.PublicKey(public_key.encode("utf-8"), encoding.Base64Encoder)
     return base64.b64encode(public.SealedBox(key).encrypt(value.encode("utf-8"))).decode("utf-8")
 
 
