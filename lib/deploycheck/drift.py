@@ -13,7 +13,9 @@ number of keys) and concurrently across targets. Each (target, key) gets one sta
 ``value_differs``
     a readable value (Convex env var, Worker/Pages ``plain_text``, GitHub variable,
     ``.env.local`` line) whose fingerprint is not the SoT's, and the platform does not
-    hold what the last sync wrote either (someone changed it, or it was never synced).
+    hold what the last sync wrote either (someone changed it, or it was never synced);
+    also a key stored as plain where the SoT says secret, or the reverse, on platforms
+    that keep the two apart (Worker, Pages, GitHub).
 ``pending``
     the SoT changed since the last sync: a readable value still equal to what the ledger
     says was last written, or a write-only secret whose ledger fingerprint is not the
@@ -35,7 +37,8 @@ number of keys) and concurrently across targets. Each (target, key) gets one sta
     - other target-wide markers (the Pages active deployment id, which changes on code
       deploys, not on configuration writes) are not used.
 ``unexpected``
-    the platform holds a key the SoT does not assign to that target.
+    the platform holds a key the SoT does not assign to that target (when the ledger says
+    deploycheck created it, the remediation is ``sync-env --prune``).
 ``unverifiable``
     a write-only secret that is present but has no ledger entry: its value cannot be
     read, so nothing says whether it is the SoT's. Run a sync once to record it.

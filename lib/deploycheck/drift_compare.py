@@ -22,6 +22,8 @@ __all__ = ["compare_target", "newest_marker", "sync_command"]
 
 #: platforms whose names are case-insensitive (GitHub stores them upper case)
 _CASE_INSENSITIVE = frozenset({"github-actions"})
+#: platforms that keep secrets and plain vars apart: a type mismatch is drift there
+TYPED_PLATFORMS = frozenset({"cloudflare-worker", "cloudflare-pages", "github-actions"})
 #: platforms whose target-wide marker changes on every configuration write (the Worker's
 #: active version); other markers (the Pages deployment id) change on code deploys only
 _CONFIG_MARKER = frozenset({"cloudflare-worker"})
@@ -190,6 +192,71 @@ def _compare_write_only(
     return ctx.finding(var, "in_sync", expected=expected, actual=actual)
 
 
+def _missing(ctx: _Context, var: ExpectedVar, record: LedgerRecord | None) -> Finding:
+    command = ctx.fix(var)
+    synced = f" It was last synced {record.written_at}." if record is not None else ""
+    return ctx.finding(
+        var,
+        "missing",
+        expected=ctx.show(var.value, var.secret),
+        actual="(absent)",
+        detail=f"the platform does not hold this key.{synced}",
+        action=f"write it: {command}",
+        command=command,
+    )
+
+
+def _kind_differs(ctx: _Context, var: ExpectedVar, remote: RemoteVar) -> Finding:
+    kinds = ("plain", "secret")
+    command = ctx.fix(var)
+    return ctx.finding(
+        var,
+        "value_differs",
+        expected=f"{kinds[var.secret]}: {ctx.show(var.value, var.secret)}",
+        actual=f"{kinds[remote.secret]}: "
+        + ("(write-only)" if remote.value is None else ctx.show(remote.value, True)),
+        detail=f"stored as {kinds[remote.secret]}, the SoT says {kinds[var.secret]}.",
+        action=f"rewrite it with the SoT's type and value: {command}",
+        command=command,
+    )
+
+
+def _unexpected(ctx: _Context, remote: RemoteVar, record: LedgerRecord | None) -> Finding:
+    r = ctx.reading
+    hint = _remove_hint(r.platform, r.resource, remote.name, remote)
+    command = hint if hint.startswith(("npx ", "gh ")) else None
+    action = f"remove it on the platform ({hint}) or add it to the SoT for {r.target}"
+    if record is not None and getattr(record, "created", False):
+        prune = shlex.join(
+            [
+                "deploycheck",
+                "sync-env",
+                f"--mode={ctx.mode}",
+                "--env",
+                ctx.env,
+                "--target",
+                r.target,
+                "--prune",
+            ]
+        )
+        command = prune
+        action = f"deploycheck created it: remove it with {prune}, or add it to the SoT for {r.target}"
+    return Finding(
+        env=ctx.env,
+        target=r.target,
+        platform=r.platform,
+        resource=r.resource,
+        key=remote.name,
+        state="unexpected",
+        secret=remote.secret,
+        expected="(not in the SoT)",
+        actual="(write-only, present)" if remote.value is None else ctx.show(remote.value, remote.secret),
+        detail="on the platform but not assigned to this target in the SoT.",
+        action=action,
+        command=command,
+    )
+
+
 def _target_note(reading: TargetReading) -> Note | None:
     marker, recorded = reading.state.marker, reading.recorded_marker
     if reading.platform not in _CONFIG_MARKER or marker is None or recorded is None or marker == recorded:
@@ -230,46 +297,18 @@ def compare_target(
         remote = remote_vars.get(fold(var.key))
         record = ledger.entry(env, reading.target, var.key) if ledger is not None else None
         if remote is None:
-            command = ctx.fix(var)
-            results.append(
-                ctx.finding(
-                    var,
-                    "missing",
-                    expected=ctx.show(var.value, var.secret),
-                    actual="(absent)",
-                    detail="the platform does not hold this key."
-                    + (f" It was last synced {record.written_at}." if record is not None else ""),
-                    action=f"write it: {command}",
-                    command=command,
-                )
-            )
+            results.append(_missing(ctx, var, record))
+        elif reading.platform in TYPED_PLATFORMS and remote.secret != var.secret:
+            results.append(_kind_differs(ctx, var, remote))
         elif remote.value is None:
             results.append(_compare_write_only(ctx, var, remote, record))
         else:
             results.append(_compare_readable(ctx, var, remote, record))
     for name in sorted(remote_vars):
-        if name in wanted:
-            continue
-        remote = remote_vars[name]
-        hint = _remove_hint(reading.platform, reading.resource, remote.name, remote)
-        results.append(
-            Finding(
-                env=env,
-                target=reading.target,
-                platform=reading.platform,
-                resource=reading.resource,
-                key=remote.name,
-                state="unexpected",
-                secret=remote.secret,
-                expected="(not in the SoT)",
-                actual="(write-only, present)"
-                if remote.value is None
-                else ctx.show(remote.value, remote.secret),
-                detail="on the platform but not assigned to this target in the SoT.",
-                action=f"remove it on the platform ({hint}) or add it to the SoT for {reading.target}",
-                command=hint if hint.startswith(("npx ", "gh ")) else None,
-            )
-        )
+        if name not in wanted:
+            remote = remote_vars[name]
+            record = ledger.entry(env, reading.target, remote.name) if ledger is not None else None
+            results.append(_unexpected(ctx, remote, record))
     note = _target_note(reading)
     return results, [note] if note is not None else []
 

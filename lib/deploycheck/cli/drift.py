@@ -1,0 +1,96 @@
+"""``deploycheck drift``: compare the source of truth with every platform of an environment.
+
+Exit codes: 0 no drift, 1 drift found, 2 bad input or configuration, 3 a platform could
+not be read (the others are still reported). With ``$GITHUB_STEP_SUMMARY`` set, the
+Markdown report is appended to it whatever ``--format`` prints.
+
+Examples::
+
+    deploycheck drift --env production
+    deploycheck drift --env production --format json --target CONVEX --target GITHUB
+    deploycheck drift --env production --baseline ops/drift-baseline.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``drift`` subcommand."""
+    parser = subparsers.add_parser(
+        "drift",
+        help="Compare the source of truth with what every platform holds",
+        description="Compare every key the source of truth assigns to each target of an environment "
+        "with what the platform holds now (write-only secrets through the sync ledger). "
+        "Exit 0 no drift, 1 drift, 2 bad input, 3 a platform could not be read.",
+    )
+    parser.add_argument("--env", dest="env", default=None, help="Environment to check (default: default_env)")
+    parser.add_argument("--config", dest="config", type=Path, default=None, help="Path of deploycheck.yaml")
+    parser.add_argument(
+        "--sot", dest="sot", type=Path, default=None, help="Source-of-truth table (default: from the config)"
+    )
+    parser.add_argument(
+        "--state-dir", dest="state_dir", type=Path, default=None, help="Folder of the sync ledger and its key"
+    )
+    parser.add_argument(
+        "--target", dest="targets", action="append", default=None, help="Only this target (repeatable)"
+    )
+    parser.add_argument(
+        "--format", dest="format", choices=("text", "markdown", "json"), default="text", help="Output format"
+    )
+    parser.add_argument(
+        "--baseline",
+        dest="baseline",
+        type=Path,
+        default=None,
+        help="Acknowledged drift (default: .deploycheck-baseline.yaml beside deploycheck.yaml if present)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _step_summary(markdown: str) -> None:
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path:
+        return
+    try:
+        with open(path, "a", encoding="utf-8") as handle:
+            handle.write(markdown + "\n")
+    except OSError as exc:
+        print(
+            f"deploycheck drift: cannot append to GITHUB_STEP_SUMMARY {path}: {exc.strerror}", file=sys.stderr
+        )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run drift detection and print the report; return its exit code."""
+    from deploycheck.config import load_config
+    from deploycheck.drift_report import render, render_markdown
+    from deploycheck.drift_run import run_drift
+
+    config = load_config(args.config)
+    env = args.env or config.default_env
+    sot = args.sot or (Path(os.environ["DEPLOYCHECK_SOT"]) if os.environ.get("DEPLOYCHECK_SOT") else None)
+    report = run_drift(
+        config,
+        env,
+        sot_path=sot,
+        state_dir=args.state_dir,
+        targets=tuple(args.targets) if args.targets else None,
+        baseline_path=args.baseline,
+    )
+    sys.stdout.write(render(report, args.format))
+    sys.stdout.flush()
+    _step_summary(render_markdown(report))
+    for error in report.errors:
+        print(
+            f"deploycheck drift: {error.target} ({error.platform}) could not be read: {error.message}",
+            file=sys.stderr,
+        )
+    return report.exit_code
