@@ -119,7 +119,8 @@ class SourceOfTruth:
 
         A Convex key ``prod:<deployment>|<secret>`` gives only its part after ``|``: the
         deployment name is not secret, and masking pieces of it would hide which
-        deployment a message is about.
+        deployment a message is about. Likewise a URL's scheme (``https://``) is left out,
+        or every URL in every output would be masked.
         """
         values = [_secret_part(v) for e in self.entries if e.secret for v in (e.dev, e.prod) if v]
         return list(dict.fromkeys(values))
@@ -130,7 +131,10 @@ _CONVEX_KEY = re.compile(r"^(?:prod|dev|preview|project)(?::[\w-]+)+\|(.+)$")
 
 def _secret_part(value: str) -> str:
     match = _CONVEX_KEY.match(value)
-    return match.group(1) if match else value
+    if match:
+        return match.group(1)
+    scheme, sep, rest = value.partition("://")
+    return rest if sep and scheme.isalpha() and rest else value
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,218 @@
+"""``deploycheck sync-env``: sync the source-of-truth table to local files or platforms.
+
+Examples::
+
+    deploycheck sync-env --mode=local                    # .env.local files, DEV values
+    deploycheck sync-env --mode=deploy-dev --dry-run     # plan only, writes nothing
+    deploycheck sync-env --mode=deploy-prod --yes        # PROD values to production
+    deploycheck sync-env --mode=deploy-prod --env sandbox --yes --target CONVEX --only APP_ENV
+
+Exit codes: 0 done (or nothing to do), 1 some change not applied or a target
+unreadable (the output names which), 2 bad input (table, config, arguments; nothing
+written), 3 a platform could not be read at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from deploycheck.sync import SyncReport
+
+__all__ = ["register", "render_plan", "render_result", "run"]
+
+DEFAULT_ENV = {"deploy-dev": "development", "deploy-prod": "production"}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``sync-env`` parser."""
+    parser = subparsers.add_parser(
+        "sync-env",
+        help="Sync the source-of-truth table to .env.local files or to every platform",
+        description="Write DEV values to local files (--mode=local) or push one column of the "
+        "source-of-truth table to an environment's platforms (--mode=deploy-dev|deploy-prod).",
+    )
+    parser.add_argument(
+        "--mode", choices=("local", "deploy-dev", "deploy-prod"), default="local", help="What to write"
+    )
+    parser.add_argument(
+        "--env", default=None, help="Environment whose platforms to write (default: by mode)"
+    )
+    parser.add_argument("--dry-run", action="store_true", help="Print the plan and write nothing anywhere")
+    parser.add_argument("--yes", "-y", action="store_true", help="Apply deploy-prod without asking")
+    parser.add_argument(
+        "--only", action="append", default=[], metavar="KEY", help="Only this key (repeatable)"
+    )
+    parser.add_argument(
+        "--target", action="append", default=[], metavar="NAME", help="Only this target (repeatable)"
+    )
+    parser.add_argument(
+        "--prune", action="store_true", help="Delete keys absent from the table that deploycheck created"
+    )
+    parser.add_argument("--format", choices=("text", "json"), default="text", help="Output format")
+    parser.add_argument("--config", default=None, metavar="PATH", help="Path of deploycheck.yaml")
+    parser.add_argument(
+        "--sot", default=None, metavar="PATH", help="Source-of-truth table (or DEPLOYCHECK_SOT)"
+    )
+    parser.add_argument(
+        "--state-dir", default=None, metavar="PATH", help="Ledger, audit log and lock folder"
+    )
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="How long to wait for another sync to finish (default 5, or DEPLOYCHECK_LOCK_TIMEOUT)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _line(item: Any) -> str:
+    symbol = {"add": "+", "change": "~", "remove": "-", "unchanged": "=", "extra": "?"}[item.action]
+    kind = " (secret)" if item.secret else ""
+    text = f"  {symbol} {item.key}{kind}"
+    if item.action == "add":
+        text += f" = {item.new}"
+    elif item.action == "change":
+        text += f": {item.old} -> {item.new}"
+    elif item.action in ("remove", "extra") and item.old is not None:
+        text += f" (now {item.old})"
+    if item.reason and item.action != "add":
+        text += f"  [{item.reason}]"
+    return text
+
+
+def render_plan(report: SyncReport) -> str:
+    """The plan as text: one block per target, secrets by fingerprint only."""
+    request = report.request
+    column = request.column.upper()
+    where = "local files" if request.mode == "local" else f"environment {request.env}"
+    lines = [
+        f"sync-env {request.mode}: {column} values from {report.sot} to {where}"
+        + (" (dry run: nothing is written)" if request.dry_run else "")
+    ]
+    totals = {"add": 0, "change": 0, "remove": 0, "unchanged": 0, "extra": 0}
+    for outcome in report.outcomes:
+        if outcome.plan is None:
+            lines.append(f"{outcome.target}: cannot be read: {outcome.error}")
+            continue
+        plan = outcome.plan
+        lines.append(f"{plan.target} ({plan.platform} {plan.resource})")
+        lines += [_line(i) for i in plan.items] or ["  (no keys)"]
+        for action, count in plan.counts().items():
+            totals[action] += count
+    lines.append(
+        f"Plan: {totals['add']} to add, {totals['change']} to change, {totals['remove']} to remove, "
+        f"{totals['unchanged']} unchanged, {totals['extra']} not in the table (kept)."
+    )
+    return "\n".join(lines)
+
+
+def render_result(report: SyncReport) -> str:
+    """What was applied, per target, and what was not."""
+    lines = ["Result:"]
+    for outcome in report.outcomes:
+        if outcome.plan is None:
+            lines.append(f"  {outcome.target}: NOT SYNCED: cannot be read: {outcome.error}")
+            continue
+        if not outcome.attempted:
+            lines.append(f"  {outcome.target}: nothing to change")
+            continue
+        applied = ", ".join(outcome.applied) or "none"
+        text = f"  {outcome.target}: applied {len(outcome.applied)} ({applied})"
+        if outcome.not_applied:
+            text += f"; NOT applied: {', '.join(outcome.not_applied)}"
+        if outcome.error:
+            text += f"; error: {outcome.error}"
+        text += f"; read-back: {outcome.readback}"
+        lines.append(text)
+    lines.append("Re-run the same command to finish the rest." if not report.ok else "Done.")
+    return "\n".join(lines)
+
+
+def _emit(report: SyncReport, fmt: str, *, final: bool) -> None:
+    if fmt == "json":
+        if final:
+            print(json.dumps(report.to_dict(), indent=2))
+        return
+    if not final:
+        print(render_plan(report))
+    elif report.applied:
+        print(render_result(report))
+
+
+def _confirm(report: SyncReport) -> bool:
+    prompt = f"Apply {report.writes} change(s) to {report.request.env}? [y/N] "
+    print(prompt, end="", file=sys.stderr, flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load the config and table, plan, confirm, apply, report; see the module docstring."""
+    from deploycheck.config import load_config
+    from deploycheck.errors import SyncError, UsageError
+    from deploycheck.ledger import DEFAULT_LOCK_TIMEOUT, StateStore
+    from deploycheck.redact import fingerprint, register_secret, set_fingerprint_key
+    from deploycheck.sot import load_sot
+    from deploycheck.sync import Syncer, SyncRequest
+
+    interactive = sys.stdin.isatty()
+    if args.mode == "deploy-prod" and not args.dry_run and not args.yes and not interactive:
+        raise UsageError(
+            "--mode=deploy-prod changes production and needs confirmation: pass --yes "
+            "(no terminal to ask on), or --dry-run to see the plan."
+        )
+    config = load_config(args.config)
+    fallback = "development" if "development" in config.environments else config.default_env
+    env = args.env or DEFAULT_ENV.get(args.mode) or fallback
+    config.environment(env)
+    sot_path = config.sot_path(env, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
+    sot = load_sot(sot_path, config)
+    for value in sot.secret_values():
+        register_secret(value)
+    for warning in sot.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    store = StateStore.for_project(config, sot_path, args.state_dir)
+    request = SyncRequest(
+        mode=args.mode,
+        env=env,
+        dry_run=args.dry_run,
+        only=tuple(args.only),
+        targets=tuple(args.target),
+        prune=args.prune,
+    )
+    key = store.key(create=False)
+    syncer = Syncer(config, sot, request, ledger=store.ledger(), key_fp=lambda v: fingerprint(v, key))
+    if args.dry_run:
+        set_fingerprint_key(key)
+        report = syncer.plan()
+        _emit(report, args.format, final=False)
+        _emit(report, args.format, final=True)
+        return 0 if report.ok else 1
+    timeout = args.lock_timeout
+    if timeout is None:
+        timeout = float(os.environ.get("DEPLOYCHECK_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT)
+    with store.lock(timeout, purpose=f"sync-env {args.mode} {env}"):
+        key = store.key(create=True)
+        set_fingerprint_key(key)
+        syncer.key_fp = lambda v: fingerprint(v, key)
+        syncer.ledger = store.ledger()
+        report = syncer.plan()
+        _emit(report, args.format, final=False)
+        if report.writes and args.mode == "deploy-prod" and not args.yes and not _confirm(report):
+            print("Not confirmed: nothing was written.", file=sys.stderr)
+            return 1
+        syncer.apply(report)
+        store.append_audit(report.audit_event())
+    _emit(report, args.format, final=True)
+    if not report.ok:
+        broken = [o for o in report.outcomes if not o.ok]
+        parts = [f"{o.target} ({', '.join(o.not_applied) or o.status})" for o in broken]
+        msg = f"sync-env {args.mode} to {env} did not complete for {', '.join(parts)}; re-run to converge."
+        raise SyncError(msg)
+    return 0
