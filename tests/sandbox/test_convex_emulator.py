@@ -417,6 +417,16 @@ def test_push_replaces_the_function_spec(convex: ConvexEmulator) -> None:
     assert after["lastPushTime"] == response.body["pushedAt"] > before["lastPushTime"]
 
 
+def test_generated_modules_are_not_functions(convex: ConvexEmulator) -> None:
+    """Modules under _generated/ are accepted but contribute no functions, as the CLI never bundles them."""
+    modules = [
+        {"path": "_generated/server.ts", "source": "export const fake = query({});"},
+        {"path": "tasks.ts", "source": "export const get = query({});"},
+    ]
+    response = call(convex, "POST", "/api/push_config", {"modules": modules})
+    assert isinstance(response.body, dict) and response.body["functions"] == 1
+
+
 def test_dry_run_push_changes_nothing(convex: ConvexEmulator) -> None:
     """A dryRun push counts functions but leaves the spec and push history alone."""
     modules = [{"path": "a.ts", "source": "export const f = query({});"}]
@@ -429,11 +439,11 @@ def test_dry_run_push_changes_nothing(convex: ConvexEmulator) -> None:
     ("body", "code"),
     [
         ({"modules": [{"path": "../evil.ts", "source": ""}]}, "InvalidModulePath"),
-        ({"modules": [{"path": "_generated/api.ts", "source": ""}]}, "InvalidModulePath"),
+        ({"modules": [{"path": "/abs/path.ts", "source": ""}]}, "InvalidModulePath"),
         ({"modules": [], "message": "m" * 1025}, "PushMessageTooLong"),
         ({"modules": "nope"}, "BadJsonBody"),
     ],
-    ids=["parent-path", "generated", "long-message", "modules-not-a-list"],
+    ids=["parent-path", "absolute-path", "long-message", "modules-not-a-list"],
 )
 def test_bad_pushes_are_rejected(convex: ConvexEmulator, body: dict[str, Any], code: str) -> None:
     """Invalid module paths, over-long messages and malformed bodies answer 400 and change nothing."""

@@ -66,8 +66,6 @@ def module_problem(path: str) -> str | None:
     """Why ``path`` cannot be a Convex module path, or ``None`` when it can."""
     if not _MODULE_PATH_RE.match(path) or ".." in path.split("/"):
         return f"Module path {path!r} is invalid: use a relative path ending in .ts or .js."
-    if path.startswith("_generated/"):
-        return f"Module path {path!r} is inside _generated/, which is not pushed."
     return None
 
 
@@ -75,6 +73,8 @@ def function_spec(modules: tuple[Module, ...]) -> list[dict[str, Any]]:
     """The ``_system/cli/modules:apiSpec`` answer for ``modules``, sorted by identifier."""
     functions: list[dict[str, Any]] = []
     for module in modules:
+        if module.path.startswith("_generated/"):
+            continue  # generated code, never bundled by the CLI
         stem = module.path.rsplit(".", 1)[0]
         for name, kind in _EXPORT_RE.findall(module.source):
             function_type, visibility = _KINDS[kind]
