@@ -44,7 +44,9 @@ def test_https_required_for_remote_hosts() -> None:
     assert "not https" in str(info.value)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8080", "http://127.5.0.1/x", "http://localhost:1", "http://[::1]:9"])
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8080", "http://127.5.0.1/x", "http://localhost:1", "http://[::1]:9"]
+)
 def test_loopback_may_use_http(url: str) -> None:
     """Loopback hosts may use plain http (the sandbox)."""
     assert check_base_url(url + "/", "X") == url
@@ -103,13 +105,19 @@ def test_other_origin_refused(client: HttpClient, mocked: responses.RequestsMock
 
 def test_link_next_on_other_origin_refused(client: HttpClient, mocked: responses.RequestsMock) -> None:
     """Pagination does not follow a Link rel=next to another origin."""
-    mocked.get(f"{BASE}/items", json={"items": [1]}, headers={"Link": '<https://evil.example/items?page=2>; rel="next"'})
-    with pytest.raises(PlatformError, match="evil.example"):
+    mocked.get(
+        f"{BASE}/items",
+        json={"items": [1]},
+        headers={"Link": '<https://evil.example/items?page=2>; rel="next"'},
+    )
+    with pytest.raises(PlatformError, match=r"evil\.example"):
         client.pages("/items", operation="list items")
     assert len(mocked.calls) == 1
 
 
-def test_429_retry_after_is_honoured(client: HttpClient, mocked: responses.RequestsMock, fake_time: FakeTime) -> None:
+def test_429_retry_after_is_honoured(
+    client: HttpClient, mocked: responses.RequestsMock, fake_time: FakeTime
+) -> None:
     """A 429 with Retry-After waits that long, retries, and succeeds."""
     mocked.get(f"{BASE}/x", status=429, headers={"Retry-After": "2"}, json={"message": "slow down"})
     mocked.get(f"{BASE}/x", json={"ok": True})
@@ -129,7 +137,9 @@ def test_429_on_non_idempotent_write_is_retried(
     assert len(mocked.calls) == 2
 
 
-def test_500_on_non_idempotent_write_is_not_retried(client: HttpClient, mocked: responses.RequestsMock) -> None:
+def test_500_on_non_idempotent_write_is_not_retried(
+    client: HttpClient, mocked: responses.RequestsMock
+) -> None:
     """A 5xx on a POST is reported at once, saying it was not retried."""
     mocked.post(f"{BASE}/x", status=500, json={"message": "boom"})
     with pytest.raises(PlatformUnavailable, match="not retried") as info:
@@ -139,7 +149,9 @@ def test_500_on_non_idempotent_write_is_not_retried(client: HttpClient, mocked: 
     assert "hunter2" not in str(info.value)
 
 
-def test_500_on_get_retried_then_bounded(client: HttpClient, mocked: responses.RequestsMock, fake_time: FakeTime) -> None:
+def test_500_on_get_retried_then_bounded(
+    client: HttpClient, mocked: responses.RequestsMock, fake_time: FakeTime
+) -> None:
     """A persistent 5xx on a GET is retried three times, then reported."""
     mocked.get(f"{BASE}/x", status=503, json={"message": "down"})
     with pytest.raises(PlatformUnavailable, match="after 3 retries"):
@@ -201,14 +213,18 @@ def _refused() -> requests.exceptions.ConnectionError:
     return requests.exceptions.ConnectionError(urllib3.exceptions.MaxRetryError(None, "/x", reason))  # type: ignore[arg-type]
 
 
-def test_refused_connection_retried_even_for_writes(client: HttpClient, mocked: responses.RequestsMock) -> None:
+def test_refused_connection_retried_even_for_writes(
+    client: HttpClient, mocked: responses.RequestsMock
+) -> None:
     """A refused connection sent nothing, so a POST is retried."""
     mocked.post(f"{BASE}/x", body=_refused())
     mocked.post(f"{BASE}/x", status=201, json={})
     assert client.request("POST", "/x", operation="create x").status_code == 201
 
 
-def test_refused_connection_exhausted_is_unavailable(client: HttpClient, mocked: responses.RequestsMock) -> None:
+def test_refused_connection_exhausted_is_unavailable(
+    client: HttpClient, mocked: responses.RequestsMock
+) -> None:
     """A connection refused on every attempt becomes PlatformUnavailable."""
     mocked.get(f"{BASE}/x", body=_refused())
     with pytest.raises(PlatformUnavailable, match="connection refused"):
@@ -227,7 +243,9 @@ def test_dropped_connection_on_write_not_retried(client: HttpClient, mocked: res
 @pytest.mark.parametrize(
     ("status", "cls"), [(401, AuthError), (403, AuthError), (404, NotFoundError), (400, PlatformError)]
 )
-def test_status_mapping(client: HttpClient, mocked: responses.RequestsMock, status: int, cls: type[Exception]) -> None:
+def test_status_mapping(
+    client: HttpClient, mocked: responses.RequestsMock, status: int, cls: type[Exception]
+) -> None:
     """4xx statuses map onto the error tree with the vendor message."""
     mocked.get(f"{BASE}/x", status=status, json={"message": "vendor says no", "code": "E1"})
     with pytest.raises(cls, match="vendor says no") as info:

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
+from deploycheck.errors import ConfigError, Problem
 from deploycheck.http import Hinter, HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare import CloudflareApi, cloudflare_api
@@ -64,8 +65,9 @@ class CloudflarePagesPlatform:
         env: str = "",
     ) -> None:
         if stage not in STAGES:
-            msg = f"unknown Pages stage {stage!r}; valid: {', '.join(STAGES)}"
-            raise ValueError(msg)
+            msg = f"unknown Pages stage {stage!r}; valid: {', '.join(STAGES)}."
+            where = f"targets.{target}.environments.{env or '<env>'}.stage"
+            raise ConfigError([Problem(source="deploycheck.yaml", path=where, message=msg)])
         self.api = api
         self.project = project
         self.stage = stage

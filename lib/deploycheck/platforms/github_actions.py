@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
-from deploycheck.errors import DeploycheckError, NotFoundError, PlatformError
+from deploycheck.errors import ConfigError, DeploycheckError, PlatformError, Problem
 from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 
@@ -76,9 +76,10 @@ class GithubActionsPlatform:
         workers: int = WORKERS,
     ) -> None:
         owner, _, name = repository.partition("/")
-        if not owner or not name:
-            msg = f"repository must read owner/name, got {repository!r}"
-            raise ValueError(msg)
+        if not owner or not name or "/" in name:
+            msg = f"repository must read owner/name, got {repository!r}."
+            where = f"targets.{target}.environments.{env or '<env>'}.repository"
+            raise ConfigError([Problem(source="deploycheck.yaml", path=where, message=msg)])
         self.client = client
         self.repository = repository
         self.environment = environment
@@ -303,6 +304,6 @@ class GithubActionsPlatform:
                 for item in self.list_secrets():
                     if item.name in written and item.marker:
                         markers[written[item.name]] = item.marker
-            except (NotFoundError, PlatformError):
+            except PlatformError:
                 pass  # markers are a convenience; the writes themselves succeeded
         return ApplyResult(applied=tuple(applied), failed=failed, markers=markers)
