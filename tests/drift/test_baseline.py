@@ -104,7 +104,9 @@ def test_wrong_shape_is_rejected() -> None:
 
 def test_duplicate_entries_are_rejected() -> None:
     """Two entries for one key and target are an error pointing at the first one."""
-    with pytest.raises(BaselineError, match=r"duplicate entry for LOG_LEVEL on CLOUDFLARE_WORKER \(first at line 2\)"):
+    with pytest.raises(
+        BaselineError, match=r"duplicate entry for LOG_LEVEL on CLOUDFLARE_WORKER \(first at line 2\)"
+    ):
         load_baseline(FIXTURES / "duplicate.yaml")
 
 

@@ -143,8 +143,12 @@ def test_worker_version_change_without_details_is_one_note() -> None:
     )
     ledger = ledger_with(("S1", SECRET, "v1"), ("S2", NEW_SECRET, "v1"))
     findings, notes = compare_target(
-        "prod", r, [ExpectedVar("S1", SECRET, True), ExpectedVar("S2", NEW_SECRET, True)], ledger,
-        mode="deploy-prod", fingerprint_fn=fp,
+        "prod",
+        r,
+        [ExpectedVar("S1", SECRET, True), ExpectedVar("S2", NEW_SECRET, True)],
+        ledger,
+        mode="deploy-prod",
+        fingerprint_fn=fp,
     )
     assert [f.state for f in findings] == ["in_sync", "in_sync"]
     assert len(notes) == 1
@@ -169,9 +173,19 @@ def test_worker_binding_change_flags_only_that_key() -> None:
 
 def test_pages_deployment_marker_change_is_not_reported() -> None:
     """The Pages active deployment changes on code deploys; it yields neither notes nor findings."""
-    r = reading({"S": RemoteVar("S", None, secret=True)}, platform="cloudflare-pages", marker="d2", recorded_marker="d1")
+    r = reading(
+        {"S": RemoteVar("S", None, secret=True)},
+        platform="cloudflare-pages",
+        marker="d2",
+        recorded_marker="d1",
+    )
     findings, notes = compare_target(
-        "prod", r, [ExpectedVar("S", SECRET, True)], ledger_with(("S", SECRET, "d1")), mode="deploy-prod", fingerprint_fn=fp
+        "prod",
+        r,
+        [ExpectedVar("S", SECRET, True)],
+        ledger_with(("S", SECRET, "d1")),
+        mode="deploy-prod",
+        fingerprint_fn=fp,
     )
     assert [f.state for f in findings] == ["in_sync"]
     assert notes == []
@@ -196,7 +210,9 @@ def test_github_names_compare_case_insensitively() -> None:
     assert [(f.key, f.state) for f in findings] == [("my_var", "in_sync")]
 
 
-@pytest.mark.parametrize("state", ["missing", "value_differs", "pending", "changed_out_of_band", "unexpected"])
+@pytest.mark.parametrize(
+    "state", ["missing", "value_differs", "pending", "changed_out_of_band", "unexpected"]
+)
 def test_drift_states_fail_unless_acknowledged(state: str) -> None:
     """Every drift state but unverifiable fails the run."""
     f = Finding("prod", "T", "convex", "r", "K", state, False, "a", "b")  # type: ignore[arg-type]
