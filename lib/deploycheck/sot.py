@@ -214,7 +214,7 @@ def _header(rows: list[_Row], source: Path) -> tuple[dict[str, int], list[Proble
         f"Start the table with the header {HEADER_EXAMPLE} (optionally a TYPE column) and a separator row."
     )
     if not rows:
-        return {}, [_problem(source, None, "the file holds no table.", expected)]
+        return {}, [_problem(source, 1, "the file holds no table.", expected)]
     head = rows[0]
     names = [c.upper() for c in head.cells]
     problems: list[Problem] = []
