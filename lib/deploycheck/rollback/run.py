@@ -1,0 +1,227 @@
+"""Running rollbacks: preconditions, the printed plan, confirmation, execution, verification, audit.
+
+:func:`roll_back` rolls back one platform or several in a safe order, stopping at the
+first failure; :func:`advise` prints what the decision matrix says without changing
+anything. Both write their report to ``out`` and return an exit code (0 done, 1 refused
+or failed); bad input raises an InputError before any request is made.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from deploycheck.config import ProjectConfig, Target
+from deploycheck.errors import DeploycheckError, Problem, UsageError
+from deploycheck.rollback.guard import enforce, git
+from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
+from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
+
+__all__ = ["DEFAULT_ORDER", "RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order"]
+
+DEFAULT_ORDER = ("cloudflare-pages", "cloudflare-worker", "convex")
+ROLLBACK_PLATFORMS = DEFAULT_ORDER
+
+
+@dataclass
+class RollbackOptions:
+    """What the user asked for (see ``deploycheck rollback --help``)."""
+
+    env: str
+    to: str | None = None
+    from_ref: str = "HEAD"
+    target: str | None = None
+    convex_dir: str | None = None
+    dry_run: bool = False
+    yes: bool = False
+    force: bool = False
+    reason: str | None = None
+    verify: bool = True
+    interactive: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    confirm: Callable[[str], bool] | None = None
+
+
+def _target_for(config: ProjectConfig, platform: str, env: str, name: str | None) -> Target | None:
+    targets = config.targets_for(env, (platform,))
+    if name is not None:
+        chosen = [t for t in targets if t.name == name]
+        if not chosen:
+            valid = ", ".join(t.name for t in targets) or "(none)"
+            raise UsageError([Problem("--target", f"no {platform} target {name!r} in {env}; valid: {valid}.")])
+        return chosen[0]
+    if len(targets) > 1:
+        valid = ", ".join(t.name for t in targets)
+        raise UsageError([Problem("--target", f"{env} has several {platform} targets ({valid}); pick one.")])
+    return targets[0] if targets else None
+
+
+def repo_root(config: ProjectConfig) -> Path:
+    """The git work tree holding deploycheck.yaml (UsageError when there is none)."""
+    return Path(git(config.root, "rev-parse", "--show-toplevel").stdout.strip())
+
+
+def convex_folder(config: ProjectConfig, target: Target, env: str, override: str | None) -> str:
+    """The Convex folder relative to the git root: --convex-dir, the target's ``convex_dir``,
+    ``rollback.convex_dir``, the target's ``deploy_cwd``, else ``convex``."""
+    params = target.params(env) or {}
+    raw = (override or params.get("convex_dir") or config.rollback.get("convex_dir")
+           or params.get("deploy_cwd") or "convex")
+    root = repo_root(config)
+    path = config.resolve_path(str(raw)).resolve()
+    try:
+        return path.relative_to(root.resolve()).as_posix() or "."
+    except ValueError:
+        raise UsageError([Problem("--convex-dir", f"{path} is not inside the git repository {root}.")]) from None
+
+
+def plan_platform(config: ProjectConfig, platform: str, target: Target, options: RollbackOptions) -> tuple[Plan, Any]:
+    """Plan the rollback of ``target`` (reads only); return the plan and the adapter (None for Convex)."""
+    if platform == "convex":
+        folder = convex_folder(config, target, options.env, options.convex_dir)
+        params = dict(target.params(options.env) or {})
+        return plan_convex(repo_root(config), target.name, params, folder, options.from_ref, options.to), None
+    from deploycheck.platforms import open_target
+
+    adapter = open_target(config, target, options.env, options.environ)
+    if platform == "cloudflare-pages":
+        return plan_pages(adapter, target.name, options.to), adapter
+    return plan_worker(adapter, target.name, options.to), adapter
+
+
+def _print_plan(plan: Plan, env: str, out: TextIO) -> None:
+    print(f"== Rollback of {plan.platform} ({plan.target}: {plan.resource}) in {env}", file=out)
+    print("  What this rollback reverts:", file=out)
+    for what, how in SCOPE[plan.platform]:
+        print(f"    {what + ':':<22} {how}", file=out)
+    print("  Plan:", file=out)
+    for line in plan.details:
+        print(f"    {line}", file=out)
+    if plan.problem:
+        print(f"    nothing to do: {plan.problem}", file=out)
+    elif plan.action:
+        print(f"    step: {plan.action}", file=out)
+
+
+def _preconditions(config: ProjectConfig, options: RollbackOptions) -> None:
+    environment = config.environment(options.env)
+    problems: list[Problem] = []
+    if reason_required(environment) and not (options.reason or "").strip():
+        problems.append(Problem("--reason", f"environment {options.env!r} is a production environment (remote: "
+                                "true, values: prod): every rollback there needs --reason \"why\".",
+                                hint="The reason is recorded in the audit log."))
+    if options.force and not (options.reason or "").strip():
+        problems.append(Problem("--force", "--force needs --reason \"why\" (recorded in the audit log)."))
+    if not options.dry_run and not options.yes and not options.interactive:
+        problems.append(Problem("--yes", "not running in a terminal: a rollback that changes anything needs "
+                                "--yes (or --dry-run to only see the plan)."))
+    if problems:
+        raise UsageError(problems)
+
+
+def _event(plan: Plan, options: RollbackOptions, result: str, **extra: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {
+        "operation": "rollback", "env": options.env, "platform": plan.platform, "target": plan.target,
+        "resource": plan.resource, "from": plan.current, "to": plan.to, "reason": options.reason,
+        "forced": options.force, "result": result,
+    }
+    if plan.guard is not None:
+        event["schema_guard"] = plan.guard.summary()
+        event["breaking_changes"] = [str(change) for change in plan.guard.diff.breaking]
+    event.update(extra)
+    return event
+
+
+def roll_back(config: ProjectConfig, platforms: Sequence[str], options: RollbackOptions, out: TextIO) -> int:
+    """Roll back ``platforms`` in order in ``options.env``; stop at the first failure.
+
+    Prints what each rollback reverts and its plan first; ``dry_run`` stops there
+    (only reads). Returns 0 when every rollback succeeded and verified, 1 otherwise.
+    """
+    _preconditions(config, options)
+    work: list[tuple[Plan, Any]] = []
+    for platform in platforms:
+        target = _target_for(config, platform, options.env, options.target)
+        if target is None:
+            print(f"== {platform}: no target deployed in {options.env}; skipped", file=out)
+            continue
+        plan, adapter = plan_platform(config, platform, target, options)
+        _print_plan(plan, options.env, out)
+        work.append((plan, adapter))
+    for plan, _ in work:
+        if plan.guard is not None and plan.guard.is_breaking:
+            if options.force and options.reason:
+                print(f"!! {plan.platform}: breaking schema changes overridden with --force: {options.reason}",
+                      file=out)
+            elif not options.dry_run:
+                audit(config, options.env, _event(plan, options, "refused"))
+            enforce(plan.guard, force=options.force, reason=options.reason)
+    if options.dry_run:
+        print("Dry run: nothing was changed.", file=out)
+        return 0
+    todo = [(plan, adapter) for plan, adapter in work if plan.is_possible]
+    if not todo:
+        print("Nothing to roll back.", file=out)
+        return 1 if any(plan.problem for plan, _ in work) else 0
+    if not options.yes:
+        question = f"Roll back {', '.join(p.platform for p, _ in todo)} in {options.env}? [y/N] "
+        if not (options.confirm or _ask)(question):
+            print("Cancelled: nothing was changed.", file=out)
+            return 1
+    for plan, adapter in todo:
+        if not _run_one(config, plan, adapter, options, out):
+            return 1
+    return 0
+
+
+def _run_one(config: ProjectConfig, plan: Plan, adapter: Any, options: RollbackOptions, out: TextIO) -> bool:
+    message = f"Rollback: {options.reason}" if options.reason else "Rollback"
+    folder = convex_folder(config, config.targets[plan.target], options.env, options.convex_dir) \
+        if plan.platform == "convex" else ""
+    try:
+        result = execute(plan, adapter, force=options.force, message=message,
+                         repo=repo_root(config) if plan.platform == "convex" else None, convex_dir=folder,
+                         environ=options.environ, timeout=float(config.deploy.get("timeout", 600)))
+    except DeploycheckError as exc:
+        audit(config, options.env, _event(plan, options, "failed", error=str(exc)[:500]))
+        raise
+    print(f"-> {plan.platform}: {result}", file=out)
+    extra: dict[str, Any] = {}
+    if plan.platform == "cloudflare-worker":
+        url = setting(config, options.env, "WORKER_URL", options.environ)
+        line, state = worker_state(url, plan.to)
+        print(f"   Durable Object state: {line}", file=out)
+        extra["durable_object"] = state
+    ok = True
+    if options.verify:
+        ok, output = verify_platform(config, options.env, plan.platform, plan.target)
+        print(f"   checks: {'passed' if ok else 'FAILED'}", file=out)
+        if not ok:
+            print("\n".join(f"     {line}" for line in output.splitlines()[-20:]), file=out)
+    audit(config, options.env, _event(plan, options, "ok" if ok else "verification failed", **extra))
+    if not ok:
+        print(f"Stopped: the {plan.platform} checks failed after the rollback.", file=out)
+    return ok
+
+
+def _ask(question: str) -> bool:
+    print(question, end="", file=sys.stderr, flush=True)
+    try:
+        return input().strip().lower() in {"y", "yes"}
+    except EOFError:
+        return False
+
+
+def rollback_order(config: ProjectConfig) -> tuple[str, ...]:
+    """``rollback.order`` of deploycheck.yaml, else Pages, then Worker, then Convex."""
+    order = tuple(str(p) for p in config.rollback.get("order") or DEFAULT_ORDER)
+    unknown = [p for p in order if p not in ROLLBACK_PLATFORMS]
+    if unknown:
+        raise UsageError([Problem(str(config.path), f"rollback.order names {', '.join(unknown)}; valid: "
+                                  f"{', '.join(ROLLBACK_PLATFORMS)}.", path="rollback.order")])
+    return order
+
