@@ -1,10 +1,10 @@
 """``deploycheck rollback``: advise from the decision matrix, or roll back a platform.
 
-    deploycheck rollback advise --severity high --impact majority [--env production]
-    deploycheck rollback cloudflare-pages --env production --reason "bad build" [--to ID] [--dry-run]
-    deploycheck rollback cloudflare-worker --env production --reason "..." [--to VERSION] [--force]
-    deploycheck rollback convex --env production --reason "..." [--to REF] [--from REF]
-    deploycheck rollback all --env production --reason "..." [--dry-run]
+deploycheck rollback advise --severity high --impact majority [--env production]
+deploycheck rollback cloudflare-pages --env production --reason "bad build" [--to ID] [--dry-run]
+deploycheck rollback cloudflare-worker --env production --reason "..." [--to VERSION] [--force]
+deploycheck rollback convex --env production --reason "..." [--to REF] [--from REF]
+deploycheck rollback all --env production --reason "..." [--dry-run]
 """
 
 from __future__ import annotations
@@ -20,7 +20,9 @@ PLATFORM_ALIASES = {"cloudflare-pages": ["pages"], "cloudflare-worker": ["worker
 
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", dest="config_path", metavar="PATH", help="Path of deploycheck.yaml")
-    parser.add_argument("--target", metavar="NAME", help="The target to roll back when a platform has several")
+    parser.add_argument(
+        "--target", metavar="NAME", help="The target to roll back when a platform has several"
+    )
 
 
 def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool) -> None:
@@ -29,37 +31,65 @@ def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool
     if to:
         parser.add_argument("--to", metavar="ID", help="Deployment id, version id or git ref to roll back to")
     if convex:
-        parser.add_argument("--from", dest="from_ref", default="HEAD", metavar="REF",
-                            help="Git ref of the live Convex code (default: HEAD)")
-        parser.add_argument("--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)")
+        parser.add_argument(
+            "--from",
+            dest="from_ref",
+            default="HEAD",
+            metavar="REF",
+            help="Git ref of the live Convex code (default: HEAD)",
+        )
+        parser.add_argument(
+            "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
+        )
     parser.add_argument("--dry-run", action="store_true", help="Show the whole plan; change nothing")
     parser.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation")
-    parser.add_argument("--force", action="store_true",
-                        help="Override the schema guard or the Worker's changed-secrets refusal (needs --reason)")
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="Override the schema guard or the Worker's changed-secrets refusal (needs --reason)",
+    )
     parser.add_argument("--reason", help="Why: required in production, recorded in the audit log")
-    parser.add_argument("--no-verify", dest="verify", action="store_false",
-                        help="Do not run the platform's checks after the rollback")
+    parser.add_argument(
+        "--no-verify",
+        dest="verify",
+        action="store_false",
+        help="Do not run the platform's checks after the rollback",
+    )
 
 
 def register(subparsers: Any) -> None:
     """Add ``rollback`` and its commands: advise, one per platform, and all."""
-    parser = subparsers.add_parser("rollback", help="Roll back a platform, or see what the matrix advises",
-                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = subparsers.add_parser(
+        "rollback",
+        help="Roll back a platform, or see what the matrix advises",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="rollback_command", metavar="COMMAND", required=True)
     advise = commands.add_parser("advise", help="What the decision matrix says, changing nothing")
     _common(advise)
     advise.add_argument("--severity", required=True, help="critical, high, medium or low")
-    advise.add_argument("--impact", required=True,
-                        help="all (all users), majority (>50%% of users) or minority (<50%%)")
+    advise.add_argument(
+        "--impact", required=True, help="all (all users), majority (>50%% of users) or minority (<50%%)"
+    )
     advise.add_argument("--env", help="Also show what a rollback would do in this environment now")
-    advise.add_argument("--from", dest="from_ref", default="HEAD", metavar="REF",
-                        help="Git ref of the live Convex code (default: HEAD)")
-    advise.add_argument("--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)")
+    advise.add_argument(
+        "--from",
+        dest="from_ref",
+        default="HEAD",
+        metavar="REF",
+        help="Git ref of the live Convex code (default: HEAD)",
+    )
+    advise.add_argument(
+        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
+    )
     for platform, aliases in PLATFORM_ALIASES.items():
         sub = commands.add_parser(platform, aliases=aliases, help=f"Roll back {platform}")
         _rollback_options(sub, to=True, convex=platform == "convex")
         sub.set_defaults(rollback_platform=platform)
-    everything = commands.add_parser("all", help="Roll back every platform in rollback.order, verifying between")
+    everything = commands.add_parser(
+        "all", help="Roll back every platform in rollback.order, verifying between"
+    )
     _rollback_options(everything, to=False, convex=True)
     everything.set_defaults(rollback_platform="all")
     parser.set_defaults(func=run)
@@ -80,13 +110,22 @@ def run(args: argparse.Namespace) -> int:
         options = None
         if args.env:
             config.environment(args.env)
-            options = RollbackOptions(env=args.env, from_ref=args.from_ref, convex_dir=args.convex_dir, **common)
+            options = RollbackOptions(
+                env=args.env, from_ref=args.from_ref, convex_dir=args.convex_dir, **common
+            )
         return advise(config, args.severity, args.impact, options, sys.stdout)
     config.environment(args.env)
     options = RollbackOptions(
-        env=args.env, to=getattr(args, "to", None), from_ref=getattr(args, "from_ref", "HEAD"),
-        convex_dir=getattr(args, "convex_dir", None), dry_run=args.dry_run, yes=args.yes, force=args.force,
-        reason=args.reason, verify=args.verify, interactive=sys.stdin.isatty() and sys.stdout.isatty(),
+        env=args.env,
+        to=getattr(args, "to", None),
+        from_ref=getattr(args, "from_ref", "HEAD"),
+        convex_dir=getattr(args, "convex_dir", None),
+        dry_run=args.dry_run,
+        yes=args.yes,
+        force=args.force,
+        reason=args.reason,
+        verify=args.verify,
+        interactive=sys.stdin.isatty() and sys.stdout.isatty(),
         **common,
     )
     platforms = rollback_order(config) if args.rollback_platform == "all" else (args.rollback_platform,)

@@ -61,8 +61,11 @@ def advise(
             label = platform
             if platform == "convex" and (options is None or plan is not None):
                 label += " (with schema changes)" if schema_changes else " (no schema changes)"
-            print(f"  {label}: {row.action}, {row.timeline}  [matrix: {row.severity} / {row.impact} / "
-                  f"{row.platforms_label}]", file=out)
+            print(
+                f"  {label}: {row.action}, {row.timeline}  [matrix: {row.severity} / {row.impact} / "
+                f"{row.platforms_label}]",
+                file=out,
+            )
             if decision.note:
                 print(f"    note: {decision.note}", file=out)
         if options is not None:

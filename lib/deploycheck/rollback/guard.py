@@ -27,9 +27,15 @@ def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     done = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, timeout=60, check=False)
     if check and done.returncode != 0:
         message = (done.stderr or done.stdout).strip().splitlines()
-        raise UsageError([Problem(source=str(repo), message=f"git {' '.join(args)}: "
-                                  f"{message[-1] if message else 'failed'}",
-                                  hint="Check the ref names and that the folder is a git repository.")])
+        raise UsageError(
+            [
+                Problem(
+                    source=str(repo),
+                    message=f"git {' '.join(args)}: {message[-1] if message else 'failed'}",
+                    hint="Check the ref names and that the folder is a git repository.",
+                )
+            ]
+        )
     return done
 
 
@@ -37,8 +43,15 @@ def resolve_ref(repo: Path, ref: str, label: str = "--to") -> str:
     """The full commit id of ``ref``; UsageError naming the option when git does not know it."""
     done = git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}", check=False)
     if done.returncode != 0:
-        raise UsageError([Problem(source=label, message=f"unknown git ref {ref!r} in {repo}.",
-                                  hint="Use a commit id, tag or branch name (git log --oneline).")])
+        raise UsageError(
+            [
+                Problem(
+                    source=label,
+                    message=f"unknown git ref {ref!r} in {repo}.",
+                    hint="Use a commit id, tag or branch name (git log --oneline).",
+                )
+            ]
+        )
     return done.stdout.strip()
 
 
@@ -130,7 +143,9 @@ def check_schema(repo: Path, convex_dir: str, live_ref: str, target_ref: str) ->
     except ParseError as exc:
         return GuardResult(live_ref, target_ref, SchemaDiff(()), error=str(exc))
     if live is None and target is None:
-        return GuardResult(live_ref, target_ref, SchemaDiff(()), note=f"no schema file in {convex_dir or '.'}")
+        return GuardResult(
+            live_ref, target_ref, SchemaDiff(()), note=f"no schema file in {convex_dir or '.'}"
+        )
     if live is None:
         live = Schema(tables={}, schema_validation=False)
     if target is None:  # rolling back to a schemaless app: nothing is validated any more

@@ -52,7 +52,9 @@ def _target_for(config: ProjectConfig, platform: str, env: str, name: str | None
         chosen = [t for t in targets if t.name == name]
         if not chosen:
             valid = ", ".join(t.name for t in targets) or "(none)"
-            raise UsageError([Problem("--target", f"no {platform} target {name!r} in {env}; valid: {valid}.")])
+            raise UsageError(
+                [Problem("--target", f"no {platform} target {name!r} in {env}; valid: {valid}.")]
+            )
         return chosen[0]
     if len(targets) > 1:
         valid = ", ".join(t.name for t in targets)
@@ -69,22 +71,34 @@ def convex_folder(config: ProjectConfig, target: Target, env: str, override: str
     """The Convex folder relative to the git root: --convex-dir, the target's ``convex_dir``,
     ``rollback.convex_dir``, the target's ``deploy_cwd``, else ``convex``."""
     params = target.params(env) or {}
-    raw = (override or params.get("convex_dir") or config.rollback.get("convex_dir")
-           or params.get("deploy_cwd") or "convex")
+    raw = (
+        override
+        or params.get("convex_dir")
+        or config.rollback.get("convex_dir")
+        or params.get("deploy_cwd")
+        or "convex"
+    )
     root = repo_root(config)
     path = config.resolve_path(str(raw)).resolve()
     try:
         return path.relative_to(root.resolve()).as_posix() or "."
     except ValueError:
-        raise UsageError([Problem("--convex-dir", f"{path} is not inside the git repository {root}.")]) from None
+        raise UsageError(
+            [Problem("--convex-dir", f"{path} is not inside the git repository {root}.")]
+        ) from None
 
 
-def plan_platform(config: ProjectConfig, platform: str, target: Target, options: RollbackOptions) -> tuple[Plan, Any]:
+def plan_platform(
+    config: ProjectConfig, platform: str, target: Target, options: RollbackOptions
+) -> tuple[Plan, Any]:
     """Plan the rollback of ``target`` (reads only); return the plan and the adapter (None for Convex)."""
     if platform == "convex":
         folder = convex_folder(config, target, options.env, options.convex_dir)
         params = dict(target.params(options.env) or {})
-        return plan_convex(repo_root(config), target.name, params, folder, options.from_ref, options.to), None
+        plan = plan_convex(
+            repo_root(config), target.name, params, folder, from_ref=options.from_ref, to=options.to
+        )
+        return plan, None
     from deploycheck.platforms import open_target
 
     adapter = open_target(config, target, options.env, options.environ)
@@ -111,23 +125,40 @@ def _preconditions(config: ProjectConfig, options: RollbackOptions) -> None:
     environment = config.environment(options.env)
     problems: list[Problem] = []
     if reason_required(environment) and not (options.reason or "").strip():
-        problems.append(Problem("--reason", f"environment {options.env!r} is a production environment (remote: "
-                                "true, values: prod): every rollback there needs --reason \"why\".",
-                                hint="The reason is recorded in the audit log."))
+        problems.append(
+            Problem(
+                "--reason",
+                f"environment {options.env!r} is a production environment (remote: "
+                'true, values: prod): every rollback there needs --reason "why".',
+                hint="The reason is recorded in the audit log.",
+            )
+        )
     if options.force and not (options.reason or "").strip():
-        problems.append(Problem("--force", "--force needs --reason \"why\" (recorded in the audit log)."))
+        problems.append(Problem("--force", '--force needs --reason "why" (recorded in the audit log).'))
     if not options.dry_run and not options.yes and not options.interactive:
-        problems.append(Problem("--yes", "not running in a terminal: a rollback that changes anything needs "
-                                "--yes (or --dry-run to only see the plan)."))
+        problems.append(
+            Problem(
+                "--yes",
+                "not running in a terminal: a rollback that changes anything needs "
+                "--yes (or --dry-run to only see the plan).",
+            )
+        )
     if problems:
         raise UsageError(problems)
 
 
 def _event(plan: Plan, options: RollbackOptions, result: str, **extra: Any) -> dict[str, Any]:
     event: dict[str, Any] = {
-        "operation": "rollback", "env": options.env, "platform": plan.platform, "target": plan.target,
-        "resource": plan.resource, "from": plan.current, "to": plan.to, "reason": options.reason,
-        "forced": options.force, "result": result,
+        "operation": "rollback",
+        "env": options.env,
+        "platform": plan.platform,
+        "target": plan.target,
+        "resource": plan.resource,
+        "from": plan.current,
+        "to": plan.to,
+        "reason": options.reason,
+        "forced": options.force,
+        "result": result,
     }
     if plan.guard is not None:
         event["schema_guard"] = plan.guard.summary()
@@ -155,8 +186,10 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
     for plan, _ in work:
         if plan.guard is not None and plan.guard.is_breaking:
             if options.force and options.reason:
-                print(f"!! {plan.platform}: breaking schema changes overridden with --force: {options.reason}",
-                      file=out)
+                print(
+                    f"!! {plan.platform}: breaking schema changes overridden with --force: {options.reason}",
+                    file=out,
+                )
             elif not options.dry_run:
                 audit(config, options.env, _event(plan, options, "refused"))
             enforce(plan.guard, force=options.force, reason=options.reason)
@@ -180,12 +213,22 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
 
 def _run_one(config: ProjectConfig, plan: Plan, adapter: Any, options: RollbackOptions, out: TextIO) -> bool:
     message = f"Rollback: {options.reason}" if options.reason else "Rollback"
-    folder = convex_folder(config, config.targets[plan.target], options.env, options.convex_dir) \
-        if plan.platform == "convex" else ""
+    folder = (
+        convex_folder(config, config.targets[plan.target], options.env, options.convex_dir)
+        if plan.platform == "convex"
+        else ""
+    )
     try:
-        result = execute(plan, adapter, force=options.force, message=message,
-                         repo=repo_root(config) if plan.platform == "convex" else None, convex_dir=folder,
-                         environ=options.environ, timeout=float(config.deploy.get("timeout", 600)))
+        result = execute(
+            plan,
+            adapter,
+            force=options.force,
+            message=message,
+            repo=repo_root(config) if plan.platform == "convex" else None,
+            convex_dir=folder,
+            environ=options.environ,
+            timeout=float(config.deploy.get("timeout", 600)),
+        )
     except DeploycheckError as exc:
         audit(config, options.env, _event(plan, options, "failed", error=str(exc)[:500]))
         raise
@@ -209,7 +252,8 @@ def _run_one(config: ProjectConfig, plan: Plan, adapter: Any, options: RollbackO
 
 
 def _ask(question: str) -> bool:
-    print(question, end="", file=sys.stderr, flush=True)
+    sys.stderr.write(question)
+    sys.stderr.flush()
     try:
         return input().strip().lower() in {"y", "yes"}
     except EOFError:
@@ -221,7 +265,13 @@ def rollback_order(config: ProjectConfig) -> tuple[str, ...]:
     order = tuple(str(p) for p in config.rollback.get("order") or DEFAULT_ORDER)
     unknown = [p for p in order if p not in ROLLBACK_PLATFORMS]
     if unknown:
-        raise UsageError([Problem(str(config.path), f"rollback.order names {', '.join(unknown)}; valid: "
-                                  f"{', '.join(ROLLBACK_PLATFORMS)}.", path="rollback.order")])
+        raise UsageError(
+            [
+                Problem(
+                    str(config.path),
+                    f"rollback.order names {', '.join(unknown)}; valid: {', '.join(ROLLBACK_PLATFORMS)}.",
+                    path="rollback.order",
+                )
+            ]
+        )
     return order
-

@@ -40,11 +40,17 @@ SCOPE: dict[str, tuple[tuple[str, str], ...]] = {
     "cloudflare-worker": (
         ("code", "REVERTED: 100% of traffic goes to the earlier version"),
         ("plain vars", "REVERTED: vars are bindings of each version; the earlier version's values return"),
-        ("secrets", "REVERTED: secrets are bindings of each version; secrets changed since then go back "
-                    "to their old values (the API refuses with 10220 unless --force)"),
+        (
+            "secrets",
+            "REVERTED: secrets are bindings of each version; secrets changed since then go back "
+            "to their old values (the API refuses with 10220 unless --force)",
+        ),
         ("data", "NOT reverted: KV, D1, R2 and Redis keep what the newer code wrote"),
-        ("Durable Object state", "NOT reverted: state persists across deployments; the older code must "
-                                 "read state the newer code wrote (state version reported after)"),
+        (
+            "Durable Object state",
+            "NOT reverted: state persists across deployments; the older code must "
+            "read state the newer code wrote (state version reported after)",
+        ),
     ),
     "convex": (
         ("code", "REVERTED: the Convex folder at the target git ref is deployed again"),
@@ -97,8 +103,13 @@ def plan_pages(adapter: Any, target: str, to: str | None) -> Plan:
         chosen = next((d for d in deployments if d.id == to or d.extra.get("short_id") == to), None)
         if chosen is None:
             recent = ", ".join(d.id for d in deployments[:5]) or "(none)"
-            raise UsageError([Problem("--to", f"no deployment {to!r} in Pages project {adapter.resource}; "
-                                      f"recent: {recent}.")])
+            raise UsageError(
+                [
+                    Problem(
+                        "--to", f"no deployment {to!r} in Pages project {adapter.resource}; recent: {recent}."
+                    )
+                ]
+            )
     else:
         older = deployments
         if current is not None:
@@ -108,10 +119,16 @@ def plan_pages(adapter: Any, target: str, to: str | None) -> Plan:
             return replace(base, problem="no earlier successful production deployment to roll back to")
     if current is not None and chosen.id == current.id:
         return replace(base, to=chosen.id, problem=f"deployment {chosen.id} is already active")
-    details = (f"current: {_describe(current)}" if current else "current: (none active)",
-               f"target:  {_describe(chosen)}")
-    return replace(base, to=chosen.id, action=f"POST .../pages/projects/{adapter.resource}/deployments/"
-                   f"{chosen.id}/rollback", details=details)
+    details = (
+        f"current: {_describe(current)}" if current else "current: (none active)",
+        f"target:  {_describe(chosen)}",
+    )
+    return replace(
+        base,
+        to=chosen.id,
+        action=f"POST .../pages/projects/{adapter.resource}/deployments/{chosen.id}/rollback",
+        details=details,
+    )
 
 
 def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
@@ -120,7 +137,9 @@ def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
     Deployments sorted by ``created_on`` descending, the current one dropped, the first
     that ran a single version at 100% wins.
     """
-    deployments: list[Deployment] = sorted(adapter.list_deployments(), key=lambda d: d.created_on, reverse=True)
+    deployments: list[Deployment] = sorted(
+        adapter.list_deployments(), key=lambda d: d.created_on, reverse=True
+    )
     current = next((d for d in deployments if d.active), deployments[0] if deployments else None)
     current_text = current.single_version or ",".join(v for v, _ in current.versions) if current else None
     base = Plan(adapter.platform, target, adapter.resource, current_text, None, "")
@@ -128,11 +147,20 @@ def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
         by_deployment = next((d for d in deployments if d.id == to), None)
         version = by_deployment.single_version if by_deployment else to
         if version is None:
-            raise UsageError([Problem("--to", f"deployment {to} splits traffic between versions; name a version.")])
+            raise UsageError(
+                [Problem("--to", f"deployment {to} splits traffic between versions; name a version.")]
+            )
         known = {v.id for v in adapter.list_versions()}
         if version not in known:
-            raise UsageError([Problem("--to", f"no version {to!r} of Worker {adapter.resource}; recent: "
-                                      f"{', '.join(sorted(known)[:5]) or '(none)'}.")])
+            raise UsageError(
+                [
+                    Problem(
+                        "--to",
+                        f"no version {to!r} of Worker {adapter.resource}; recent: "
+                        f"{', '.join(sorted(known)[:5]) or '(none)'}.",
+                    )
+                ]
+            )
         source = by_deployment
     else:
         earlier = [d for d in deployments if current is None or d.id != current.id]
@@ -146,18 +174,30 @@ def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
         f"current: version {current_text} (deployment {current.id})" if current else "current: (none)",
         f"target:  version {version}" + (f" (from deployment {_describe(source)})" if source else ""),
     )
-    return replace(base, to=version, action=f"POST .../workers/scripts/{adapter.resource}/deployments "
-                   f'{{"versions": [{{"version_id": "{version}", "percentage": 100}}]}}', details=details)
+    return replace(
+        base,
+        to=version,
+        action=f"POST .../workers/scripts/{adapter.resource}/deployments "
+        f'{{"versions": [{{"version_id": "{version}", "percentage": 100}}]}}',
+        details=details,
+    )
 
 
 def plan_convex(
-    repo: Path, target: str, params: Mapping[str, Any], convex_dir: str, from_ref: str, to: str | None
+    repo: Path, target: str, params: Mapping[str, Any], convex_dir: str, *, from_ref: str, to: str | None
 ) -> Plan:
     """Choose the git ref to redeploy (``to``, else the previous commit that changed the folder)
     and run the schema guard from ``from_ref`` to it."""
     live = resolve_ref(repo, from_ref, "--from")
-    base = Plan("convex", target, str(params.get("deployment") or params.get("url") or target), from_ref, None,
-                "", params=dict(params))
+    base = Plan(
+        "convex",
+        target,
+        str(params.get("deployment") or params.get("url") or target),
+        from_ref,
+        None,
+        "",
+        params=dict(params),
+    )
     if to is None:
         to = previous_ref(repo, convex_dir, from_ref)
         if to is None:
@@ -173,16 +213,27 @@ def plan_convex(
         f"schema guard: {guard.summary()}",
         *(f"  {line}" for line in guard.lines()),
     )
-    return replace(base, to=to, guard=guard, details=details,
-                   action=f"check out {convex_dir} at {target_commit[:12]} into a temporary folder; run: {command}")
+    return replace(
+        base,
+        to=to,
+        guard=guard,
+        details=details,
+        action=f"check out {convex_dir} at {target_commit[:12]} into a temporary folder; run: {command}",
+    )
 
 
 def _checkout(repo: Path, commit: str, paths: list[str], dest: Path) -> None:
     """Extract ``paths`` as they are at ``commit`` into ``dest`` (``git archive``; no work tree touched)."""
-    done = subprocess.run(["git", "archive", "--format=tar", commit, "--", *paths], cwd=repo,
-                          capture_output=True, timeout=120, check=False)
+    done = subprocess.run(
+        ["git", "archive", "--format=tar", commit, "--", *paths],
+        cwd=repo,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0:
-        msg = f"git archive {commit[:12]} {' '.join(paths)} failed: {done.stderr.decode(errors='replace').strip()}"
+        error = done.stderr.decode(errors="replace").strip()
+        msg = f"git archive {commit[:12]} {' '.join(paths)} failed: {error}"
         raise RollbackError(msg)
     with tarfile.open(fileobj=io.BytesIO(done.stdout)) as archive:
         archive.extractall(dest, filter="data")
@@ -191,7 +242,12 @@ def _checkout(repo: Path, commit: str, paths: list[str], dest: Path) -> None:
 def _command(text: str, checkout: Path, convex_dir: str, ref: str) -> list[str]:
     words = [w.replace("{dir}", str(checkout / convex_dir)).replace("{ref}", ref) for w in shlex.split(text)]
     if words and words[0] == "deploycheck":  # the same deploycheck, whatever PATH says
-        return [sys.executable, "-c", "import sys; from deploycheck.cli import main; sys.exit(main())", *words[1:]]
+        return [
+            sys.executable,
+            "-c",
+            "import sys; from deploycheck.cli import main; sys.exit(main())",
+            *words[1:],
+        ]
     return words
 
 
@@ -212,15 +268,18 @@ def _run_convex(plan: Plan, repo: Path, convex_dir: str, environ: Mapping[str, s
         args = _command(command, checkout, convex_dir, plan.to)
         env = {**os.environ, **environ, "DEPLOYCHECK_ROLLBACK_REF": commit}
         try:
-            done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout,
-                                  check=False)
+            done = subprocess.run(
+                args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise RollbackError(f"convex: the deploy command {command!r} did not run: {exc}") from None
     output = redact((done.stdout + done.stderr).strip())
     if done.returncode != 0:
         tail = "\n".join(output.splitlines()[-15:])
-        msg = (f"convex: the deploy command {command!r} exited {done.returncode} at {plan.to}:\n{tail}\n"
-               "Nothing else was changed; fix the command or the checkout and run the rollback again.")
+        msg = (
+            f"convex: the deploy command {command!r} exited {done.returncode} at {plan.to}:\n{tail}\n"
+            "Nothing else was changed; fix the command or the checkout and run the rollback again."
+        )
         raise RollbackError(msg)
     return output
 
@@ -231,8 +290,15 @@ def _secret_names(message: str) -> str:
 
 
 def execute(
-    plan: Plan, adapter: Any, *, force: bool, message: str, repo: Path | None = None, convex_dir: str = "",
-    environ: Mapping[str, str] | None = None, timeout: float = 600.0,
+    plan: Plan,
+    adapter: Any,
+    *,
+    force: bool,
+    message: str,
+    repo: Path | None = None,
+    convex_dir: str = "",
+    environ: Mapping[str, str] | None = None,
+    timeout: float = 600.0,
 ) -> str:
     """Carry out ``plan``; return a one-line description of the new live state."""
     if not plan.is_possible or plan.to is None:
@@ -247,9 +313,11 @@ def execute(
             if str(exc.code) != "10220":
                 raise
             names = _secret_names(exc.detail)
-            msg = (f"cloudflare-worker: the API refused the rollback to version {plan.to}: secrets changed "
-                   f"since that version: {names}. Rolling back would restore their old values. Re-run with "
-                   '--force --reason "why" to roll back anyway, or fix forward.')
+            msg = (
+                f"cloudflare-worker: the API refused the rollback to version {plan.to}: secrets changed "
+                f"since that version: {names}. Rolling back would restore their old values. Re-run with "
+                '--force --reason "why" to roll back anyway, or fix forward.'
+            )
             raise RollbackError(msg) from None
         return f"deployment {deployment.id} sends 100% of traffic to version {plan.to}"
     if plan.platform == "convex":
@@ -257,4 +325,3 @@ def execute(
         _run_convex(plan, repo, convex_dir, environ or {}, timeout)
         return f"Convex code deployed from {plan.to}"
     raise RollbackError(f"{plan.platform}: rollback is not supported")
-

@@ -24,7 +24,9 @@ def reason_required(environment: Environment) -> bool:
     return environment.remote and environment.values == "prod"
 
 
-def setting(config: ProjectConfig, env: str, name: str, environ: Mapping[str, str] | None = None) -> str | None:
+def setting(
+    config: ProjectConfig, env: str, name: str, environ: Mapping[str, str] | None = None
+) -> str | None:
     """The value of setting ``name`` (e.g. WORKER_URL) in ``env``, resolved as the checks resolve it."""
     from deploycheck.settings import Settings
 
@@ -43,8 +45,11 @@ def worker_state(url: str | None, version: str | None) -> tuple[str, dict[str, A
 
     health = read_health(url)
     facts: dict[str, Any] = {
-        "checked": True, "status": health.status, "version": health.version,
-        "state_version": health.state_version, "expected_state_version": health.expected_state_version,
+        "checked": True,
+        "status": health.status,
+        "version": health.version,
+        "state_version": health.state_version,
+        "expected_state_version": health.expected_state_version,
     }
     if health.error:
         return f"{health.url} did not answer: {health.error}", facts
@@ -53,8 +58,10 @@ def worker_state(url: str | None, version: str | None) -> tuple[str, dict[str, A
     if version and health.version and health.version != version:
         line += f"; NOTE: the Worker still reports version {health.version}, not {version}"
     if state is not None and expected is not None and state > expected:
-        line += ("; WARNING: the state was written by newer code and persists after the rollback: the "
-                 "older code must handle it (or reset the state through the Worker)")
+        line += (
+            "; WARNING: the state was written by newer code and persists after the rollback: the "
+            "older code must handle it (or reset the state through the Worker)"
+        )
         facts["newer_state"] = True
     elif state is not None and expected is not None and state < expected:
         line += "; the code will migrate the state forward"
@@ -72,11 +79,24 @@ def verify_platform(config: ProjectConfig, env: str, platform: str, target: str)
     if not folder.is_dir():
         return False, f"no checks folder {folder}: cannot verify the rollback"
     args = [
-        sys.executable, "-m", "pytest", str(folder), "--env", env, "--platform", platform,
-        "--deploycheck-config", str(config.path), "-q", "--no-reports", "-p", "no:cacheprovider",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(folder),
+        "--env",
+        env,
+        "--platform",
+        platform,
+        "--deploycheck-config",
+        str(config.path),
+        "-q",
+        "--no-reports",
+        "-p",
+        "no:cacheprovider",
     ]
-    done = subprocess.run(args, cwd=config.root, capture_output=True, text=True, timeout=600, check=False,
-                          env=dict(os.environ))
+    done = subprocess.run(
+        args, cwd=config.root, capture_output=True, text=True, timeout=600, check=False, env=dict(os.environ)
+    )
     output = redact((done.stdout + done.stderr).strip())
     if done.returncode == 5:
         return False, f"no checks of {platform} ({target}) were collected in {folder}\n{output}"
