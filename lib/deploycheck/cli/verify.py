@@ -1,0 +1,95 @@
+"""``deploycheck verify ENV [PYTEST ARGS...]``: run the deployment checks and give the verdict.
+
+Runs ``pytest --env=ENV`` in this process, then ends with the seed document's summary:
+the counts of passed, warned and failed checks and "Verification PASSED", "PASSED with
+warnings" or "FAILED". Exit code 0 when nothing failed (warnings included), 1 when a
+check failed, 2 for bad input. ``--summary-from reports/results.json`` prints the
+Markdown summary of an earlier run instead (for ``$GITHUB_STEP_SUMMARY``).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``verify`` subcommand."""
+    parser = subparsers.add_parser(
+        "verify",
+        help="run the deployment checks against an environment",
+        description="Run the deployment checks (pytest --env=ENV) and print the verdict. "
+        "Arguments after ENV go to pytest.",
+    )
+    parser.add_argument("env", nargs="?", metavar="ENV", help="environment to verify")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                        help="override a setting for this run (repeatable)")  # fmt: skip
+    parser.add_argument(
+        "--config", dest="config", default=None, metavar="PATH", help="path of deploycheck.yaml"
+    )
+    parser.add_argument("--summary-from", dest="summary_from", default=None, metavar="RESULTS_JSON",
+                        help="print the Markdown summary of a results.json and exit")  # fmt: skip
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments passed on to pytest")
+    parser.set_defaults(func=run)
+
+
+class _Collector:
+    """A pytest plugin object folding the reports of the run into deploycheck outcomes."""
+
+    def __init__(self, env: str) -> None:
+        from deploycheck.reporting import Results
+
+        self.results = Results(env)
+
+    def pytest_runtest_logreport(self, report: Any) -> None:
+        """Record each check phase's report."""
+        self.results.add_report(report)
+
+    def pytest_collectreport(self, report: Any) -> None:
+        """Record collection errors."""
+        if report.failed:
+            self.results.add_report(report)
+
+
+def pytest_arguments(args: argparse.Namespace) -> list[str]:
+    """The pytest command line ``verify`` runs."""
+    argv = [f"--env={args.env}"]
+    if args.config:
+        argv.append(f"--deploycheck-config={args.config}")
+    argv += [f"--dc-set={item}" for item in args.overrides]
+    return argv + list(args.pytest_args)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the checks in-process; return 0 (passed, with or without warnings), 1 (failed) or 2 (usage)."""
+    from deploycheck.errors import Problem, UsageError
+    from deploycheck.reporting import load_results, render_markdown, summary_lines
+
+    if args.summary_from:
+        print(render_markdown(load_results(Path(args.summary_from))), end="")
+        return 0
+    if not args.env:
+        raise UsageError(
+            [Problem(source="verify", message="missing ENV.", hint="deploycheck verify production")]
+        )
+    from deploycheck.settings import parse_overrides
+
+    parse_overrides(args.overrides, "--set")
+    import pytest
+
+    collector = _Collector(args.env)
+    code = int(pytest.main(pytest_arguments(args), plugins=[collector]))
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
+        return 2 if code == pytest.ExitCode.USAGE_ERROR else 130
+    counts = collector.results.counts()
+    fail_on_warn = "--fail-on-warn" in args.pytest_args
+    print()
+    for line in summary_lines(counts, args.env, fail_on_warn=fail_on_warn):
+        print(line)
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        print("no checks were collected: nothing was verified")
+        return 1
+    return 0 if code == pytest.ExitCode.OK else 1
