@@ -10,6 +10,7 @@ and the others are still compared.
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -34,10 +35,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DriftTarget",
     "detect_drift",
+    "drift_cases",
     "expected_vars",
     "open_ledger",
     "plan_targets",
     "read_target",
+    "resolve_sot_path",
     "run_drift",
     "sync_mode",
 ]
@@ -55,6 +58,11 @@ class DriftTarget:
     def name(self) -> str:
         """The target's name in deploycheck.yaml."""
         return self.target.name
+
+    @property
+    def platform(self) -> str:
+        """The platform read: the target's, or ``local-dotenv`` for its local file."""
+        return "local-dotenv" if self.local else self.target.platform
 
 
 Opener = Callable[[DriftTarget], Any]
@@ -97,6 +105,20 @@ def expected_vars(sot: SourceOfTruth, target: str, column: str) -> list[Expected
             continue
         out.append(ExpectedVar(entry.key, value, entry.secret, entry.where))
     return out
+
+
+def drift_cases(
+    config: ProjectConfig, env: str, sot: SourceOfTruth, platforms: Sequence[str] = ()
+) -> list[tuple[DriftTarget, str]]:
+    """Every (target, key) pair compared in ``env``, in config and SoT order, optionally only
+    targets on ``platforms``: what the drift checks parametrize over."""
+    column = config.environment(env).values
+    return [
+        (planned, var.key)
+        for planned in plan_targets(config, env)
+        if not platforms or planned.platform in platforms
+        for var in expected_vars(sot, planned.name, column)
+    ]
 
 
 def _bindings(version: Any) -> dict[str, str] | None:
@@ -173,7 +195,9 @@ def default_opener(config: ProjectConfig, env: str, environ: Mapping[str, str] |
     def opener(planned: DriftTarget) -> Any:
         if planned.local:
             assert planned.target.local_file is not None
-            return open_local(config.resolve_path(planned.target.local_file), plain_names=planned.target.plain)
+            return open_local(
+                config.resolve_path(planned.target.local_file), plain_names=planned.target.plain
+            )
         return open_target(config, planned.target, env, environ)
 
     return opener
@@ -266,6 +290,15 @@ def open_ledger(
     return store.ledger(), keyed if key is not None else fingerprint
 
 
+def resolve_sot_path(
+    config: ProjectConfig, env: str, override: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Path:
+    """The SoT of ``env``: ``override`` (--sot), else DEPLOYCHECK_SOT, else the config's."""
+    env_vars = os.environ if environ is None else environ
+    chosen = str(override) if override else env_vars.get("DEPLOYCHECK_SOT") or None
+    return config.sot_path(env, chosen)
+
+
 def run_drift(
     config: ProjectConfig,
     env: str,
@@ -287,7 +320,7 @@ def run_drift(
     from deploycheck.sot import load_sot
 
     config.environment(env)
-    path = config.sot_path(env, str(sot_path) if sot_path else None)
+    path = resolve_sot_path(config, env, sot_path, environ)
     sot = load_sot(path, config)
     for value in sot.secret_values():
         register_secret(value)

@@ -76,11 +76,10 @@ def run(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     env = args.env or config.default_env
-    sot = args.sot or (Path(os.environ["DEPLOYCHECK_SOT"]) if os.environ.get("DEPLOYCHECK_SOT") else None)
     report = run_drift(
         config,
         env,
-        sot_path=sot,
+        sot_path=args.sot,
         state_dir=args.state_dir,
         targets=tuple(args.targets) if args.targets else None,
         baseline_path=args.baseline,
