@@ -88,7 +88,9 @@ class GithubActionsPlatform:
         self.env = env
         self.workers = max(1, workers)
         base = f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-        self._prefix = f"{base}/environments/{quote(environment, safe='')}" if environment else base
+        self._prefix = (
+            f"{base}/environments/{quote(environment, safe='')}" if environment else f"{base}/actions"
+        )
         self._key: tuple[str, str] | None = None
         client.hint = self._hint
 
