@@ -9,6 +9,8 @@ import pytest
 from deploycheck.sandbox import Sandbox, SandboxInfo
 from deploycheck.sandbox.admin import AdminClient
 
+pytest_plugins = ["pytester"]
+
 
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[Sandbox]:
