@@ -63,6 +63,8 @@ class CloudflareEmulator:
         self.token = token
         self.scripts: dict[str, WorkerScript] = {}
         self.projects: dict[str, PagesProject] = {}
+        # seeded history is dated relative to start-up so resets restore identical records
+        self._anchor = now()
         script = r"/accounts/([^/]+)/workers/scripts/([^/]+)"
         project = r"/accounts/([^/]+)/pages/projects/([^/]+)"
         self._routes: list[tuple[str, re.Pattern[str], _Handler]] = [
@@ -97,8 +99,8 @@ class CloudflareEmulator:
     def reset(self) -> None:
         """Back to the seeded script and project."""
         with self.lock:
-            self.scripts = seed_scripts()
-            self.projects = seed_projects()
+            self.scripts = seed_scripts(self._anchor)
+            self.projects = seed_projects(self._anchor)
 
     def snapshot(self) -> dict[str, Any]:
         """Every stored value, secret values included."""

@@ -71,9 +71,9 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def days_ago(days: float) -> datetime:
-    """A moment ``days`` before now."""
-    return now() - timedelta(days=days)
+def days_ago(days: float, anchor: datetime | None = None) -> datetime:
+    """A moment ``days`` before ``anchor`` (default now)."""
+    return (anchor or now()) - timedelta(days=days)
 
 
 def new_id() -> str:

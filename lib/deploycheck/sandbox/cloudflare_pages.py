@@ -297,10 +297,10 @@ class PagesProject:
         }
 
 
-def seed_projects() -> dict[str, PagesProject]:
+def seed_projects(anchor: datetime) -> dict[str, PagesProject]:
     """The seeded project ``app-web``: three good production deploys, one failed, one preview."""
     name = "app-web"
-    project = PagesProject(name=name, id=seed_id(f"{name}/project"), created_on=days_ago(60))
+    project = PagesProject(name=name, id=seed_id(f"{name}/project"), created_on=days_ago(60, anchor))
     for env in ("production", "preview"):
         project.config_hash[env] = hashlib.sha256(f"{name}/{env}/wrangler.toml".encode()).hexdigest()
     history = [
@@ -319,7 +319,7 @@ def seed_projects() -> dict[str, PagesProject]:
             commit_message=message,
             files={"/index.html": site_html(name, deployment_id, commit)},
             status=status,
-            created_on=days_ago(age),
+            created_on=days_ago(age, anchor),
             deployment_id=deployment_id,
         )
     return {name: project}

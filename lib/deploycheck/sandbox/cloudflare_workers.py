@@ -367,10 +367,10 @@ export default {{
 """
 
 
-def seed_scripts() -> dict[str, WorkerScript]:
-    """The seeded scripts: ``log-ingestion`` with three versions, each deployed in turn."""
+def seed_scripts(anchor: datetime) -> dict[str, WorkerScript]:
+    """The seeded scripts: ``log-ingestion`` with three versions, each deployed in turn, before ``anchor``."""
     name = "log-ingestion"
-    script = WorkerScript(name=name, created_on=days_ago(30))
+    script = WorkerScript(name=name, created_on=days_ago(30, anchor))
     do_binding = {
         "type": "durable_object_namespace",
         "name": "RATE_LIMITER",
@@ -387,14 +387,14 @@ def seed_scripts() -> dict[str, WorkerScript]:
             modules=modules,
             main_module="index.js",
             compatibility_date="2024-09-23",
-            created_on=days_ago(age),
+            created_on=days_ago(age, anchor),
             version_id=seed_id(f"{name}/version/{index}"),
         )
         script.deploy(
             [{"version_id": version.id, "percentage": 100}],
             source="wrangler",
             annotations={"workers/triggered_by": "upload"},
-            created_on=days_ago(age - 0.01),
+            created_on=days_ago(age - 0.01, anchor),
             deployment_id=seed_id(f"{name}/deployment/{index}"),
         )
     script.state_version = 2
