@@ -106,7 +106,7 @@ class SourceOfTruth:
         """The entries that go to ``target_name``, in file order."""
         return [e for e in self.entries if target_name in e.targets]
 
-    def keys(self) -> list[str]:
+    def key_names(self) -> list[str]:
         """Every key of the table, in file order, without repeats."""
         return list(dict.fromkeys(e.key for e in self.entries))
 
