@@ -109,7 +109,8 @@ def _compare_readable(
     ctx: _Context, var: ExpectedVar, remote: RemoteVar, record: LedgerRecord | None
 ) -> Finding:
     assert remote.value is not None
-    secret = var.secret or remote.secret
+    # untyped platforms (Convex, .env files) mark unknown names secret to be safe; the SoT decides
+    secret = var.secret or (remote.secret and ctx.reading.platform in TYPED_PLATFORMS)
     expected_fp = ctx.fingerprint(var.value)
     actual_fp = ctx.fingerprint(remote.value)
     shown = (ctx.show(var.value, secret), ctx.show(remote.value, secret))

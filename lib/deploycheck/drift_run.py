@@ -248,9 +248,10 @@ def detect_drift(
         for var in expected[p.name]:
             if var.secret:
                 register_secret(var.value)
+        # what a platform holds under a secret key is a secret too, whatever its value
         secret_keys = {v.key for v in expected[p.name] if v.secret}
         for remote in outcome.state.vars.values():
-            if remote.value is not None and (remote.secret or remote.name in secret_keys):
+            if remote.value is not None and remote.name in secret_keys:
                 register_secret(remote.value)
         results, notes = compare_target(
             env, outcome, expected[p.name], ledger, mode=p.mode, fingerprint_fn=fingerprint_fn
