@@ -48,6 +48,7 @@ from deploycheck.errors import (
 
 __all__ = [
     "IDEMPOTENT_METHODS",
+    "Classifier",
     "ErrorParser",
     "Hinter",
     "HttpClient",
@@ -66,6 +67,8 @@ BACKOFF_MAX = 8.0
 ErrorParser = Callable[[requests.Response], tuple[str, "str | int | None"]]
 #: the next step for (status, vendor code, operation)
 Hinter = Callable[["int | None", "str | int | None", str], str]
+#: the error class a vendor code implies regardless of the status (None: decide by status)
+Classifier = Callable[["int | None", "str | int | None"], "type[PlatformError] | None"]
 
 
 def _env_number(environ: Mapping[str, str], name: str, default: float, problems: list[Problem]) -> float:
@@ -178,6 +181,18 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
     return max(0.0, when.timestamp() - current)
 
 
+def _class_for_status(status: int | None) -> type[PlatformError]:
+    if status in (401, 403):
+        return AuthError
+    if status == 404:
+        return NotFoundError
+    if status == 429:
+        return RateLimitedError
+    if status is not None and status >= 500:
+        return PlatformUnavailable
+    return PlatformError
+
+
 def error_for_status(
     status: int | None,
     message: str,
@@ -186,17 +201,11 @@ def error_for_status(
     operation: str,
     code: str | int | None = None,
     hint: str = "",
+    cls: type[PlatformError] | None = None,
 ) -> PlatformError:
-    """The PlatformError subclass for an HTTP status (401/403 auth, 404, 429, 5xx)."""
-    cls: type[PlatformError] = PlatformError
-    if status in (401, 403):
-        cls = AuthError
-    elif status == 404:
-        cls = NotFoundError
-    elif status == 429:
-        cls = RateLimitedError
-    elif status is not None and status >= 500:
-        cls = PlatformUnavailable
+    """The PlatformError subclass for an HTTP status (401/403, 404, 429, 5xx), unless ``cls`` is given."""
+    if cls is None:
+        cls = _class_for_status(status)
     retryable = status == 429 or (status is not None and status >= 500)
     return cls(
         message,
@@ -267,6 +276,7 @@ class HttpClient:
         settings: HttpSettings | None = None,
         parse_error: ErrorParser | None = None,
         hint: Hinter | None = None,
+        classify: Classifier | None = None,
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
@@ -282,6 +292,7 @@ class HttpClient:
         self.session.headers.update(headers or {})
         self.parse_error: ErrorParser = parse_error or _default_parse_error
         self.hint: Hinter = hint or _no_hint
+        self.classify: Classifier = classify or (lambda status, code: None)
         #: how the client waits and tells time (tests replace them to run without waiting)
         self.sleep = sleep
         self.clock = clock
@@ -324,6 +335,7 @@ class HttpClient:
             operation=operation,
             code=code,
             hint=self.hint(response.status_code, code, operation),
+            cls=self.classify(response.status_code, code),
         )
 
     def json(self, response: requests.Response, operation: str) -> Any:

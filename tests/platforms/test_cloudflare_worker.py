@@ -283,3 +283,10 @@ def test_insecure_base_url_refused(cf_environ: dict[str, str]) -> None:
         CloudflareWorkerPlatform.from_environ(
             script="x", environ={**cf_environ, "CLOUDFLARE_API_BASE_URL": "http://api.example.test/client/v4"}
         )
+
+
+def test_malformed_token_code_is_auth_error(worker: CloudflareWorkerPlatform, mocked: responses.RequestsMock) -> None:
+    """Cloudflare's 400 "Invalid request headers" (6003) for a malformed token is an AuthError."""
+    mocked.get(f"{W}/secrets", status=400, json=cf_error(6003, "Invalid request headers"))
+    with pytest.raises(AuthError, match="CLOUDFLARE_API_TOKEN"):
+        worker.list_secrets()

@@ -14,12 +14,13 @@ from typing import Any
 
 import requests
 
-from deploycheck.errors import PlatformError
+from deploycheck.errors import AuthError, PlatformError
 from deploycheck.http import Hinter, HttpClient, HttpSettings, error_for_status, require_credentials
 
 __all__ = [
     "DEFAULT_BASE_URL",
     "CloudflareApi",
+    "classify_cloudflare",
     "cloudflare_api",
     "parse_cloudflare_error",
 ]
@@ -52,8 +53,17 @@ def _envelope_error(body: Any, status: int) -> tuple[str, str | int | None]:
     return "; ".join(texts) or f"HTTP {status}", code
 
 
+#: codes Cloudflare uses for a missing, malformed, wrong or under-privileged token
+AUTH_CODES = frozenset({6003, 6100, 6101, 6102, 6103, 6111, 9103, 9106, 9109, 10000, 10001})
+
+
+def classify_cloudflare(status: int | None, code: str | int | None) -> type[PlatformError] | None:
+    """AuthError for Cloudflare's authentication codes, whatever the status (6003 comes as 400)."""
+    return AuthError if code in AUTH_CODES else None
+
+
 def _auth_hint(status: int | None, code: str | int | None) -> str:
-    if status == 401 or code in (10000, 9109):
+    if status == 401 or code in AUTH_CODES:
         return "check CLOUDFLARE_API_TOKEN (it is missing, expired or wrong)"
     if status == 429:
         return "Cloudflare allows 1200 requests per 5 minutes per token; wait and run again"
@@ -98,6 +108,7 @@ class CloudflareApi:
                 operation=operation,
                 code=code,
                 hint=client.hint(status, code, operation),
+                cls=client.classify(status, code),
             )
         return body.get("result")
 
@@ -166,5 +177,6 @@ def cloudflare_api(
         settings=settings or HttpSettings.from_environ(environ),
         parse_error=parse_cloudflare_error,
         hint=hinter,
+        classify=classify_cloudflare,
     )
     return CloudflareApi(client, creds["CLOUDFLARE_ACCOUNT_ID"])

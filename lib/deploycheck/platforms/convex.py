@@ -227,28 +227,36 @@ class ConvexPlatform:
                 out.append(f"{item.get('method', '?')} {item.get('path', '?')}")
         return out
 
-    def last_push_time(self) -> float | None:
-        """When code was last pushed (epoch seconds) from the audit log, or None when unknown."""
+    def last_push_time(self, *, max_pages: int = 20) -> float | None:
+        """When code was last pushed (epoch seconds), from the audit log's push events, or None.
+
+        The audit log lists events oldest first from ``from``; pages are followed by cursor,
+        at most ``max_pages`` of 100 events.
+        """
         operation = "read audit log"
-        try:
-            response = self.client.request(
-                "GET", "/api/v1/list_audit_log_events", operation=operation, params={"limit": 100}
-            )
-        except NotFoundError:
+        params: dict[str, Any] = {"from": 0, "limit": 100}
+        latest: float | None = None
+        for _ in range(max_pages):
+            try:
+                response = self.client.request(
+                    "GET", "/api/v1/list_audit_log_events", operation=operation, params=params
+                )
+            except NotFoundError:
+                return None
+            body = self.client.json(response, operation)
+            items = body.get("items") if isinstance(body, dict) else None
+            if not isinstance(items, list):
+                raise self.client.malformed(operation, "no items list")
+            for item in items:
+                when = item.get("createTime") if isinstance(item, dict) else None
+                if item.get("action") in PUSH_ACTIONS and isinstance(when, int | float):
+                    latest = max(latest or 0.0, float(when))
+            pagination = body.get("pagination") or {}
+            cursor = pagination.get("nextCursor") if isinstance(pagination, dict) else None
+            if not pagination.get("hasMore") or not cursor:
+                break
+            params = {**params, "cursor": cursor}
+        if latest is None:
             return None
-        body = self.client.json(response, operation)
-        items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise self.client.malformed(operation, "no items list")
-        times = [
-            float(item["createTime"])
-            for item in items
-            if isinstance(item, dict)
-            and item.get("action") in PUSH_ACTIONS
-            and isinstance(item.get("createTime"), int | float)
-        ]
-        if not times:
-            return None
-        latest = max(times)
         # createTime is in milliseconds on Convex; tolerate seconds
         return latest / 1000.0 if latest > 1e11 else latest
