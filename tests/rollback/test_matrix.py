@@ -6,7 +6,13 @@ import pytest
 
 from deploycheck.cli import main
 from deploycheck.errors import ConfigError, UsageError
-from deploycheck.rollback.matrix import DEFAULT_MATRIX, decide, load_matrix, normalize_impact, normalize_severity
+from deploycheck.rollback.matrix import (
+    DEFAULT_MATRIX,
+    decide,
+    load_matrix,
+    normalize_impact,
+    normalize_severity,
+)
 
 SEED_ROWS = [
     # severity, impact as the seed writes it, platform line, action, timeline

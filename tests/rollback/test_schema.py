@@ -10,7 +10,7 @@ from deploycheck.rollback.schema import ParseError, Validator, parse_schema
 from deploycheck.rollback.tsparse import tokenize
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "convex-schemas"
-SCHEMAS = sorted(p for p in FIXTURES.glob("*.ts")) + [FIXTURES / "multi-file" / "schema.ts"]
+SCHEMAS = [*sorted(p for p in FIXTURES.glob("*.ts")), FIXTURES / "multi-file" / "schema.ts"]
 
 
 def load(path: Path):

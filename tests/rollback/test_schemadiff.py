@@ -77,7 +77,7 @@ def test_schema_validation_turned_on_is_breaking() -> None:
     """Rolling back to a validated schema from an unvalidated one cannot vouch for the stored documents."""
     live = parse_schema(_schema("a: v.string()", ", { schemaValidation: false }"))
     target = parse_schema(_schema("a: v.string()"))
-    assert [c.kind for c in diff_schemas(live, target).breaking][0].startswith("schema validation turned on")
+    assert next(c.kind for c in diff_schemas(live, target).breaking).startswith("schema validation turned on")
 
 
 def test_any_document_table_accepts_everything() -> None:
