@@ -313,7 +313,9 @@ class CloudflareEmulator:
         if changed and not force:
             raise ApiError(400, SECRETS_CHANGED, f"The following secrets have changed: {', '.join(changed)}")
         message = str(annotations.get("workers/message", ""))[:1000]
-        stored = {"workers/triggered_by": str(annotations.get("workers/triggered_by", "deployment"))}
+        older = [t for t in targets if t["version_id"] != script.latest_version.id]
+        triggered_by = "rollback" if len(targets) == 1 and older else "deployment"
+        stored = {"workers/triggered_by": triggered_by}
         if message:
             stored["workers/message"] = message
         deployment = script.deploy(targets, source=_source(request), annotations=stored)

@@ -98,12 +98,12 @@ class WorkerVersion:
                 "source": self.source,
                 "hasPreview": False,
             },
+            "annotations": dict(self.annotations),
         }
 
     def full(self) -> dict[str, Any]:
         """The detail shape: the short item plus resources and annotations."""
         item = self.short()
-        item["annotations"] = dict(self.annotations)
         item["resources"] = {
             "bindings": [public_binding(b) for b in self.bindings],
             "script": {"etag": self.etag, "handlers": ["fetch"], "last_deployed_from": self.source},
