@@ -88,19 +88,6 @@ class Vendors:
         _check(self.gh.put(f"{self.gh_env}/secrets/{name}", json=body, timeout=5))
 
 
-@pytest.fixture
-def synced(sandbox_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The sandbox after `deploycheck sync-env --mode=deploy-prod`, its ledger in a temporary state dir."""
-    state = tmp_path / "state"
-    monkeypatch.chdir(REPO)
-    monkeypatch.setenv("DEPLOYCHECK_STATE_DIR", str(state))
-    monkeypatch.delenv("GITHUB_STEP_SUMMARY", raising=False)
-    monkeypatch.delenv("DEPLOYCHECK_SOT", raising=False)
-    argv = ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--yes", "--state-dir", str(state)]
-    assert main([*argv, "--config", str(CONFIG)]) == 0
-    return state
-
-
 def _drift(capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, str]:
     capsys.readouterr()
     code = main(["drift", "--env", "sandbox", "--config", str(CONFIG), *extra])
