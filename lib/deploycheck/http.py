@@ -161,6 +161,10 @@ def require_credentials(environ: Mapping[str, str], needed: Mapping[str, str]) -
     ]
     if problems:
         raise ConfigError(problems, title="missing platform credentials")
+    from deploycheck.redact import register_environment_credentials
+
+    # credentials are masked in every message from here on, even if a vendor echoes them
+    register_environment_credentials({name: environ[name] for name in needed})
     return {name: environ[name] for name in needed}
 
 

@@ -10,6 +10,7 @@ import pytest
 import responses
 
 from deploycheck.http import HttpClient
+from deploycheck.redact import redactor
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded"
 ACCOUNT = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -39,6 +40,15 @@ class FakeTime:
         client.sleep = self.sleep
         client.clock = self.clock
         return client
+
+
+@pytest.fixture(autouse=True)
+def _restore_redactor() -> Iterator[None]:
+    """Adapters register credentials with the process-wide redactor; undo that after each test."""
+    saved = (set(redactor._secrets), set(redactor._short))
+    yield
+    redactor.clear()
+    redactor.add_many([*saved[0], *saved[1]])
 
 
 @pytest.fixture

@@ -121,6 +121,9 @@ class ConvexPlatform:
             raise ConfigError(
                 [Problem(source="environment", path="CONVEX_URL", message=msg, hint=f"Set {where}.")]
             )
+        from deploycheck.redact import register_environment_credentials
+
+        register_environment_credentials({"CONVEX_DEPLOY_KEY": key})
         key_deployment = deployment_name_of_key(key)
         name = deployment or key_deployment or "convex"
         if not self_hosted and deployment and key_deployment and key_deployment != deployment:
