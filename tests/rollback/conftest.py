@@ -51,7 +51,7 @@ class GitApp:
         self.git("config", "user.email", "test@example.com")
         self.git("config", "user.name", "Test")
         (root / "deploycheck.yaml").write_text(CONFIG)
-        (root / "app.env").write_text("| TARGET | GROUP | KEY | DEV_VALUE | PROD_VALUE |\n")
+        (root / "app.env").write_text("| TARGET | GROUP | KEY | DEV_VALUE | PROD_VALUE |\n|---|---|---|---|---|\n")
         (root / "convex").mkdir()
         (root / "convex" / "messages.ts").write_text(MODULE)
 

@@ -139,3 +139,22 @@ def test_without_a_terminal_yes_is_required(git_app, capsys) -> None:  # type: i
     git_app.commit(COMPATIBLE, "new")
     assert rollback(git_app, "convex", "--env", "staging") == 2
     assert "--yes" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("check", "code", "verdict"), [("assert True", 0, "checks: passed"),
+                                                        ("assert False, 'backend down'", 1, "checks: FAILED")])
+def test_verification_runs_the_checks_after_the_rollback(  # type: ignore[no-untyped-def]
+    git_app, sandbox_env, audit_lines, capsys, check: str, code: int, verdict: str
+) -> None:
+    """The checks folder runs as ``pytest --env`` after the rollback; a failing check makes it exit 1."""
+    git_app.commit(OLD, "old")
+    git_app.commit(COMPATIBLE, "new")
+    checks = git_app.root / "checks"
+    checks.mkdir()
+    (checks / "test_backend.py").write_text(
+        "import pytest\n\n\n@pytest.mark.platform('convex')\ndef test_backend():\n"
+        f"    {check}\n"
+    )
+    assert rollback(git_app, "convex", "--env", "sandbox", "--yes", "--reason", "verify") == code
+    assert verdict in capsys.readouterr().out
+    assert audit_lines()[-1]["result"] == ("ok" if code == 0 else "verification failed")
