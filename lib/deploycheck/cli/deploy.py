@@ -1,0 +1,114 @@
+"""``deploycheck deploy``: deploy every platform of an environment, drift-gated before, verified after.
+
+Examples::
+
+    deploycheck deploy --env production --dry-run          # gate result, order, commands; runs nothing
+    deploycheck deploy --env production --yes              # every platform in deploy.order
+    deploycheck deploy --env production --yes --platform convex --platform worker
+    deploycheck deploy --env production --yes --allow-drift   # deploy despite the drift gate
+
+Exit codes: 0 every platform deployed and verified, 1 a deploy or the verification
+failed (or the drift gate stopped the deploy; its report is printed), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``deploy`` subcommand."""
+    parser = subparsers.add_parser(
+        "deploy",
+        help="Deploy every platform of an environment: drift gate, each platform's own command, checks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--env", default=None, help="Environment to deploy (default: default_env)")
+    parser.add_argument(
+        "--platform",
+        dest="platforms",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Only this platform: convex, cloudflare-worker (worker), cloudflare-pages (pages); repeatable",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="Print the gate result and the plan; run nothing"
+    )
+    parser.add_argument(
+        "--yes", "-y", action="store_true", help="Deploy without asking (needed without a terminal)"
+    )
+    parser.add_argument(
+        "--allow-drift", action="store_true", help="Deploy even when the drift gate finds drift"
+    )
+    failure = parser.add_mutually_exclusive_group()
+    failure.add_argument(
+        "--stop-on-failure",
+        dest="stop_on_failure",
+        action="store_true",
+        default=None,
+        help="Skip the remaining platforms after a failure (default: deploy.stop_on_failure)",
+    )
+    failure.add_argument(
+        "--continue-on-failure",
+        dest="stop_on_failure",
+        action="store_false",
+        help="Deploy the remaining platforms after a failure",
+    )
+    parser.add_argument(
+        "--no-verify", dest="verify", action="store_false", help="Skip the checks after deploying"
+    )
+    parser.add_argument("--config", type=Path, default=None, metavar="PATH", help="Path of deploycheck.yaml")
+    parser.add_argument(
+        "--sot", type=Path, default=None, metavar="PATH", help="Source-of-truth table for the gate"
+    )
+    parser.add_argument(
+        "--state-dir", type=Path, default=None, metavar="PATH", help="Ledger, audit log and lock folder"
+    )
+    parser.add_argument(
+        "--report-dir",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="Where the verification reports go (default: reports/deploy-ENV-TIME)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _ask(question: str) -> bool:
+    print(question, end="", file=sys.stderr, flush=True)
+    return sys.stdin.readline().strip().lower() in ("y", "yes")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Plan, gate, deploy, verify and summarize; return the exit code."""
+    import os
+
+    from deploycheck.config import load_config
+    from deploycheck.deploy import DeployOptions, deploy
+
+    config = load_config(args.config)
+    sot = args.sot or (Path(os.environ["DEPLOYCHECK_SOT"]) if os.environ.get("DEPLOYCHECK_SOT") else None)
+    options = DeployOptions(
+        env=args.env or config.default_env,
+        platforms=tuple(args.platforms),
+        allow_drift=args.allow_drift,
+        dry_run=args.dry_run,
+        yes=args.yes,
+        interactive=sys.stdin.isatty() and sys.stdout.isatty(),
+        verify=args.verify,
+        stop_on_failure=args.stop_on_failure,
+        sot=sot,
+        state_dir=args.state_dir,
+        report_dir=args.report_dir,
+        environ=dict(os.environ),
+        confirm=_ask,
+    )
+    report = deploy(config, options, sys.stdout)
+    return report.exit_code

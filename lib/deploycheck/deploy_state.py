@@ -1,0 +1,241 @@
+"""What a deploy produced, read back from the platform APIs (never parsed from CLI text).
+
+Before each command a :class:`Snapshot` of the target is read; after it another one.
+:func:`produced` compares the two: a new Pages deployment (id, commit, whether it is
+live), a new Worker deployment and the version it serves, a new Convex push (its time
+in the deployment's audit log). A command that exits 0 while nothing new appears did
+not deploy.
+
+Convex pushes are read here with ``GET /api/v1/list_audit_log_events?from=<ms>`` paged
+by cursor: the endpoint requires ``from`` (see /work/shared/vendor-api/convex-github.md
+A6), which :meth:`ConvexPlatform.last_push_time` does not send, so this module reads the
+audit log itself through the adapter's HTTP client.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from deploycheck.errors import NotFoundError
+
+__all__ = [
+    "PUSH_ACTIONS",
+    "PlatformStateReader",
+    "Produced",
+    "Snapshot",
+    "StateReader",
+    "convex_last_push",
+    "produced",
+    "read_snapshot",
+]
+
+PUSH_ACTIONS = ("push_config", "push_config_with_components")
+#: how far back the Convex audit log is searched for the push before a deploy
+CONVEX_LOOKBACK_MS = 30 * 24 * 3600 * 1000
+#: audit-log pages read at most (100 events each)
+CONVEX_MAX_PAGES = 50
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The deployment state of one target at one moment.
+
+    ``active`` is what serves traffic: the Pages deployment id, the Worker version id,
+    or the Convex push time (epoch ms, as text). ``deployment`` is the active deployment
+    id (Pages, Worker); ``known`` every deployment id listed.
+    """
+
+    platform: str
+    active: str | None
+    deployment: str | None = None
+    known: frozenset[str] = frozenset()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_event(self) -> dict[str, Any]:
+        """The snapshot as audit-log data (ids and times only)."""
+        return {"active": self.active, "deployment": self.deployment}
+
+
+@dataclass(frozen=True)
+class Produced:
+    """What a deploy created on its platform, as the platform reports it."""
+
+    platform: str
+    deployment_id: str | None = None
+    version_id: str | None = None
+    commit: str | None = None
+    url: str | None = None
+    pushed_at: str | None = None
+    status: str = "success"
+    live: bool = True
+
+    def describe(self) -> str:
+        """``deployment 1234 (commit abc1234), live``."""
+        if self.platform == "convex":
+            return f"push at {self.pushed_at}"
+        parts = []
+        if self.version_id:
+            parts.append(f"version {self.version_id}")
+        if self.deployment_id:
+            parts.append(f"deployment {self.deployment_id}")
+        text = ", ".join(parts)
+        if self.commit:
+            text += f" (commit {self.commit[:12]})"
+        if not self.live:
+            text += f", NOT live (status {self.status})"
+        return text
+
+    def to_event(self) -> dict[str, Any]:
+        """The ids for the audit log (the key ``commit`` is the repository's, so ``source_commit``)."""
+        event = {
+            "deployment_id": self.deployment_id,
+            "version_id": self.version_id,
+            "source_commit": self.commit,
+            "url": self.url,
+            "pushed_at": self.pushed_at,
+            "live": self.live,
+        }
+        return {k: v for k, v in event.items() if v is not None}
+
+
+def _iso(ms: float) -> str:
+    return datetime.fromtimestamp(ms / 1000.0, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def convex_last_push(adapter: Any, since_ms: int) -> tuple[int | None, str | None]:
+    """The newest push in the Convex audit log at or after ``since_ms``: (time in ms, message).
+
+    Pages through ``list_audit_log_events`` with the adapter's HTTP client; (None, None)
+    when there is none or the deployment has no audit log (404).
+    """
+    client = adapter.client
+    latest: tuple[int | None, str | None] = (None, None)
+    cursor: str | None = None
+    for _ in range(CONVEX_MAX_PAGES):
+        params: dict[str, Any] = {"from": max(since_ms, 0), "limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        operation = "read audit log"
+        try:
+            response = client.request(
+                "GET", "/api/v1/list_audit_log_events", operation=operation, params=params
+            )
+        except NotFoundError:
+            return latest
+        body = client.json(response, operation)
+        items = body.get("items") if isinstance(body, dict) else None
+        if not isinstance(items, list):
+            raise client.malformed(operation, "no items list")
+        for item in items:
+            if not isinstance(item, dict) or item.get("action") not in PUSH_ACTIONS:
+                continue
+            created = item.get("createTime")
+            if not isinstance(created, int | float):
+                continue
+            stamp = int(created if created > 1e11 else created * 1000)  # tolerate seconds
+            if latest[0] is None or stamp >= latest[0]:
+                metadata = item.get("metadata")
+                message = metadata.get("message") if isinstance(metadata, dict) else None
+                latest = (stamp, str(message) if message is not None else None)
+        pagination = body.get("pagination") if isinstance(body, dict) else None
+        cursor = (
+            pagination.get("nextCursor")
+            if isinstance(pagination, dict) and pagination.get("hasMore")
+            else None
+        )
+        if not cursor:
+            break
+    return latest
+
+
+def read_snapshot(adapter: Any, platform: str, *, since_ms: int | None = None) -> Snapshot:
+    """Read the deployment state of ``adapter`` (a Pages, Worker or Convex adapter).
+
+    ``since_ms`` bounds the Convex audit-log search (default: the last 30 days).
+    """
+    if platform == "cloudflare-pages":
+        deployments = adapter.list_deployments()
+        active = next((d for d in deployments if d.active), None)
+        details = {d.id: d for d in deployments}
+        return Snapshot(
+            platform,
+            active.id if active else None,
+            active.id if active else None,
+            frozenset(details),
+            details,
+        )
+    if platform == "cloudflare-worker":
+        deployments = adapter.list_deployments()
+        active = next((d for d in deployments if d.active), None)
+        version = None
+        if active is not None and active.versions:
+            version = active.single_version or ",".join(v for v, _ in active.versions)
+        return Snapshot(
+            platform,
+            version,
+            active.id if active else None,
+            frozenset(d.id for d in deployments),
+            {d.id: d for d in deployments},
+        )
+    if platform == "convex":
+        start = since_ms if since_ms is not None else int(time.time() * 1000) - CONVEX_LOOKBACK_MS
+        stamp, message = convex_last_push(adapter, start)
+        return Snapshot(platform, str(stamp) if stamp is not None else None, details={"message": message})
+    msg = f"no deployment state for platform {platform!r}"
+    raise ValueError(msg)
+
+
+def produced(before: Snapshot, after: Snapshot) -> Produced | None:
+    """What appeared between ``before`` and ``after``, or None when nothing new did."""
+    if after.platform == "convex":
+        if after.active is None or (before.active is not None and int(after.active) <= int(before.active)):
+            return None
+        return Produced("convex", pushed_at=_iso(int(after.active)))
+    new = [d for d in after.details.values() if d.id not in before.known]
+    if not new:
+        return None
+    if after.platform == "cloudflare-worker":
+        current = after.details.get(after.deployment or "")
+        if current is None or current.id in before.known:
+            return None  # e.g. a version uploaded but not deployed
+        return Produced("cloudflare-worker", deployment_id=current.id, version_id=after.active)
+    newest = max(new, key=lambda d: d.created_on)
+    return Produced(
+        "cloudflare-pages",
+        deployment_id=newest.id,
+        commit=newest.commit,
+        url=newest.url,
+        status=newest.status,
+        live=newest.id == after.active,
+    )
+
+
+def moved(before: Snapshot, after: Snapshot) -> bool:
+    """True when what serves traffic changed (a failed deploy that still changed production)."""
+    return after.active != before.active or after.deployment != before.deployment
+
+
+class StateReader(Protocol):
+    """Reads a target's deployment state; the deploy calls it before and after each command."""
+
+    def read(self, platform: str, target: str, *, since_ms: int | None = None) -> Snapshot:
+        """The target's current :class:`Snapshot`."""
+        ...
+
+
+class PlatformStateReader:
+    """Reads snapshots through the platform adapters (``open_target``), one adapter per target."""
+
+    def __init__(self, opener: Callable[[str], Any]) -> None:
+        self._opener = opener
+        self._adapters: dict[str, Any] = {}
+
+    def read(self, platform: str, target: str, *, since_ms: int | None = None) -> Snapshot:
+        """Open (once) and read ``target``."""
+        if target not in self._adapters:
+            self._adapters[target] = self._opener(target)
+        return read_snapshot(self._adapters[target], platform, since_ms=since_ms)

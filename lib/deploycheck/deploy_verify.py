@@ -1,0 +1,183 @@
+"""Verification after a deploy: the same checks as ``pytest --env ENV``, once, for every deployed platform.
+
+The checks run in a subprocess (``python -m pytest <root>/checks --env ENV --platform P
+...``) writing their reports (``results.json``, HTML, JUnit) to the report folder;
+``results.json`` tells which platform's checks failed. The new deployment ids are passed
+as ``--expect-pages-deployment`` / ``--expect-worker-version`` when the deploycheck
+pytest plugin offers those options (``pytest --help`` lists them).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import TextIO
+
+from deploycheck.redact import redact
+
+__all__ = ["EXPECT_OPTIONS", "Verification", "checks_folder", "plugin_options", "verify_deploy"]
+
+#: platform -> the plugin option that names the deployment the checks must find live
+EXPECT_OPTIONS = {
+    "cloudflare-pages": "--expect-pages-deployment",
+    "cloudflare-worker": "--expect-worker-version",
+}
+#: pytest's exit code when no test was collected
+NO_TESTS = 5
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of the post-deploy checks."""
+
+    ran: bool
+    passed: bool
+    exit_code: int | None
+    verdict: str
+    failed_platforms: tuple[str, ...] = ()
+    counts: Mapping[str, int] = field(default_factory=dict)
+    results: Path | None = None
+    tail: tuple[str, ...] = ()
+    unsupported: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        """One line for the summary."""
+        if not self.ran:
+            return f"verification not run: {self.verdict}"
+        counts = ", ".join(f"{n} {k}" for k, n in self.counts.items() if n)
+        text = f"verification {self.verdict}" + (f" ({counts})" if counts else "")
+        if self.failed_platforms:
+            text += f"; failing: {', '.join(self.failed_platforms)}"
+        return text
+
+
+def checks_folder(root: Path, configured: str | None) -> Path:
+    """The deployment checks folder: ``checks.dir`` of deploycheck.yaml, else ``checks/``."""
+    path = Path(configured or "checks").expanduser()
+    return path if path.is_absolute() else root / path
+
+
+@cache
+def plugin_options(cwd: Path) -> frozenset[str]:
+    """The ``--expect-*`` options the installed deploycheck pytest plugin offers."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(option for option in EXPECT_OPTIONS.values() if option in done.stdout)
+
+
+def _failed_platforms(results: Path, platforms: Sequence[str]) -> tuple[tuple[str, ...], dict[str, int]]:
+    try:
+        data = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return tuple(platforms), {}
+    checks = data.get("checks") if isinstance(data, dict) else None
+    counts = data.get("counts") if isinstance(data, dict) else None
+    failing: list[str] = []
+    unattributed = False
+    for check in checks if isinstance(checks, list) else []:
+        if not isinstance(check, dict) or check.get("outcome") not in ("fail", "error"):
+            continue
+        platform = str(check.get("platform") or "")
+        if platform in platforms:
+            failing.append(platform)
+        else:
+            unattributed = True  # e.g. a collection error: it may concern any platform
+    if unattributed:
+        failing += platforms
+    ordered = tuple(p for p in platforms if p in failing)
+    return ordered, {str(k): int(v) for k, v in (counts or {}).items() if isinstance(v, int)}
+
+
+def verify_deploy(
+    *,
+    root: Path,
+    config_path: Path,
+    env: str,
+    platforms: Sequence[str],
+    expect: Mapping[str, str],
+    report_dir: Path,
+    environ: Mapping[str, str],
+    out: TextIO,
+    checks_dir: str | None = None,
+    timeout: float = 900.0,
+) -> Verification:
+    """Run the checks of ``platforms`` in ``env`` once; ``expect`` maps platform -> new id."""
+    from deploycheck.deploy_run import run_command
+
+    folder = checks_folder(root, checks_dir)
+    if not folder.is_dir():
+        return Verification(False, False, None, f"no checks folder {folder}")
+    args = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(folder),
+        "--env",
+        env,
+        "--deploycheck-config",
+        str(config_path),
+        "--report-dir",
+        str(report_dir),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    for platform in platforms:
+        args += ["--platform", platform]
+    known = plugin_options(root)
+    unsupported = []
+    for platform, value in expect.items():
+        option = EXPECT_OPTIONS.get(platform)
+        if option is None:
+            continue
+        if option in known:
+            args += [option, value]
+        else:
+            unsupported.append(option)
+    if unsupported:
+        out.write(f"note: the pytest plugin has no {', '.join(unsupported)} option; not passed\n")
+    report_dir.mkdir(parents=True, exist_ok=True)
+    done = run_command(args, cwd=root, environ=environ, timeout=timeout, out=out, prefix="[verify] ")
+    results = report_dir / "results.json"
+    if done.exit_code == NO_TESTS:
+        return Verification(
+            False,
+            False,
+            done.exit_code,
+            f"no checks of {', '.join(platforms)} were collected in {folder}",
+            tail=done.tail,
+            unsupported=tuple(unsupported),
+        )
+    if done.exit_code is None or done.timed_out:
+        return Verification(False, False, done.exit_code, redact(done.describe()), tail=done.tail)
+    failing, counts = _failed_platforms(results, platforms) if done.exit_code != 0 else ((), {})
+    if done.exit_code == 0 and results.is_file():
+        counts = _failed_platforms(results, platforms)[1]
+    if done.exit_code != 0 and not failing:
+        failing = tuple(platforms)
+    verdict = "PASSED" if done.exit_code == 0 else f"FAILED (pytest exited {done.exit_code})"
+    return Verification(
+        True,
+        done.exit_code == 0,
+        done.exit_code,
+        verdict,
+        failing,
+        counts,
+        results if results.is_file() else None,
+        done.tail,
+        tuple(unsupported),
+    )
