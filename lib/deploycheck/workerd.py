@@ -86,8 +86,9 @@ class WranglerDev:
 
     ``vars`` and ``secrets`` are written to the copy's ``.dev.vars`` (they override the
     config's ``[vars]``); secret values are registered with the redactor so the captured
-    output never shows them. ``port=0`` picks a free port. Use as a context manager, or
-    call :meth:`start` and, always, :meth:`stop`.
+    output never shows them. ``config_text``, when given, replaces the copy's
+    ``wrangler.toml`` (tests use it to drop a binding). ``port=0`` picks a free port. Use as
+    a context manager, or call :meth:`start` and, always, :meth:`stop`.
     """
 
     def __init__(
@@ -99,12 +100,14 @@ class WranglerDev:
         *,
         start_deadline: float = START_DEADLINE_S,
         wrangler: Path | None = None,
+        config_text: str | None = None,
     ) -> None:
         self.worker_dir = Path(worker_dir).resolve()
         self.port = port
         self.vars = dict(vars or {})
         self.secrets = dict(secrets or {})
         self.start_deadline = start_deadline
+        self.config_text = config_text
         self.wrangler = wrangler or find_wrangler(self.worker_dir)
         self._process: subprocess.Popen[bytes] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -143,6 +146,10 @@ class WranglerDev:
             raise WranglerDevError(msg)
         copy = root / "worker"
         shutil.copytree(self.worker_dir, copy, ignore=_COPY_IGNORE)
+        if self.config_text is not None:
+            for name in config_names:
+                (copy / name).unlink(missing_ok=True)
+            (copy / "wrangler.toml").write_text(self.config_text, encoding="utf-8")
         values = {**self.vars, **self.secrets}
         if values:
             lines = [_dev_vars_line(key, value) for key, value in values.items()]

@@ -1,8 +1,9 @@
 """Fixtures that run the example log-ingestion Worker under workerd (``wrangler dev --local``).
 
-Two Worker processes serve the whole session: ``full_worker`` with every secret set, and
+Worker processes serve the whole session: ``full_worker`` with every secret set,
 ``bare_worker`` without the Redis settings or ADMIN_TOKEN and with a rate limit of 3 per
-minute. Tests marked ``requires_wrangler`` are skipped when wrangler is not installed in
+minute, and ``unbound_worker`` (started only by the test that needs it) from a config
+without the Durable Object binding. Tests marked ``requires_wrangler`` are skipped when wrangler is not installed in
 fixtures/example/worker, unless DEPLOYCHECK_REQUIRE_WRANGLER=1 (the tox env sets it), in
 which case the missing install is an error.
 """
@@ -98,5 +99,31 @@ def bare_worker() -> Iterator[RunningWorker]:
             "RATE_LIMIT_PER_MINUTE": str(BARE_RATE_LIMIT),
             "LOG_LEVEL": "info",
         },
+    )
+    yield from _run(dev, None)
+
+
+#: the Worker deployed without its Durable Object binding (a broken wrangler.toml)
+UNBOUND_CONFIG = """\
+name = "log-ingestion-unbound"
+main = "src/index.js"
+compatibility_date = "2025-09-01"
+
+[vars]
+ALLOWED_ORIGINS = "https://app.example.com"
+"""
+
+
+@pytest.fixture(scope="session")
+def unbound_worker() -> Iterator[RunningWorker]:
+    """The Worker started from a config that lacks the RATE_LIMITER Durable Object binding."""
+    dev = WranglerDev(
+        WORKER_DIR,
+        vars={"ALLOWED_ORIGINS": APP_ORIGIN, "RATE_LIMIT_PER_MINUTE": "60"},
+        secrets={
+            "UPSTASH_REDIS_REST_URL": "https://workerd-test.upstash.io",
+            "UPSTASH_REDIS_REST_TOKEN": "t" * 24,
+        },
+        config_text=UNBOUND_CONFIG,
     )
     yield from _run(dev, None)

@@ -75,3 +75,28 @@ def test_unknown_path_is_404(full_worker: RunningWorker) -> None:
     response = requests.get(f"{full_worker.url}/nope", timeout=10)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+def test_health_is_unhealthy_without_the_durable_object(unbound_worker: RunningWorker) -> None:
+    """A deployment whose rate-limiter Durable Object is unavailable answers 503 unhealthy with the same shape."""
+    response = requests.get(f"{unbound_worker.url}/health", timeout=10)
+    assert response.status_code == 503
+    body = response.json()
+    assert set(body) == HEALTH_KEYS
+    assert body["status"] == "unhealthy"
+    assert body["checks"] == {"durable_object": "error", "redis": "ok"}
+    assert body["state_version"] is None
+    assert body["expected_state_version"] == 2
+    assert "Durable Object" in body["reason"]
+
+
+def test_logs_fail_closed_without_the_durable_object(unbound_worker: RunningWorker) -> None:
+    """Without the rate limiter a log is not accepted unthrottled: the Worker answers 500."""
+    response = requests.post(
+        f"{unbound_worker.url}/logs",
+        json={"level": "info", "message": "hello"},
+        headers={"Origin": "https://app.example.com"},
+        timeout=10,
+    )
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error"}
