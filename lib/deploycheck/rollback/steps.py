@@ -126,7 +126,7 @@ def plan_pages(adapter: Any, target: str, to: str | None) -> Plan:
     return replace(
         base,
         to=chosen.id,
-        action=f"POST .../pages/projects/{adapter.resource}/deployments/{chosen.id}/rollback",
+        action=f"POST .../pages/projects/{adapter.resource.split('/')[0]}/deployments/{chosen.id}/rollback",
         details=details,
     )
 
