@@ -183,3 +183,57 @@ def test_script_runs_as_a_subprocess(project, sandbox_env, sandbox_admin) -> Non
     assert "sync-env deploy-prod: PROD values" in done.stdout and "Plan: 19 to add" in done.stdout
     assert sandbox_admin.writes() == []
     assert project.files() == []
+
+
+def test_secret_rewritten_outside_deploycheck_is_restored(project, cli, sandbox_env, sandbox_admin) -> None:  # type: ignore[no-untyped-def]
+    """A GitHub secret overwritten by hand moves its updated_at; the next sync sees it and writes the table's value."""
+    only_github = (*PROD, "--yes", "--target", "GITHUB")
+    assert cli(project.args(*only_github)).code == 0
+    config = project.config
+    github = open_target(config, config.targets["GITHUB"], "sandbox")
+    before = github.read_config().vars["CLOUDFLARE_API_TOKEN"].marker
+    github.apply_config([VarChange("CLOUDFLARE_API_TOKEN", "change", "hand-set-token-Yq2Lm8Vx4Nb6", True)])
+    for _ in range(20):  # updated_at has a 1 s resolution: write again until it moves
+        if github.read_config().vars["CLOUDFLARE_API_TOKEN"].marker != before:
+            break
+        threading.Event().wait(0.2)
+        github.apply_config([VarChange("CLOUDFLARE_API_TOKEN", "change", "hand-set-token-Yq2Lm8Vx4Nb6", True)])
+    run = cli(project.args(*only_github))
+    assert run.code == 0, run.err
+    assert "~ CLOUDFLARE_API_TOKEN (secret)" in run.out and "changed on the platform" in run.out
+    held = fingerprints(platform_values(sandbox_admin.state()))["GITHUB"]
+    assert held["CLOUDFLARE_API_TOKEN"] == expected_prod()["GITHUB"]["CLOUDFLARE_API_TOKEN"]
+
+
+class _Terminal:
+    """A stand-in stdin that is a terminal answering ``answer``."""
+
+    def __init__(self, answer: str) -> None:
+        self.answer = answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self.answer
+
+
+def test_terminal_confirmation_gates_deploy_prod(project, cli, sandbox_env, sandbox_admin, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """On a terminal, deploy-prod asks first: 'n' writes nothing (exit 1), 'y' applies."""
+    monkeypatch.setattr("sys.stdin", _Terminal("n\n"))
+    declined = cli(project.args(*PROD, "--target", "CONVEX"))
+    assert declined.code == 1 and "Apply 5 change(s) to sandbox? [y/N]" in declined.err
+    assert "nothing was written" in declined.err
+    assert sandbox_admin.writes() == []
+    monkeypatch.setattr("sys.stdin", _Terminal("y\n"))
+    accepted = cli(project.args(*PROD, "--target", "CONVEX"))
+    assert accepted.code == 0, accepted.err
+    assert fingerprints(platform_values(sandbox_admin.state()))["CONVEX"] == expected_prod()["CONVEX"]
+
+
+def test_sot_location_from_the_environment(project, cli, sandbox_env, sandbox_admin, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """DEPLOYCHECK_SOT points at the table when --sot is not given."""
+    monkeypatch.setenv("DEPLOYCHECK_SOT", str(EXAMPLE_SOT))
+    run = cli(project.args(*PROD, "--dry-run", sot=None))
+    assert run.code == 0, run.err
+    assert f"PROD values from {EXAMPLE_SOT}" in run.out
