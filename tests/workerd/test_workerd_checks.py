@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,5 +34,4 @@ def test_worker_health_checks_pass(full_worker: RunningWorker) -> None:
     )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert " passed" in output, output
-    assert " failed" not in output, output
+    assert re.search(r"\b[1-9]\d* passed", output), output
