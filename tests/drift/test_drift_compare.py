@@ -232,3 +232,29 @@ def test_newest_marker_picks_the_latest_write() -> None:
     b = LedgerEntry("sha256:2", "2026-01-02T00:00:00Z", "v2")
     assert newest_marker([a, None, b]) == "v2"
     assert newest_marker([None]) is None
+
+
+def test_type_mismatch_on_typed_platform_is_value_differs() -> None:
+    """A key the SoT says is secret but the Worker holds as a plain var is value_differs, shown by fingerprint."""
+    r = reading({"S": RemoteVar("S", SECRET, secret=False)}, platform="cloudflare-worker")
+    f = one(compare(r, [ExpectedVar("S", SECRET, True)], None), "S")
+    assert f.state == "value_differs"
+    assert "stored as plain, the SoT says secret" in f.detail
+    assert SECRET not in f"{f.expected} {f.actual}"
+
+
+def test_untyped_platform_secret_flag_does_not_hide_plain_values() -> None:
+    """Convex marks unknown names secret; a key the SoT says is plain is still shown as its value."""
+    r = reading({"A": RemoteVar("A", "staging", secret=True)}, platform="convex")
+    f = one(compare(r, [ExpectedVar("A", "production", False)], None), "A")
+    assert (f.expected, f.actual) == ("production", "staging")
+
+
+def test_extra_key_created_by_deploycheck_suggests_prune() -> None:
+    """An unexpected key the ledger says deploycheck created is removed with sync-env --prune."""
+    ledger = Ledger(Path("/nonexistent/ledger.json"))
+    ledger.record("prod", "T", "OLD", LedgerEntry(fp("x"), "2026-01-01T00:00:00Z", created=True))
+    r = reading({"OLD": RemoteVar("OLD", "x", secret=False)})
+    f = one(compare(r, [], ledger), "OLD")
+    assert f.state == "unexpected"
+    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --target T --prune"

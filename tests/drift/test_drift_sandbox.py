@@ -147,6 +147,11 @@ def test_out_of_band_changes_are_each_reported_once(
         "--target CLOUDFLARE_WORKER"
     )
     assert "add it to the SoT" in by_key["LEGACY_DEPLOY_FLAG"]["action"]
+    # the Worker's version moved (the secret deletion): both versions' bindings were compared
+    assert [n["target"] for n in data["notes"]] == ["CLOUDFLARE_WORKER"]
+    assert "binding lists compared" in data["notes"][0]["message"]
+    worker = next(t for t in data["targets"] if t["target"] == "CLOUDFLARE_WORKER")
+    assert worker["requests"] == 5
 
     text_code, text = _drift(capsys)
     md_code, markdown = _drift(capsys, "--format", "markdown")
@@ -217,3 +222,24 @@ def test_malformed_baseline_exits_two_before_reading(
     assert f"BaselineError: invalid drift baseline in {bad}" in err
     assert f"{bad}:5: acknowledged[0].expires" in err
     assert sandbox_admin.requests() == []
+
+
+@pytest.mark.sandbox
+def test_secrets_without_ledger_are_unverifiable_warnings(
+    synced: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the sync ledger, present write-only secrets are unverifiable: reported with how to fix, exit 0."""
+    for ledger in synced.glob("*.ledger.json"):
+        ledger.unlink()
+    code, out = _drift(capsys, "--format", "json")
+    data = json.loads(out)
+    states = {(f["target"], f["key"]): f["state"] for f in data["findings"]}
+    assert states == {
+        ("NEXTJS", "CLERK_SECRET_KEY"): "unverifiable",
+        ("CLOUDFLARE_WORKER", "UPSTASH_REDIS_REST_TOKEN"): "unverifiable",
+        ("GITHUB", "CLOUDFLARE_API_TOKEN"): "unverifiable",
+        ("GITHUB", "CONVEX_DEPLOY_KEY"): "unverifiable",
+        ("GITHUB", "SLACK_WEBHOOK_URL"): "unverifiable",
+    }
+    assert all("run a sync once" in f["action"] for f in data["findings"])
+    assert code == 0
