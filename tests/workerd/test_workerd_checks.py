@@ -24,7 +24,9 @@ def test_worker_health_checks_pass(full_worker: RunningWorker) -> None:
     """`pytest checks --platform=cloudflare-worker -k health` passes against the healthy Worker under workerd."""
     if not WORKER_CHECKS.is_file():
         pytest.skip(f"{WORKER_CHECKS.relative_to(REPO)} does not exist yet: no Worker checks to run")
-    env = {**os.environ, "WORKER_URL": full_worker.url}
+    # the child is its own pytest session: drop this session's xdist and current-test variables
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
+    env["WORKER_URL"] = full_worker.url
     command = [
         sys.executable, "-m", "pytest", "checks", "-p", "no:cacheprovider",
         "--env=development", "--platform=cloudflare-worker", "-k", "health", "--no-reports",
