@@ -265,6 +265,7 @@ class Deployer:
             outcome.partial = True
         else:
             outcome.status = "deployed"
+            outcome.partial = False
         return outcome
 
     def audit(self, outcome: StepOutcome) -> None:

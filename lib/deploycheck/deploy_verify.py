@@ -48,9 +48,9 @@ class Verification:
     def describe(self) -> str:
         """One line for the summary."""
         if not self.ran:
-            return f"verification not run: {self.verdict}"
+            return f"NOT RUN: {self.verdict}"
         counts = ", ".join(f"{n} {k}" for k, n in self.counts.items() if n)
-        text = f"verification {self.verdict}" + (f" ({counts})" if counts else "")
+        text = self.verdict + (f" ({counts})" if counts else "")
         if self.failed_platforms:
             text += f"; failing: {', '.join(self.failed_platforms)}"
         return text
