@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from deploycheck.errors import DeploycheckError, Problem, UsageError
+from deploycheck.errors import DeploycheckError, InputError, Problem, UsageError
 from deploycheck.ledger import Ledger, LedgerEntry, now
 from deploycheck.plan import CASE_INSENSITIVE, TargetPlan, plan_target
 from deploycheck.platforms.base import ConfigPlatform, ConfigState
@@ -71,6 +71,7 @@ class TargetOutcome:
     unconfirmed: list[str] = field(default_factory=list)
     readback: str = "not needed"
     attempted: bool = False
+    exception: DeploycheckError | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -207,7 +208,24 @@ class Syncer:
         self.key_fp = key_fp
         self.opener = opener or self._open
         self.adapters: dict[str, ConfigPlatform] = {}
+        self._open_errors: dict[str, DeploycheckError] = {}
         self.targets = self.select_targets()
+        self._open_all()
+
+    def _open_all(self) -> None:
+        """Build every adapter up front (no requests): a missing credential is an InputError now,
+        before the lock file, the ledger key or anything else is written."""
+        bad_input: list[InputError] = []
+        for target in self.targets:
+            try:
+                self.adapters[target.name] = self.opener(target, self.request.env)
+            except InputError as exc:
+                bad_input.append(exc)
+            except DeploycheckError as exc:
+                self._open_errors[target.name] = exc
+        if bad_input:
+            first = bad_input[0]
+            raise type(first)([p for e in bad_input for p in e.problems], title=first.title)
 
     def _open(self, target: Target, env: str) -> ConfigPlatform:
         from deploycheck.platforms import open_local, open_target
@@ -267,13 +285,14 @@ class Syncer:
         return selected
 
     def _plan_one(self, target: Target) -> TargetOutcome:
-        env = self.request.env
         try:
-            adapter = self.opener(target, env)
+            if target.name in self._open_errors:
+                raise self._open_errors[target.name]
+            adapter = self.adapters.get(target.name) or self.opener(target, self.request.env)
             self.adapters[target.name] = adapter
             state = adapter.read_config()
         except DeploycheckError as exc:
-            return TargetOutcome(target=target.name, error=f"{type(exc).__name__}: {exc}")
+            return TargetOutcome(target=target.name, error=f"{type(exc).__name__}: {exc}", exception=exc)
         plan = plan_target(
             target=target.name,
             entries=self.sot.for_target(target.name),

@@ -237,3 +237,23 @@ def test_sot_location_from_the_environment(project, cli, sandbox_env, sandbox_ad
     run = cli(project.args(*PROD, "--dry-run", sot=None))
     assert run.code == 0, run.err
     assert f"PROD values from {EXAMPLE_SOT}" in run.out
+
+
+def test_missing_credential_stops_before_any_write(project, cli, sandbox_env, sandbox_admin, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Without GITHUB_TOKEN the run exits 2 naming the problem, and no other platform is written either."""
+    monkeypatch.delenv("GITHUB_TOKEN")
+    run = cli(project.args(*PROD, "--yes"))
+    assert run.code == 2, run.err
+    assert "GITHUB_TOKEN" in run.err
+    assert sandbox_admin.writes() == [] and not project.state_dir.exists()
+
+
+def test_no_platform_readable_exits_3(project, cli, sandbox_env, sandbox_admin) -> None:  # type: ignore[no-untyped-def]
+    """When every platform refuses the credential, the plan shows why and the exit code is 3."""
+    for service in ("cloudflare", "convex", "github"):
+        sandbox_admin.fault(service=service, status=401)
+    run = cli(project.args(*PROD, "--dry-run"))
+    assert run.code == 3, run.err
+    assert run.out.count("cannot be read") == 4
+    assert "AuthError" in run.err
+    assert sandbox_admin.writes() == []

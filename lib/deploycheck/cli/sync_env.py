@@ -152,6 +152,13 @@ def _confirm(report: SyncReport) -> bool:
     return answer in ("y", "yes")
 
 
+def _raise_unreadable(report: SyncReport) -> None:
+    """When no target could be read at all, raise the first platform error (exit code 3)."""
+    errors = [o.exception for o in report.outcomes]
+    if report.outcomes and all(o.plan is None for o in report.outcomes) and errors[0] is not None:
+        raise errors[0]
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the config and table, plan, confirm, apply, report; see the module docstring."""
     from deploycheck.config import load_config
@@ -193,6 +200,7 @@ def run(args: argparse.Namespace) -> int:
         report = syncer.plan()
         _emit(report, args.format, final=False)
         _emit(report, args.format, final=True)
+        _raise_unreadable(report)
         return 0 if report.ok else 1
     timeout = args.lock_timeout
     if timeout is None:
@@ -211,6 +219,7 @@ def run(args: argparse.Namespace) -> int:
         store.append_audit(report.audit_event())
     _emit(report, args.format, final=True)
     if not report.ok:
+        _raise_unreadable(report)
         broken = [o for o in report.outcomes if not o.ok]
         parts = [f"{o.target} ({', '.join(o.not_applied) or o.status})" for o in broken]
         msg = f"sync-env {args.mode} to {env} did not complete for {', '.join(parts)}; re-run to converge."
