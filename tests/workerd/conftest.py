@@ -26,6 +26,7 @@ APP_ORIGIN = "https://app.example.com"
 #: a second allowed origin of the bare Worker, used up by the rate-limit test alone
 LIMITED_ORIGIN = "https://ratelimit.example.com"
 BARE_RATE_LIMIT = 3
+REDIS_URL = "https://eu1-example-12345.upstash.io"
 HERE = Path(__file__).resolve().parent
 
 
@@ -79,9 +80,14 @@ def full_worker() -> Iterator[RunningWorker]:
     admin_token = secrets.token_urlsafe(24)
     dev = WranglerDev(
         WORKER_DIR,
-        vars={"ALLOWED_ORIGINS": APP_ORIGIN, "RATE_LIMIT_PER_MINUTE": "60", "LOG_LEVEL": "info"},
+        vars={
+            "ALLOWED_ORIGINS": APP_ORIGIN,
+            "RATE_LIMIT_PER_MINUTE": "60",
+            "LOG_LEVEL": "info",
+            # an address, not a credential: registered as a secret it would mask pieces of "https://"
+            "UPSTASH_REDIS_REST_URL": REDIS_URL,
+        },
         secrets={
-            "UPSTASH_REDIS_REST_URL": "https://workerd-test.upstash.io",
             "UPSTASH_REDIS_REST_TOKEN": secrets.token_urlsafe(24),
             "ADMIN_TOKEN": admin_token,
         },
@@ -119,11 +125,12 @@ def unbound_worker() -> Iterator[RunningWorker]:
     """The Worker started from a config that lacks the RATE_LIMITER Durable Object binding."""
     dev = WranglerDev(
         WORKER_DIR,
-        vars={"ALLOWED_ORIGINS": APP_ORIGIN, "RATE_LIMIT_PER_MINUTE": "60"},
-        secrets={
-            "UPSTASH_REDIS_REST_URL": "https://workerd-test.upstash.io",
-            "UPSTASH_REDIS_REST_TOKEN": "t" * 24,
+        vars={
+            "ALLOWED_ORIGINS": APP_ORIGIN,
+            "RATE_LIMIT_PER_MINUTE": "60",
+            "UPSTASH_REDIS_REST_URL": REDIS_URL,
         },
+        secrets={"UPSTASH_REDIS_REST_TOKEN": secrets.token_urlsafe(24)},
         config_text=UNBOUND_CONFIG,
     )
     yield from _run(dev, None)
