@@ -186,13 +186,14 @@ def _prod_environments(config: ProjectConfig) -> list[str]:
 
 
 def _dev_environments(config: ProjectConfig) -> list[str]:
-    return [e.name for e in config.environments.values() if e.values == "dev"]
+    # sandbox environments are local emulators: their resources name nothing real
+    return [e.name for e in config.environments.values() if e.values == "dev" and not e.sandbox]
 
 
 def dev_markers(entries: Iterable[Entry], config: ProjectConfig) -> tuple[set[str], set[str]]:
     """Names and URL hosts of the development Convex deployment(s).
 
-    They come from the development environments' Convex target parameters
+    They come from the (non-sandbox) DEV environments' Convex target parameters
     (``deployment``, ``url``) and from the DEV_VALUE of ``CONVEX_DEPLOYMENT`` and of
     ``*CONVEX_URL`` / ``*CONVEX_SITE_URL`` keys. Returns ``(names, hosts)``.
     """

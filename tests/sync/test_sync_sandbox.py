@@ -257,3 +257,23 @@ def test_no_platform_readable_exits_3(project, cli, sandbox_env, sandbox_admin) 
     assert run.out.count("cannot be read") == 4
     assert "AuthError" in run.err
     assert sandbox_admin.writes() == []
+
+
+def test_deploy_dev_pushes_dev_values(project, cli, sandbox_env, sandbox_admin) -> None:  # type: ignore[no-untyped-def]
+    """deploy-dev writes the DEV column; keys with an empty DEV_VALUE are not set at all."""
+    import yaml
+
+    data = yaml.safe_load(project.config_path.read_text("utf-8"))
+    data["environments"]["sandbox-dev"] = {"remote": True, "values": "dev", "sandbox": True}
+    for target in data["targets"].values():
+        target["environments"]["sandbox-dev"] = dict(target["environments"]["sandbox"])
+    project.config_path.write_text(yaml.safe_dump(data), "utf-8")
+    run = cli(project.args("--mode=deploy-dev", "--env", "sandbox-dev"))
+    assert run.code == 0, run.err
+    sot = load_sot(EXAMPLE_SOT, load_config(REPO / "deploycheck.yaml"))
+    expected = {
+        t: {e.key: fingerprint(e.dev) for e in sot.for_target(t) if e.dev is not None}
+        for t in ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB")
+    }
+    assert fingerprints(platform_values(sandbox_admin.state())) == expected
+    assert "SLACK_WEBHOOK_URL" not in expected["GITHUB"]
