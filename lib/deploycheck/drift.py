@@ -1,8 +1,12 @@
 """Drift detection: the source of truth against what every platform holds now.
 
-For one environment, every key the SoT assigns to each target is compared with the
-target's current state, read with list endpoints (the cost does not grow with the
-number of keys) and concurrently across targets. Each (target, key) gets one state:
+For one environment, every key the SoT assigns to each target (with a value in the
+environment's column) is compared with the target's current state, read with list
+endpoints (the cost does not grow with the number of keys) and concurrently across
+targets. A local environment (``remote: false``) compares the targets' ``.env.local``
+files, as ``sync-env --mode=local`` writes them; ``--remote`` compares its platforms.
+Running: :mod:`deploycheck.drift_run`; rules per key: :mod:`deploycheck.drift_compare`;
+output: :mod:`deploycheck.drift_report`. Each (target, key) gets one state:
 
 ``in_sync``
     readable value with the SoT's fingerprint; or a write-only secret that is present,

@@ -201,7 +201,7 @@ def _missing(ctx: _Context, var: ExpectedVar, record: LedgerRecord | None) -> Fi
         "missing",
         expected=ctx.show(var.value, var.secret),
         actual="(absent)",
-        detail=f"the platform does not hold this key.{synced}",
+        detail=f"{ctx.reading.resource} does not hold this key.{synced}",
         action=f"write it: {command}",
         command=command,
     )

@@ -75,9 +75,15 @@ def sync_mode(config: ProjectConfig, env: str, *, local: bool) -> str:
     return "deploy-dev" if config.environment(env).values == "dev" else "deploy-prod"
 
 
-def plan_targets(config: ProjectConfig, env: str, only: Sequence[str] | None = None) -> list[DriftTarget]:
-    """The targets compared in ``env``: a local environment compares targets that have a
-    ``local_file`` against that file, and the rest remotely where they are deployed."""
+def plan_targets(
+    config: ProjectConfig, env: str, only: Sequence[str] | None = None, *, remote: bool = False
+) -> list[DriftTarget]:
+    """The targets compared in ``env``.
+
+    A local environment (``remote: false``) compares each target's ``local_file``, what
+    ``sync-env --mode=local`` writes, unless ``remote`` asks for its platforms (what
+    ``--mode=deploy-dev`` writes). Other environments compare every deployed target.
+    """
     from deploycheck.config import _unknown
     from deploycheck.errors import ConfigError
 
@@ -85,13 +91,14 @@ def plan_targets(config: ProjectConfig, env: str, only: Sequence[str] | None = N
     for name in only or ():
         if name not in config.targets:
             raise ConfigError([_unknown("--target", None, "--target", name, config.targets)])
+    local = environment.is_local and not remote
     planned: list[DriftTarget] = []
     for target in config.targets.values():
         if only and target.name not in only:
             continue
-        if environment.is_local and target.local_file is not None:
+        if local and target.local_file is not None:
             planned.append(DriftTarget(target, True, sync_mode(config, env, local=True)))
-        elif target.deployed_in(env):
+        elif not local and target.deployed_in(env) and target.platform != "local-dotenv":
             planned.append(DriftTarget(target, False, sync_mode(config, env, local=False)))
     return planned
 
@@ -108,14 +115,19 @@ def expected_vars(sot: SourceOfTruth, target: str, column: str) -> list[Expected
 
 
 def drift_cases(
-    config: ProjectConfig, env: str, sot: SourceOfTruth, platforms: Sequence[str] = ()
+    config: ProjectConfig,
+    env: str,
+    sot: SourceOfTruth,
+    platforms: Sequence[str] = (),
+    *,
+    remote: bool = False,
 ) -> list[tuple[DriftTarget, str]]:
     """Every (target, key) pair compared in ``env``, in config and SoT order, optionally only
     targets on ``platforms``: what the drift checks parametrize over."""
     column = config.environment(env).values
     return [
         (planned, var.key)
-        for planned in plan_targets(config, env)
+        for planned in plan_targets(config, env, remote=remote)
         if not platforms or planned.platform in platforms
         for var in expected_vars(sot, planned.name, column)
     ]
@@ -211,19 +223,21 @@ def detect_drift(
     *,
     environ: Mapping[str, str] | None = None,
     targets: Sequence[str] | None = None,
+    remote: bool = False,
     opener: Opener | None = None,
     fingerprint_fn: Callable[[str], str] = fingerprint,
     max_workers: int | None = None,
 ) -> DriftReport:
     """Compare every target of ``env`` with the SoT; read targets concurrently.
 
+    ``remote`` compares a local environment's platforms instead of its local files;
     ``opener`` returns the adapter of a planned target (default: the platform factory);
     ``fingerprint_fn`` must be keyed like the ledger's fingerprints.
     """
     from deploycheck.drift_compare import compare_target
 
     column = config.environment(env).values
-    planned = plan_targets(config, env, targets)
+    planned = plan_targets(config, env, targets, remote=remote)
     open_adapter = opener or default_opener(config, env, environ)
     expected = {p.name: expected_vars(sot, p.name, column) for p in planned}
     recorded = {p.name: _recorded_marker(ledger, env, p.name, expected[p.name]) for p in planned}
@@ -250,9 +264,9 @@ def detect_drift(
                 register_secret(var.value)
         # what a platform holds under a secret key is a secret too, whatever its value
         secret_keys = {v.key for v in expected[p.name] if v.secret}
-        for remote in outcome.state.vars.values():
-            if remote.value is not None and remote.name in secret_keys:
-                register_secret(remote.value)
+        for held in outcome.state.vars.values():
+            if held.value is not None and held.name in secret_keys:
+                register_secret(held.value)
         results, notes = compare_target(
             env, outcome, expected[p.name], ledger, mode=p.mode, fingerprint_fn=fingerprint_fn
         )
@@ -308,12 +322,14 @@ def run_drift(
     state_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
     targets: Sequence[str] | None = None,
+    remote: bool = False,
     baseline_path: Path | None = None,
     today: datetime.date | None = None,
 ) -> DriftReport:
     """Load the SoT, the sync ledger and the baseline, then :func:`detect_drift`.
 
-    ``baseline_path`` None means the default ``.deploycheck-baseline.yaml`` beside
+    ``remote`` compares a local environment's platforms instead of its ``.env.local``
+    files. ``baseline_path`` None means the default ``.deploycheck-baseline.yaml`` beside
     deploycheck.yaml when it exists. Raises SoTError / BaselineError / ConfigError for bad
     input before any platform is read.
     """
@@ -332,7 +348,14 @@ def run_drift(
         baseline = load_baseline(default_baseline_path(config.path))
     ledger, fingerprint_fn = open_ledger(config, path, state_dir=state_dir, environ=environ)
     report = detect_drift(
-        config, env, sot, ledger, environ=environ, targets=targets, fingerprint_fn=fingerprint_fn
+        config,
+        env,
+        sot,
+        ledger,
+        environ=environ,
+        targets=targets,
+        remote=remote,
+        fingerprint_fn=fingerprint_fn,
     )
     if baseline is not None:
         report.apply_baseline(baseline, today or datetime.datetime.now(datetime.UTC).date())

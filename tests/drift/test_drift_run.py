@@ -251,32 +251,31 @@ def test_secret_with_binding_type_change_is_out_of_band(project: tuple[ProjectCo
     assert [(f.key, f.state) for f in report.findings] == [("REDIS_TOKEN", "changed_out_of_band")]
 
 
-def test_dev_empty_values_are_not_expected(
+def test_local_environment_reads_local_files(
     project: tuple[ProjectConfig, SourceOfTruth], tmp_path: Path
 ) -> None:
-    """In a local environment, targets with a local_file are read from it; an empty DEV value is not expected."""
+    """A local environment compares each target's local_file (or, with remote, its platforms);
+    an empty DEV value is not expected anywhere."""
     config, sot = project
-    planned = plan_targets(config, "development")
-    assert [(p.name, p.local, p.mode) for p in planned] == [
-        ("CONVEX", True, "local"),
+    assert [(p.name, p.local, p.mode) for p in plan_targets(config, "development")] == [
+        ("CONVEX", True, "local")
+    ]
+    assert [(p.name, p.local, p.mode) for p in plan_targets(config, "development", remote=True)] == [
+        ("CONVEX", False, "deploy-dev"),
         ("GITHUB", False, "deploy-dev"),
     ]
-    github = FakeAdapter("github-actions", "example/app:development", {})
     convex_file = tmp_path / "apps" / "convex" / ".env.local"
     convex_file.parent.mkdir(parents=True)
     convex_file.write_text("APP_ENV=dev\nSTRAY=1\n")
-
-    def opener(p: DriftTarget) -> Any:
-        if p.local:
-            from deploycheck.platforms import open_local
-
-            assert p.target.local_file == convex_file
-            return open_local(convex_file)
-        return github
-
-    report = detect_drift(config, "development", sot, None, opener=opener)
+    report = detect_drift(config, "development", sot, None)
     assert [(f.target, f.key, f.state) for f in report.findings] == [("CONVEX", "STRAY", "unexpected")]
     assert report.findings[0].platform == "local-dotenv"
+    github = FakeAdapter("github-actions", "example/app:development", {})
+    convex = FakeAdapter("convex", "dev-one", {"APP_ENV": RemoteVar("APP_ENV", "dev", secret=True)})
+    adapters = {"GITHUB": github, "CONVEX": convex}
+    remote = detect_drift(config, "development", sot, None, remote=True, opener=lambda p: adapters[p.name])
+    assert remote.findings == []
+    assert [r.key for r in remote.results] == ["APP_ENV"]
 
 
 def test_unknown_target_is_a_config_error(project: tuple[ProjectConfig, SourceOfTruth]) -> None:

@@ -52,6 +52,11 @@ def register(subparsers: Any) -> None:
         default=None,
         help="Acknowledged drift (default: .deploycheck-baseline.yaml beside deploycheck.yaml if present)",
     )
+    parser.add_argument(
+        "--remote",
+        action="store_true",
+        help="In a local environment, compare its platforms (deploy-dev) instead of the .env.local files",
+    )
     parser.set_defaults(func=run)
 
 
@@ -83,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         state_dir=args.state_dir,
         targets=tuple(args.targets) if args.targets else None,
         baseline_path=args.baseline,
+        remote=args.remote,
     )
     sys.stdout.write(render(report, args.format))
     sys.stdout.flush()
