@@ -141,9 +141,12 @@ def test_failed_verification_names_the_rollback_of_each_failing_platform(project
 def test_the_gate_stops_the_deploy_before_any_command(project):
     """Drift found by the gate: no command runs, the drift report is printed, exit 1."""
     config = project.write()
-    gate = lambda: GateResult(
-        False, 1, "drift found: 1 finding(s)", "CONVEX APP_ENV: changed outside deploycheck"
-    )  # noqa: E731
+
+    def gate():
+        return GateResult(
+            False, 1, "drift found: 1 finding(s)", "CONVEX APP_ENV: changed outside deploycheck"
+        )
+
     report = run(project, config, gate=gate)
     assert report.exit_code == 1 and report.stopped_by_gate
     assert report.outcomes == [] and project.reader.reads == []
