@@ -94,18 +94,21 @@ def pytest_configure(config: pytest.Config) -> None:
         search_from=(config.rootpath, Path.cwd()),
         controller=not _is_worker(config),
     )
+    if not _is_worker(config):
+        # before the run starts: the terminal reporter and anything the sandbox sync prints
+        config.stash[streams_key] = (sys.stdout, sys.stderr)
+        sys.stdout = RedactingStream(sys.stdout)
+        sys.stderr = RedactingStream(sys.stderr)
     try:
         run = start_run(options)
     except DeploycheckError as exc:
+        _restore_streams(config)
         raise pytest.UsageError(redact(str(exc))) from None
     if run is None:
         return
     config.stash[run_key] = run
     if _is_worker(config):
         return
-    config.stash[streams_key] = (sys.stdout, sys.stderr)
-    sys.stdout = RedactingStream(sys.stdout)
-    sys.stderr = RedactingStream(sys.stderr)
     if not config.getoption("dc_no_reports"):
         _configure_reports(config)
     config.pluginmanager.register(RunReporter(config, run), "deploycheck-reporter")
@@ -136,14 +139,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     run = config.stash.get(run_key, None)
     if run is not None:
         run.close()
+    _restore_streams(config)
+    for name, path in config.stash.get(reports_key, {}).items():
+        if scrub_file(path):
+            sys.stderr.write(f"deploycheck: masked leftover secret text in the {name} report {path}\n")
+
+
+def _restore_streams(config: pytest.Config) -> None:
     streams = config.stash.get(streams_key, None)
     if streams is not None:
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
         sys.stdout, sys.stderr = streams
-    for name, path in config.stash.get(reports_key, {}).items():
-        if scrub_file(path):
-            sys.stderr.write(f"deploycheck: masked leftover secret text in the {name} report {path}\n")
+        del config.stash[streams_key]
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -326,10 +334,12 @@ def pytest_assertrepr_compare(
     def text(value: object) -> str:
         return value if isinstance(value, str) else repr(value)
 
-    if not holds_secret(text(left)) and not holds_secret(text(right)):
+    hidden = [holds_secret(text(left)), holds_secret(text(right))]
+    if not any(hidden):
         return None
+    names = ["<secret>" if h else "<value>" for h in hidden]
     return [
-        f"<secret> {op} <secret>: values hidden; fingerprints:",
+        f"{names[0]} {op} {names[1]}: values hidden; fingerprints:",
         f"left:  {fingerprint(text(left))}",
         f"right: {fingerprint(text(right))}",
         "Compare secrets with deploycheck.fingerprint(value).",

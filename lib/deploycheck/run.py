@@ -134,21 +134,38 @@ def _start_sandbox(run: Run) -> None:
 
 
 def _sync_sandbox(run: Run) -> None:
-    """Bring the fresh sandbox to the synced state: the SoT's prod values on every platform."""
-    # SYNC CALL SITE: deploycheck.sync is not part of the package yet; once it is, the
-    # sandbox is synced here with the same code path `deploycheck sync-env --mode=deploy-prod`
-    # uses, into the run's own state dir (DEPLOYCHECK_STATE_DIR, exported above).
-    try:
-        from deploycheck import sync  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        sys.stderr.write("deploycheck: sandbox started without a sync (deploycheck.sync unavailable)\n")
+    """Bring the fresh sandbox to the synced state, as ``sync-env --mode=deploy-prod`` would.
+
+    The ledger, key and audit log go to the run's own state dir, never the project's.
+    """
+    from deploycheck.errors import SyncError
+    from deploycheck.ledger import StateStore
+    from deploycheck.redact import fingerprint
+    from deploycheck.sot import load_sot
+    from deploycheck.sync import Syncer, SyncRequest
+
+    config, env = run.config, run.env.name
+    sot_path = config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT"))
+    if not sot_path.is_file():
+        sys.stderr.write(f"deploycheck: sandbox not synced: no source-of-truth table at {sot_path}\n")
         return
-    sync_env = getattr(sync, "sync_env", None)
-    if sync_env is not None:
-        assert run.state_dir is not None
-        sync_env(
-            run.config, mode="deploy-prod", env=run.env.name, yes=True, state_dir=Path(run.state_dir.name)
+    assert run.state_dir is not None
+    store = StateStore.for_project(config, sot_path, run.state_dir.name)
+    with store.lock(purpose=f"sandbox sync {env}"):
+        key = store.key(create=True)
+        syncer = Syncer(
+            config,
+            load_sot(sot_path, config),
+            SyncRequest(mode="deploy-prod" if run.env.values == "prod" else "deploy-dev", env=env),
+            ledger=store.ledger(),
+            key_fp=lambda value: fingerprint(value, key),
         )
+        report = syncer.apply(syncer.plan())
+        store.append_audit(report.audit_event())
+    if not report.ok:
+        failed = ", ".join(o.target for o in report.outcomes if not o.ok)
+        msg = f"the embedded sandbox could not be synced ({failed}); see deploycheck sync-env --env {env}"
+        raise SyncError(msg)
 
 
 def scrub_file(path: Path) -> int:
