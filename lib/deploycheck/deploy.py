@@ -141,6 +141,7 @@ class DeployReport:
     stopped_by_gate: bool = False
     cancelled: bool = False
     rollbacks: list[str] = field(default_factory=list)
+    undo: list[str] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -340,8 +341,8 @@ def _previous_deploy_commit(store: StateStore | None, env: str, platform: str) -
 
 
 def rollback_command(
-    outcome: StepOutcome, env: str, previous_commit: str | None, several: bool
-) -> str | None:
+    outcome: StepOutcome, env: str, previous_commit: str | None, several: bool, reason: str = ""
+) -> str:
     """The ``deploycheck rollback`` command returning ``outcome``'s target to what served before."""
     import shlex
 
@@ -355,7 +356,7 @@ def rollback_command(
         words += ["--to", before.active if "," not in before.active else str(before.deployment)]
     elif outcome.step.platform == "convex" and previous_commit:
         words += ["--to", previous_commit]
-    why = "deploy failed" if outcome.status == "failed" else "post-deploy verification failed"
+    why = reason or ("deploy failed" if outcome.status == "failed" else "post-deploy verification failed")
     words += ["--reason", why]
     return shlex.join(words)
 
@@ -384,6 +385,10 @@ def _summary(report: DeployReport, out: TextIO) -> None:
     if report.rollbacks:
         out.write("Roll back the failed platforms with:\n")
         for command in report.rollbacks:
+            out.write(f"  {command}\n")
+    if report.undo:
+        out.write("The release is incomplete; to return the deployed platforms to their state before it:\n")
+        for command in report.undo:
             out.write(f"  {command}\n")
     out.write(f"Result: {'OK' if report.exit_code == 0 else 'FAILED'}\n")
     out.flush()
@@ -469,25 +474,32 @@ def deploy(
         platforms = list(dict.fromkeys(o.step.platform for o in deployed))
         out.write(f"== verification of {', '.join(platforms)} in {options.env}\n")
         report.verification = (verifier or _default_verifier(config, options, out))(platforms, expect)
-    report.rollbacks = _rollbacks(config, report, previous)
+    report.rollbacks, report.undo = _rollbacks(config, report, previous)
     _summary(report, out)
     return report
 
 
-def _rollbacks(config: ProjectConfig, report: DeployReport, previous: Mapping[str, str | None]) -> list[str]:
+def _rollbacks(
+    config: ProjectConfig, report: DeployReport, previous: Mapping[str, str | None]
+) -> tuple[list[str], list[str]]:
+    """Rollback commands: for each platform whose checks failed or whose failed deploy still
+    changed what serves traffic; and, when any deploy failed, for the platforms that deployed
+    (each platform's rollback boundary is what it served before this deploy)."""
     failing = set(report.verification.failed_platforms) if report.verification is not None else set()
-    commands = []
+    any_failed = any(o.status == "failed" for o in report.outcomes)
+    needed: list[str] = []
+    undo: list[str] = []
     for outcome in report.outcomes:
-        needs = (outcome.status == "failed" and outcome.partial) or (
-            outcome.status == "deployed" and outcome.step.platform in failing
-        )
-        if not needs:
-            continue
         several = len(config.targets_for(report.env, (outcome.step.platform,))) > 1
-        command = rollback_command(outcome, report.env, previous.get(outcome.step.platform), several)
-        if command:
-            commands.append(command)
-    return commands
+        commit = previous.get(outcome.step.platform)
+        command = rollback_command(outcome, report.env, commit, several)
+        if (outcome.status == "failed" and outcome.partial) or (
+            outcome.status == "deployed" and outcome.step.platform in failing
+        ):
+            needed.append(command)
+        elif outcome.status == "deployed" and any_failed:
+            undo.append(rollback_command(outcome, report.env, commit, several, "incomplete release"))
+    return needed, undo
 
 
 def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], Any]:

@@ -95,7 +95,6 @@ class Produced:
             "deployment_id": self.deployment_id,
             "version_id": self.version_id,
             "source_commit": self.commit,
-            "url": self.url,
             "pushed_at": self.pushed_at,
             "live": self.live,
         }
