@@ -339,8 +339,7 @@ def run_drift(
     config.environment(env)
     path = resolve_sot_path(config, env, sot_path, environ)
     sot = load_sot(path, config)
-    for value in sot.secret_values():
-        register_secret(value)
+    sot.register_with_redactor()
     baseline = None
     if baseline_path is not None:
         baseline = load_baseline(baseline_path)

@@ -26,6 +26,7 @@ __all__ = [
     "mask_value",
     "redact",
     "redactor",
+    "register_public",
     "register_secret",
     "set_fingerprint_key",
 ]
@@ -72,14 +73,20 @@ class Redactor:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
         self._short: set[str] = set()
+        self._public_pieces: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
         self._short_pattern: re.Pattern[str] | None = None
 
     def add(self, value: str | None) -> None:
-        """Register one secret value; empty and very short values are handled safely."""
+        """Register one secret value; empty and very short values are handled safely.
+
+        Public prefixes are not secret and are left visible: a URL's scheme
+        (``https://``, itself exactly one 8-character piece, which would otherwise mask
+        every URL in every output) and a Convex key's ``prod:<deployment>|``.
+        """
         if not value:
             return
-        value = str(value)
+        value = _secret_part(str(value))
         with self._lock:
             if len(value) < MIN_SECRET:
                 return
@@ -92,6 +99,22 @@ class Redactor:
                 self._secrets.add(value)
                 self._pattern = None
 
+    def add_public(self, value: str | None) -> None:
+        """Register a value known to be public (a plain SoT value, a configured URL).
+
+        An 8-character piece of a secret that also stands in a public value reveals
+        nothing, so it is not masked on its own: ``.example.com`` in a secret Redis URL
+        must not mask every ``app.example.com`` in the output. Whole secrets are always
+        masked.
+        """
+        if not value or len(value) < PIECE:
+            return
+        pieces = {value[i : i + PIECE] for i in range(len(value) - PIECE + 1)}
+        with self._lock:
+            if not pieces <= self._public_pieces:
+                self._public_pieces |= pieces
+                self._pattern = None
+
     def add_many(self, values: Iterable[str | None]) -> None:
         """Register several secret values."""
         for value in values:
@@ -102,6 +125,7 @@ class Redactor:
         with self._lock:
             self._secrets.clear()
             self._short.clear()
+            self._public_pieces.clear()
             self._pattern = None
             self._short_pattern = None
 
@@ -116,7 +140,11 @@ class Redactor:
                 pieces: set[str] = set()
                 for value in self._secrets:
                     pieces.add(value)
-                    pieces.update(value[i : i + PIECE] for i in range(len(value) - PIECE + 1))
+                    pieces.update(
+                        piece
+                        for i in range(len(value) - PIECE + 1)
+                        if (piece := value[i : i + PIECE]) not in self._public_pieces
+                    )
                 # longest first so a whole secret is masked in one piece
                 ordered = sorted(pieces, key=len, reverse=True)
                 self._pattern = re.compile("|".join(re.escape(p) for p in ordered))
@@ -140,12 +168,29 @@ class Redactor:
         return text
 
 
+_CONVEX_KEY = re.compile(r"^(?:prod|dev|preview|project)(?::[\w-]+)+\|(.+)$")
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://(?=.)")
+
+
+def _secret_part(value: str) -> str:
+    match = _CONVEX_KEY.match(value)
+    if match:
+        return match.group(1)
+    scheme = _SCHEME.match(value)
+    return value[scheme.end() :] if scheme else value
+
+
 redactor = Redactor()
 
 
 def register_secret(value: str | None) -> None:
     """Register a secret value with the process-wide redactor."""
     redactor.add(value)
+
+
+def register_public(value: str | None) -> None:
+    """Register a public value with the process-wide redactor (see :meth:`Redactor.add_public`)."""
+    redactor.add_public(value)
 
 
 def redact(text: str) -> str:

@@ -126,6 +126,24 @@ class SourceOfTruth:
         return list(dict.fromkeys(values))
 
 
+    def register_with_redactor(self) -> None:
+        """Register every secret value with the redactor, and every plain value as public.
+
+        Plain values are public: a piece of a secret that also stands in one of them
+        (``.example.com``) is not worth masking everywhere it appears.
+        """
+        from deploycheck.redact import register_public, register_secret
+
+        for entry in self.entries:
+            for value in (entry.dev, entry.prod):
+                if not value:
+                    continue
+                if entry.secret:
+                    register_secret(value)
+                else:
+                    register_public(value)
+
+
 _CONVEX_KEY = re.compile(r"^(?:prod|dev|preview|project)(?::[\w-]+)+\|(.+)$")
 
 

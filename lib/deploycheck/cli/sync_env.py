@@ -164,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     from deploycheck.config import load_config
     from deploycheck.errors import SyncError, UsageError
     from deploycheck.ledger import DEFAULT_LOCK_TIMEOUT, StateStore
-    from deploycheck.redact import fingerprint, register_secret, set_fingerprint_key
+    from deploycheck.redact import fingerprint, set_fingerprint_key
     from deploycheck.sot import load_sot
     from deploycheck.sync import Syncer, SyncRequest
 
@@ -180,8 +180,7 @@ def run(args: argparse.Namespace) -> int:
     config.environment(env)
     sot_path = config.sot_path(env, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
     sot = load_sot(sot_path, config)
-    for value in sot.secret_values():
-        register_secret(value)
+    sot.register_with_redactor()
     for warning in sot.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     store = StateStore.for_project(config, sot_path, args.state_dir)
