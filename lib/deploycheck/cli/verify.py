@@ -54,6 +54,23 @@ class _Collector:
             self.results.add_report(report)
 
 
+def _own_options(args: argparse.Namespace) -> None:
+    """Take ``--set`` and ``--config`` written after ENV out of the arguments meant for pytest."""
+    rest: list[str] = []
+    items = iter(args.pytest_args)
+    for item in items:
+        name, sep, value = item.partition("=")
+        if name in ("--set", "--config"):
+            value = value if sep else next(items, "")
+            if name == "--set":
+                args.overrides.append(value)
+            else:
+                args.config = value
+        else:
+            rest.append(item)
+    args.pytest_args = rest
+
+
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
     """The pytest command line ``verify`` runs."""
     argv = [f"--env={args.env}"]
@@ -77,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
         )
     from deploycheck.settings import parse_overrides
 
+    _own_options(args)
     parse_overrides(args.overrides, "--set")
     import pytest
 
