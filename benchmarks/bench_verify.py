@@ -1,0 +1,188 @@
+"""Verification wall time with N checks each facing latency L, against the seed's sequential run.
+
+A temporary project holds a deploycheck.yaml (sandbox environment) and ``checks/`` with
+N real deployment checks: each GETs its own URL of the Pages site (``/?check=i``) through
+:class:`deploycheck.verify.VerificationState` and asserts HTTP 200 and the app's marker.
+The session fixture prefetches every collected check's URL at once, as a developer
+would write it with the verification state. The sandbox delays every Pages request by
+L ms. ``python -m pytest`` runs as a subprocess; start-up is the same command with
+``--collect-only``. Baselines: the same N fetches one after another in one process
+(the seed's bash loop), and, for small N, the same pytest run with prefetch switched off.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from functools import partial
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from benchmarks.harness import Context, Row, Section, median, ratio, running_sandbox, time_call, time_process
+from benchmarks.project import sandbox_environ, write_project
+
+NAME = "verify"
+TITLE = "Verification wall time"
+SIZES = (10, 30, 100)
+LATENCY_MS = 300
+#: the pytest run without prefetch costs N x L per run: measured only up to this N
+NO_PREFETCH_MAX_N = 30
+TARGET_N = 30
+TARGET_S = 1.5
+TARGET_SPEEDUP = 5.0
+
+CONFTEST = '''\
+"""Benchmark checks: every check's page is read once, all of them concurrently, before the first runs."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from deploycheck.verify import VerificationState
+
+PREFETCH = os.environ.get("BENCH_PREFETCH", "1") == "1"
+
+
+@pytest.fixture(scope="session")
+def app_url(dc_settings) -> str:
+    """The Pages site under verification."""
+    return str(dc_settings.value("APP_URL")).rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def state(request, dc_config, dc_env, dc_settings, app_url) -> Iterator[VerificationState]:
+    """The session's verification state, with every collected check's page read ahead."""
+    verification = VerificationState(dc_config, dc_env.name, dc_settings)
+    if PREFETCH:
+        paths = [i.callspec.params["path"] for i in request.session.items if hasattr(i, "callspec")]
+        verification.prefetch([], urls=[app_url + p for p in paths])
+    yield verification
+    verification.close()
+'''
+
+CHECKS = '''\
+"""{n} page checks of the Pages site, one URL each."""
+
+from __future__ import annotations
+
+import pytest
+
+PATHS = [f"/?check={{i}}" for i in range({n})]
+
+
+@pytest.mark.platform("cloudflare-pages")
+@pytest.mark.parametrize("path", PATHS)
+def test_page_serves_the_app(path, state, app_url) -> None:
+    """The page answers 200 with the app's marker."""
+    page = state.page(app_url + path)
+    assert page.is_ok, page.describe()
+    assert page.contains('data-app="app.example.com"'), page.describe()
+'''
+
+
+def write_checks(folder: Path, n: int) -> Path:
+    """A project in ``folder`` with ``n`` page checks; returns the folder."""
+    write_project(folder, 4)
+    checks = folder / "checks"
+    checks.mkdir(exist_ok=True)
+    (checks / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    (checks / "test_pages.py").write_text(CHECKS.format(n=n), encoding="utf-8")
+    return folder
+
+
+def _pytest_argv(python: str, *extra: str) -> list[str]:
+    # hypothesis is a test dependency of deploycheck, absent where checks run; its plugin
+    # imports all of hypothesis at session end (~0.7 s here), so it is switched off
+    return [
+        python, "-m", "pytest", "checks", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+        "--env", "sandbox", *extra,
+    ]  # fmt: skip
+
+
+def _sequential(urls: list[str]) -> None:
+    from deploycheck.probes import fetch_page
+
+    for url in urls:
+        page = fetch_page(url)
+        if not page.is_ok:
+            raise RuntimeError(page.describe())
+
+
+def run(ctx: Context) -> Section:
+    """Measure verification with and without prefetch for every N."""
+    sizes = (2,) if ctx.smoke else SIZES
+    latency = 50 if ctx.smoke else LATENCY_MS
+    repeats = ctx.repeats(expensive=True)
+    section = Section(
+        NAME,
+        TITLE,
+        method=(
+            f"N page checks, each a real check GETting its own Pages URL through `VerificationState` "
+            f"(session fixture prefetching every collected check's URL), the sandbox delaying every "
+            f"Pages request by {latency} ms. `python -m pytest checks --env sandbox` runs as a subprocess "
+            f"(default reports on; the hypothesis plugin of the test environment switched off, as it is "
+            f"absent where checks run); start-up is the same command with `--collect-only`. "
+            f"Sequential baseline: the same N fetches one after another in one process "
+            f"(`deploycheck.probes.fetch_page` in a loop: what the seed's bash does); for N <= "
+            f"{NO_PREFETCH_MAX_N} also the same pytest run with prefetch switched off. "
+            f"Medians of {repeats} runs."
+        ),
+    )
+    started = time.perf_counter()
+    with running_sandbox() as (info, admin), TemporaryDirectory(prefix="dc-bench-verify-") as tmp:
+        env = sandbox_environ(info)
+        admin.fault(service="pages", latency_ms=latency)
+        for n in sizes:
+            folder = write_checks(Path(tmp) / f"n{n}", n)
+            total = median(time_process(_pytest_argv(ctx.python), repeats, cwd=folder, env=env))
+            startup = median(
+                time_process(_pytest_argv(ctx.python, "--collect-only"), repeats, cwd=folder, env=env)
+            )
+            urls = [f"{info.pages_url}/?check={i}" for i in range(n)]
+            sequential = median(time_call(partial(_sequential, urls), repeats))
+            checks = total - startup
+            speedup = ratio(sequential, checks)
+            note = f"total {total:.2f} s, start-up {startup:.2f} s"
+            if n == TARGET_N:
+                verdict = "met" if checks <= TARGET_S else "missed"
+                section.rows.append(
+                    Row(f"N={n}: run minus start-up", f"{checks:.2f} s", f"<= {TARGET_S} s", verdict, note)
+                )
+            else:
+                section.rows.append(Row(f"N={n}: run minus start-up", f"{checks:.2f} s", "", "info", note))
+            section.rows.append(
+                Row(
+                    f"N={n}: speed-up over sequential",
+                    f"{speedup:.1f}x",
+                    f">= {TARGET_SPEEDUP:.0f}x",
+                    "met" if speedup >= TARGET_SPEEDUP else "missed",
+                    f"sequential in one process {sequential:.2f} s vs {checks:.2f} s",
+                )
+            )
+            if n <= NO_PREFETCH_MAX_N:
+                plain = median(
+                    time_process(
+                        _pytest_argv(ctx.python), repeats, cwd=folder, env={**env, "BENCH_PREFETCH": "0"}
+                    )
+                )
+                section.rows.append(
+                    Row(
+                        f"N={n}: pytest without prefetch",
+                        f"{plain:.2f} s",
+                        "",
+                        "info",
+                        f"{ratio(plain, total):.1f}x the prefetching run's {total:.2f} s total",
+                    )
+                )
+    from deploycheck.verify import VerificationState
+
+    workers = inspect.signature(VerificationState).parameters["max_workers"].default
+    section.notes.append(
+        f"`VerificationState` reads with {workers} threads, so N checks cost about "
+        f"ceil(N / {workers}) x L plus per-check overhead: one round of latency up to N = {workers}."
+    )
+    section.seconds = time.perf_counter() - started
+    return section

@@ -1,0 +1,116 @@
+"""Generated projects: a copy of deploycheck.yaml whose sandbox SoT is a table of N keys.
+
+Keys go round-robin to the four targets of the reference app, but never past a
+platform's documented per-scope limit (:data:`CAPS`): once a target is full the rest go
+to the others, so every generated table can really be synced. Every third key is a
+secret by name (``*_API_TOKEN``); the others are plain settings.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from benchmarks.harness import REPO
+
+__all__ = [
+    "CAPS",
+    "TARGETS",
+    "distribute",
+    "key_name",
+    "sandbox_environ",
+    "sync_argv",
+    "write_project",
+    "write_sot",
+]
+
+TARGETS = ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB")
+#: keys a target may hold: GitHub environments hold at most 100 secrets and 100 variables
+#: (the sandbox enforces it), a Convex deployment at most 512 variables (ENV_VAR_LIMIT)
+CAPS: Mapping[str, int] = {"GITHUB": 100, "CONVEX": 512}
+HEADER = "| TARGET | GROUP | KEY | DEV_VALUE | PROD_VALUE |\n|---|---|---|---|---|\n"
+
+
+def key_name(n: int) -> str:
+    """The n-th generated key: every third one a secret by name."""
+    return f"BENCH_{n:05d}_API_TOKEN" if n % 3 == 0 else f"BENCH_{n:05d}_SETTING"
+
+
+def distribute(keys: int, caps: Mapping[str, int] = CAPS, targets: Sequence[str] = TARGETS) -> list[str]:
+    """The target of each of ``keys`` keys: round-robin, skipping targets at their cap.
+
+    Raises ValueError when the keys do not fit under the caps.
+    """
+    counts = dict.fromkeys(targets, 0)
+    chosen: list[str] = []
+    turn = 0
+    for _ in range(keys):
+        for _ in range(len(targets)):
+            name = targets[turn % len(targets)]
+            turn += 1
+            if counts[name] < caps.get(name, keys):
+                counts[name] += 1
+                chosen.append(name)
+                break
+        else:
+            msg = f"{keys} keys do not fit under the per-target caps {dict(caps)}"
+            raise ValueError(msg)
+    return chosen
+
+
+def write_sot(path: Path, keys: int, *, caps: Mapping[str, int] = CAPS, tag: str = "") -> dict[str, int]:
+    """Write a table of ``keys`` generated keys to ``path``; return how many each target got.
+
+    ``tag`` goes into every PROD value, so two tables with different tags differ in
+    every value.
+    """
+    assignment = distribute(keys, caps)
+    lines = [HEADER]
+    for n, target in enumerate(assignment):
+        prod = f"prod-{tag}{n:05d}-{'x' * 16}"
+        lines.append(f"| {target} | Generated | {key_name(n)} | dev-{n:05d} | {prod} |\n")
+    path.write_text("".join(lines), encoding="utf-8")
+    counts = dict.fromkeys(TARGETS, 0)
+    for target in assignment:
+        counts[target] += 1
+    return counts
+
+
+def write_project(folder: Path, keys: int, *, caps: Mapping[str, int] = CAPS) -> tuple[Path, dict[str, int]]:
+    """A deploycheck.yaml in ``folder`` (copied from the repository's) whose SoT has ``keys`` keys.
+
+    Returns the config path and the keys per target. The default environment is
+    ``sandbox``; the targets' ``required`` lists are dropped (the table has only generated keys).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    sot = folder / "app.env"
+    counts = write_sot(sot, keys, caps=caps)
+    data: dict[str, Any] = yaml.safe_load((REPO / "deploycheck.yaml").read_text(encoding="utf-8"))
+    data["sot"] = str(sot)
+    data["default_env"] = "sandbox"
+    data["environments"]["sandbox"]["sot"] = str(sot)
+    for target in data["targets"].values():
+        target.pop("required", None)
+    path = folder / "deploycheck.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path, counts
+
+
+def sandbox_environ(info: Any) -> dict[str, str]:
+    """This process's environment pointed at the sandbox, without variables that would redirect a run."""
+    env = {**os.environ, **info.environ()}
+    for name in ("DEPLOYCHECK_SOT", "DEPLOYCHECK_STATE_DIR", "GITHUB_STEP_SUMMARY", "PYTEST_ADDOPTS"):
+        env.pop(name, None)
+    return env
+
+
+def sync_argv(python: str, config: Path, state_dir: Path) -> list[str]:
+    """``deploycheck sync-env --mode=deploy-prod --env sandbox --yes`` for a generated project."""
+    return [
+        python, "-m", "deploycheck", "sync-env", "--mode=deploy-prod", "--env", "sandbox", "--yes",
+        "--config", str(config), "--state-dir", str(state_dir),
+    ]  # fmt: skip
