@@ -163,7 +163,9 @@ def test_drift_stops_the_deploy_before_any_upload(
     assert "Deploy stopped by the drift gate" in output
     writes = sandbox_admin.writes()
     assert writes == []
-    assert not any(u in r["path"] for r in sandbox_admin.requests() for u in UPLOADS)
+    seen = sandbox_admin.requests()
+    assert any(r["path"] == "/api/v1/list_environment_variables" for r in seen)  # the gate read Convex
+    assert not any(r["method"] != "GET" and u in r["path"] for r in seen for u in UPLOADS)
 
 
 def test_a_platform_the_gate_cannot_read_stops_the_deploy(
