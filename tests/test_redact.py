@@ -1,0 +1,100 @@
+"""The redactor, fingerprints and the redacting stream and report helpers."""
+
+from __future__ import annotations
+
+import io
+import secrets
+
+import pytest
+
+from deploycheck.output import RedactingStream
+from deploycheck.redact import (
+    MASK,
+    Redactor,
+    fingerprint,
+    mask_value,
+    register_environment_credentials,
+    register_secret,
+    set_fingerprint_key,
+)
+from deploycheck.reporting import holds_secret, redact_tree
+
+
+@pytest.fixture
+def secret() -> str:
+    """A fresh random secret registered with the process-wide redactor."""
+    value = "s3cr3t-" + secrets.token_hex(10)
+    register_secret(value)
+    return value
+
+
+def test_whole_secret_and_every_piece_are_masked():
+    """A secret, and any 8-character piece of it, is masked wherever it appears."""
+    redactor = Redactor()
+    value = "abcdefghijklmnopqrstuvwxyz"
+    redactor.add(value)
+    assert redactor.redact(f"token={value}!") == f"token={MASK}!"
+    assert MASK in redactor.redact("…ijklmnop…")
+    assert redactor.redact("abcdefg") == "abcdefg"  # 7 characters: not a piece
+
+
+def test_short_secrets_are_masked_as_words_only():
+    """Secrets shorter than 8 characters are masked as whole words; under 4 they are ignored."""
+    redactor = Redactor()
+    redactor.add("hunter2")
+    redactor.add("abc")
+    assert redactor.redact("pw hunter2.") == f"pw {MASK}."
+    assert redactor.redact("xhunter2x") == "xhunter2x"
+    assert redactor.redact("abc") == "abc"
+
+
+def test_fingerprint_equality_and_key():
+    """Equal values share a fingerprint, different values do not; the key changes them all."""
+    assert fingerprint("a-value") == fingerprint("a-value") != fingerprint("b-value")
+    assert fingerprint("a-value").startswith("sha256:") and len(fingerprint("a-value")) == 23
+    before = fingerprint("a-value")
+    set_fingerprint_key(b"k" * 32)
+    try:
+        assert fingerprint("a-value") != before
+    finally:
+        set_fingerprint_key(None)
+    assert fingerprint("a-value") == before
+
+
+def test_mask_value():
+    """Secrets show as fingerprints, plain values as themselves, missing ones as (absent)."""
+    assert mask_value("x", secret=False) == "x"
+    assert mask_value("x-secret-value", secret=True) == fingerprint("x-secret-value")
+    assert mask_value(None, secret=True) == "(absent)"
+
+
+def test_convex_key_registers_only_its_secret_part(secret):
+    """A Convex deploy key masks its part after '|', never the deployment name."""
+    part = secrets.token_hex(16)
+    register_environment_credentials({"CONVEX_DEPLOY_KEY": f"prod:prod-graceful-shrimp-355|{part}"})
+    assert holds_secret(part)
+    assert not holds_secret("prod-graceful-shrimp-355")
+
+
+def test_redacting_stream_masks_secret_split_across_writes(secret):
+    """A secret written in two pieces on one line is still masked."""
+    sink = io.StringIO()
+    stream = RedactingStream(sink)
+    stream.write("value: " + secret[:5])
+    stream.write(secret[5:] + "\n")
+    stream.flush()
+    assert secret not in sink.getvalue() and MASK in sink.getvalue()
+
+
+def test_holds_secret_ignores_asterisks(secret):
+    """holds_secret finds registered secrets, not runs of asterisks the redactor would fold."""
+    assert holds_secret(f"x {secret} y")
+    assert not holds_secret("/************* css comment")
+
+
+def test_redact_tree(secret):
+    """redact_tree masks strings inside nested dicts, lists and tuples and keeps other values."""
+    data = {"a": [secret, ("t", secret)], "n": 3, secret: None}
+    clean = redact_tree(data)
+    assert clean == {"a": [MASK, ("t", MASK)], "n": 3, MASK: None}
+    assert data["a"][0] == secret  # the input is not changed
