@@ -45,6 +45,8 @@ class RunReporter:
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         """List each WARN with its message, then the verification summary and verdict."""
+        if self.config.option.collectonly:
+            return
         warned = self.run.results.warned()
         if warned:
             terminalreporter.write_sep("=", "WARN", yellow=True)
