@@ -54,6 +54,7 @@ __all__ = [
     "HttpClient",
     "HttpSettings",
     "check_base_url",
+    "default_hint",
     "error_for_status",
     "is_loopback",
     "parse_retry_after",
@@ -197,6 +198,19 @@ def _class_for_status(status: int | None) -> type[PlatformError]:
     return PlatformError
 
 
+def default_hint(status: int | None) -> str:
+    """The next step for an error the vendor's own hints say nothing about."""
+    if status in (401, 403):
+        return "check the platform's credential and that it may do this"
+    if status == 404:
+        return "check the names in deploycheck.yaml and the base URL"
+    if status == 429:
+        return "the platform is rate limiting; wait and run again"
+    if status is not None and status >= 500:
+        return "the platform is failing; check its status page and run again later"
+    return "check the request the platform rejected (names, values, permissions) and run again"
+
+
 def error_for_status(
     status: int | None,
     message: str,
@@ -217,7 +231,7 @@ def error_for_status(
         operation=operation,
         status=status,
         code=code,
-        hint=hint,
+        hint=hint or default_hint(status),
         retryable=retryable,
     )
 
