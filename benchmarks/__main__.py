@@ -1,8 +1,8 @@
-"""``python -m benchmarks [--quick] [--only NAME ...] [--output PATH | --no-write]``.
+"""``python -m benchmarks [--quick | --smoke] [--only NAME ...] [--output PATH | --no-write]``.
 
 Runs the benchmarks, prints the Markdown report and writes it to ``docs/benchmarks.md``
-(only when every benchmark ran, so a partial run never overwrites the full report unless
-``--output`` names a file).
+(only after a full run of every benchmark: ``--only`` and ``--smoke`` runs write only to
+an ``--output`` file).
 """
 
 from __future__ import annotations
@@ -24,6 +24,11 @@ def build_parser() -> argparse.ArgumentParser:
     """The command line of the suite."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="Fewer repetitions (3 cheap, 1 expensive)")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="Minimal sizes, one run each: proves the suite runs, measures nothing",
+    )
     parser.add_argument(
         "--only", action="append", default=[], choices=list(BENCHMARKS), metavar="NAME",
         help=f"Run only this benchmark (repeatable): {', '.join(BENCHMARKS)}",
@@ -55,14 +60,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run, print and write; exit 1 when a target was missed, else 0."""
     args = build_parser().parse_args(argv)
     names = args.only or list(BENCHMARKS)
-    ctx = Context(quick=args.quick)
+    ctx = Context(quick=args.quick, smoke=args.smoke)
     machine = Machine.detect()
     sections = run_benchmarks(names, ctx)
-    command = "python -m benchmarks" + (" --quick" if args.quick else "")
+    command = "python -m benchmarks" + (" --quick" if args.quick else "") + (" --smoke" if args.smoke else "")
     command += "".join(f" --only {n}" for n in args.only)
     report = render_report(sections, machine, command)
     print(report)
-    output = args.output or (DEFAULT_OUTPUT if not args.only else None)
+    output = args.output or (DEFAULT_OUTPUT if not (args.only or args.smoke) else None)
     if output is not None and not args.no_write:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(report, encoding="utf-8")

@@ -2,9 +2,10 @@
 
 A temporary project holds a deploycheck.yaml (sandbox environment) and ``checks/`` with
 N real deployment checks: each GETs its own URL of the Pages site (``/?check=i``) through
-:class:`deploycheck.verify.VerificationState` and asserts HTTP 200 and the app's marker.
-The session fixture prefetches every collected check's URL at once, as a developer
-would write it with the verification state. The sandbox delays every Pages request by
+the session's :class:`deploycheck.verify.VerificationState` (the plugin's ``dc_state``
+fixture, or one built in conftest.py when the plugin has none) and asserts HTTP 200 and
+the app's marker. A session fixture prefetches every collected check's URL at once, as a
+developer would write it. The sandbox delays every Pages request by
 L ms. ``python -m pytest`` runs as a subprocess; start-up is the same command with
 ``--collect-only``. Baselines: the same N fetches one after another in one process
 (the seed's bash loop), and, for small N, the same pytest run with prefetch switched off.
@@ -12,6 +13,7 @@ L ms. ``python -m pytest`` runs as a subprocess; start-up is the same command wi
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import time
 from functools import partial
@@ -31,7 +33,7 @@ TARGET_N = 30
 TARGET_S = 1.5
 TARGET_SPEEDUP = 5.0
 
-CONFTEST = '''\
+CONFTEST_HEAD = '''\
 """Benchmark checks: every check's page is read once, all of them concurrently, before the first runs."""
 
 from __future__ import annotations
@@ -52,13 +54,30 @@ def app_url(dc_settings) -> str:
     return str(dc_settings.value("APP_URL")).rstrip("/")
 
 
+def _urls(request, app_url: str) -> list[str]:
+    return [app_url + i.callspec.params["path"] for i in request.session.items if hasattr(i, "callspec")]
+'''
+
+#: the session state is the plugin's ``dc_state`` fixture when the plugin has it
+CONFTEST_DC_STATE = '''
+
+@pytest.fixture(scope="session")
+def state(request, dc_state, app_url) -> Iterator[VerificationState]:
+    """The plugin's session state, with every collected check's page read ahead."""
+    if PREFETCH:
+        dc_state.prefetch([], urls=_urls(request, app_url))
+    yield dc_state
+'''
+
+#: ... else one built from the plugin's config, environment and settings fixtures
+CONFTEST_OWN_STATE = '''
+
 @pytest.fixture(scope="session")
 def state(request, dc_config, dc_env, dc_settings, app_url) -> Iterator[VerificationState]:
     """The session's verification state, with every collected check's page read ahead."""
     verification = VerificationState(dc_config, dc_env.name, dc_settings)
     if PREFETCH:
-        paths = [i.callspec.params["path"] for i in request.session.items if hasattr(i, "callspec")]
-        verification.prefetch([], urls=[app_url + p for p in paths])
+        verification.prefetch([], urls=_urls(request, app_url))
     yield verification
     verification.close()
 '''
@@ -83,12 +102,18 @@ def test_page_serves_the_app(path, state, app_url) -> None:
 '''
 
 
+def has_dc_state() -> bool:
+    """Whether the installed pytest plugin provides the ``dc_state`` session fixture."""
+    return importlib.util.find_spec("deploycheck.plugin_fixtures") is not None
+
+
 def write_checks(folder: Path, n: int) -> Path:
     """A project in ``folder`` with ``n`` page checks; returns the folder."""
     write_project(folder, 4)
     checks = folder / "checks"
     checks.mkdir(exist_ok=True)
-    (checks / "conftest.py").write_text(CONFTEST, encoding="utf-8")
+    conftest = CONFTEST_HEAD + (CONFTEST_DC_STATE if has_dc_state() else CONFTEST_OWN_STATE)
+    (checks / "conftest.py").write_text(conftest, encoding="utf-8")
     (checks / "test_pages.py").write_text(CHECKS.format(n=n), encoding="utf-8")
     return folder
 
@@ -116,13 +141,17 @@ def run(ctx: Context) -> Section:
     sizes = (2,) if ctx.smoke else SIZES
     latency = 50 if ctx.smoke else LATENCY_MS
     repeats = ctx.repeats(expensive=True)
+    state = (
+        "the plugin's `dc_state` fixture" if has_dc_state() else "a `VerificationState` built in conftest.py"
+    )
     section = Section(
         NAME,
         TITLE,
         method=(
-            f"N page checks, each a real check GETting its own Pages URL through `VerificationState` "
-            f"(session fixture prefetching every collected check's URL), the sandbox delaying every "
-            f"Pages request by {latency} ms. `python -m pytest checks --env sandbox` runs as a subprocess "
+            f"N page checks, each a real check GETting its own Pages URL through {state}, a session "
+            f"fixture prefetching every collected check's URL (`prefetch(urls=...)`), the sandbox "
+            f"delaying every Pages request by {latency} ms. `python -m pytest checks --env sandbox` runs "
+            f"as a subprocess "
             f"(default reports on; the hypothesis plugin of the test environment switched off, as it is "
             f"absent where checks run); start-up is the same command with `--collect-only`. "
             f"Sequential baseline: the same N fetches one after another in one process "

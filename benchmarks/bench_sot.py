@@ -1,0 +1,66 @@
+"""Parsing and validating a 10,000-row source-of-truth table, in-process.
+
+The table is generated (every third key a secret, keys spread evenly over the four
+targets with no per-platform cap: only the parser and the rules are measured, nothing is
+synced) and loaded with :func:`deploycheck.sot.load_sot` against the project's
+configuration, which runs every platform rule.
+"""
+
+from __future__ import annotations
+
+import time
+from functools import partial
+from pathlib import Path
+from tempfile import TemporaryDirectory
+
+from benchmarks.harness import Context, Row, Section, median, profile_top, time_call
+from benchmarks.project import write_project
+
+NAME = "sot"
+TITLE = "Source-of-truth parsing"
+ROWS = 10_000
+TARGET_S = 0.5
+
+
+def run(ctx: Context) -> Section:
+    """Time load_sot on a generated table; profile it when the target is missed."""
+    from deploycheck.config import load_config
+    from deploycheck.sot import load_sot
+
+    rows = 200 if ctx.smoke else ROWS
+    repeats = ctx.repeats()
+    section = Section(
+        NAME,
+        TITLE,
+        method=(
+            f"`load_sot(path, config)` on a generated {rows:,}-row table (every third key a secret, "
+            f"spread evenly over the four targets), in-process after one warm-up call; every platform "
+            f"rule runs. Median of {repeats} runs."
+        ),
+    )
+    started = time.perf_counter()
+    with TemporaryDirectory(prefix="dc-bench-sot-") as tmp:
+        path, _ = write_project(Path(tmp), rows, caps={})
+        config = load_config(path)
+        sot_path = config.sot_path("sandbox")
+        load = partial(load_sot, sot_path, config)
+        entries = len(load().entries)
+        if entries != rows:
+            msg = f"the table has {rows} rows but load_sot returned {entries} entries"
+            raise RuntimeError(msg)
+        seconds = median(time_call(load, repeats))
+        section.rows.append(
+            Row(
+                f"{rows:,} rows: parse and validate",
+                f"{seconds:.3f} s",
+                f"< {TARGET_S} s",
+                "met" if seconds < TARGET_S else "missed",
+                f"{seconds / rows * 1e6:.1f} us a row",
+            )
+        )
+        if seconds >= TARGET_S:
+            section.details.append(
+                ("cProfile of one load_sot call (top entries by cumulative time)", profile_top(load))
+            )
+    section.seconds = time.perf_counter() - started
+    return section
