@@ -14,6 +14,7 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -22,11 +23,14 @@ import requests
 from deploycheck.redact import redact
 
 __all__ = [
+    "CallResult",
     "HealthResult",
     "PageResult",
     "Polled",
+    "call",
     "certificate_days_left",
     "fetch_page",
+    "find_meta",
     "poll",
     "read_health",
 ]
@@ -60,6 +64,32 @@ class PageResult:
         if self.error:
             return f"GET {self.url} failed: {self.error}"
         return f"GET {self.url} answered HTTP {self.status} in {self.elapsed_ms:.0f} ms"
+
+    def meta(self, name: str) -> str | None:
+        """The ``content`` of the page's first ``<meta name=NAME>``, or None."""
+        return find_meta(self.body, name)
+
+
+class _MetaFinder(HTMLParser):
+    def __init__(self, name: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.name = name
+        self.content: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag != "meta" or self.content is not None:
+            return
+        values = dict(attrs)
+        if values.get("name") == self.name:
+            self.content = values.get("content") or ""
+
+
+def find_meta(html: str, name: str) -> str | None:
+    """The ``content`` of the first ``<meta name=NAME content=...>`` in ``html``, or None."""
+    finder = _MetaFinder(name)
+    finder.feed(html)
+    finder.close()
+    return finder.content
 
 
 @dataclass(frozen=True)
@@ -111,7 +141,9 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _get(url: str, timeout: tuple[float, float], headers: Mapping[str, str] | None = None) -> requests.Response:
+def _get(
+    url: str, timeout: tuple[float, float], headers: Mapping[str, str] | None = None
+) -> requests.Response:
     return requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
 
 
@@ -133,7 +165,9 @@ def fetch_page(url: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> P
     )
 
 
-def read_health(base_url: str, path: str = "/health", *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> HealthResult:
+def read_health(
+    base_url: str, path: str = "/health", *, timeout: tuple[float, float] = DEFAULT_TIMEOUT
+) -> HealthResult:
     """GET the Worker's health endpoint and parse its JSON (a 503 with JSON still parses)."""
     url = urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
     start = time.perf_counter()
@@ -154,8 +188,72 @@ def read_health(base_url: str, path: str = "/health", *, timeout: tuple[float, f
             error=f"HTTP {response.status_code} with a body that is not JSON: {snippet!r}",
         )
     if not isinstance(data, dict):
-        return HealthResult(url=url, http_status=response.status_code, elapsed_ms=elapsed, error="health JSON is not an object")
+        return HealthResult(
+            url=url,
+            http_status=response.status_code,
+            elapsed_ms=elapsed,
+            error="health JSON is not an object",
+        )
     return HealthResult(url=url, http_status=response.status_code, data=data, elapsed_ms=elapsed)
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """One HTTP request of an integration step: status, lower-cased headers, body, or the error."""
+
+    method: str
+    url: str
+    status: int | None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    text: str = ""
+    elapsed_ms: float = 0.0
+    error: str | None = None
+
+    def json(self) -> Any:
+        """The body parsed as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.text)
+        except ValueError:
+            return None
+
+    def describe(self) -> str:
+        """One line saying what happened, for a check's message."""
+        if self.error:
+            return f"{self.method} {self.url} failed: {self.error}"
+        return f"{self.method} {self.url} answered HTTP {self.status}"
+
+
+def call(
+    method: str,
+    url: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    json_body: Any = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+) -> CallResult:
+    """Make one HTTP request (no redirects followed, no retries); never raises for network errors."""
+    start = time.perf_counter()
+    try:
+        response = requests.request(
+            method.upper(),
+            url,
+            headers=dict(headers or {}),
+            json=json_body,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.RequestException as exc:
+        elapsed = (time.perf_counter() - start) * 1000
+        return CallResult(method.upper(), url, None, elapsed_ms=elapsed, error=redact(_short_error(exc)))
+    elapsed = (time.perf_counter() - start) * 1000
+    return CallResult(
+        method=method.upper(),
+        url=url,
+        status=response.status_code,
+        headers={k.lower(): v for k, v in response.headers.items()},
+        text=response.text,
+        elapsed_ms=elapsed,
+    )
 
 
 def certificate_days_left(url: str, *, timeout: float = 5.0) -> int:
@@ -164,9 +262,10 @@ def certificate_days_left(url: str, *, timeout: float = 5.0) -> int:
     host = parts.hostname or ""
     port = parts.port or 443
     context = ssl.create_default_context()
-    with socket.create_connection((host, port), timeout=timeout) as sock, context.wrap_socket(
-        sock, server_hostname=host
-    ) as tls:
+    with (
+        socket.create_connection((host, port), timeout=timeout) as sock,
+        context.wrap_socket(sock, server_hostname=host) as tls,
+    ):
         cert = tls.getpeercert()
     not_after = str(cert.get("notAfter", "")) if cert else ""
     expires = dt.datetime.fromtimestamp(ssl.cert_time_to_seconds(not_after), tz=dt.UTC)

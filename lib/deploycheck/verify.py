@@ -2,12 +2,14 @@
 
 A run of checks asks many questions of few sources: the Pages project, the Worker's
 health, the Convex deployment. :class:`VerificationState` answers each question from
-one read per source per session, shared by every check, and :meth:`prefetch` reads
-every source the selected checks need at once, in parallel, so a run takes about as
-long as its slowest source rather than the sum of them.
+one read per source per session, shared by every check, and the ``start_*`` methods
+(or :meth:`prefetch`) begin every read the selected checks need at once, in parallel,
+so a run takes about as long as its slowest source rather than the sum of them.
 
 Results are memoised with their error: a platform that cannot be read makes each
-check that needs it fail with the same clear message, without asking again.
+check that needs it fail with the same clear message, without asking again. A read
+that could not start because credentials are absent is *unavailable*
+(:attr:`Fetched.unavailable`): API-dependent checks skip with that reason.
 """
 
 from __future__ import annotations
@@ -17,16 +19,35 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
+from deploycheck.checkers import ChecksSettings
 from deploycheck.config import ProjectConfig, Target
-from deploycheck.errors import DeploycheckError
-from deploycheck.probes import HealthResult, PageResult, fetch_page, read_health
+from deploycheck.errors import ConfigError, DeploycheckError, Problem
+from deploycheck.platforms.base import Deployment
+from deploycheck.probes import HealthResult, PageResult, certificate_days_left, fetch_page, read_health
 from deploycheck.settings import Settings
 
-__all__ = ["Fetched", "VerificationState"]
+__all__ = [
+    "API_READS",
+    "ConvexView",
+    "Fetched",
+    "PagesView",
+    "VerificationState",
+    "WorkerApiView",
+    "check_url",
+    "convex_target",
+    "convex_view",
+    "pages_view",
+    "start_reads",
+    "worker_api_view",
+]
 
-T = TypeVar("T")
+#: the platform API reads a check may ask for, by name (see :meth:`VerificationState.start`)
+API_READS = ("config", "deployments", "pages_active", "worker_versions", "convex_info", "functions")
+#: how many Worker versions are read to find the newest one
+WORKER_VERSIONS_READ = 5
+_MISSING_CREDENTIALS = "missing platform credentials"
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,53 @@ class Fetched:
         if self.error is not None:
             raise self.error
         return self.value
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why the read could not be made at all (credentials absent), else None."""
+        error = self.error
+        if isinstance(error, ConfigError) and error.title == _MISSING_CREDENTIALS:
+            names = ", ".join(p.path for p in error.problems if p.path) or "credentials"
+            return f"{names} not set: the platform API cannot be read"
+        return None
+
+    @property
+    def message(self) -> str:
+        """The error as one line ("" when the read succeeded)."""
+        return " ".join(str(self.error).split()) if self.error is not None else ""
+
+
+#: argument-free adapter reads that several reads use (read_config and active_deployment both
+#: read the Pages project; read_config and the deployments read both list Worker deployments)
+SHARED_READS = ("project_info", "list_deployments", "settings", "list_secrets")
+
+
+def _share_reads(adapter: Any) -> None:
+    """Make the adapter's :data:`SHARED_READS` answer from one request per session (thread-safe)."""
+    for name in SHARED_READS:
+        method = getattr(adapter, name, None)
+        if callable(method):
+            setattr(adapter, name, _once(method))
+
+
+def _once(method: Callable[[], Any]) -> Callable[[], Any]:
+    lock = threading.Lock()
+    memo: list[Any] = []
+
+    def shared() -> Any:
+        with lock:  # concurrent callers wait for the one request instead of repeating it
+            if not memo:
+                memo.append(method())
+            return memo[0]
+
+    return shared
+
+
+def _certificate(url: str) -> tuple[int | None, str | None]:
+    try:
+        return certificate_days_left(url), None
+    except (OSError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
 
 
 class VerificationState:
@@ -68,6 +136,12 @@ class VerificationState:
     def close(self) -> None:
         """Stop the reader threads (waits for reads under way)."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def reads(self) -> list[tuple[str, ...]]:
+        """The keys of every read started so far (each made once)."""
+        with self._lock:
+            return list(self._futures)
 
     # -- memoisation -------------------------------------------------------------------
 
@@ -97,75 +171,277 @@ class VerificationState:
 
         with self._adapter_lock:
             if target.name not in self._adapters:
-                self._adapters[target.name] = open_target(self.config, target, self.env, self.environ)
+                adapter = open_target(self.config, target, self.env, self.environ)
+                _share_reads(adapter)
+                self._adapters[target.name] = adapter
             return self._adapters[target.name]
 
-    # -- reads ---------------------------------------------------------------------------
+    # -- platform API reads ------------------------------------------------------------
+
+    def _api_read(self, kind: str, target: Target) -> Callable[[], Any]:
+        def read() -> Any:
+            adapter = self.adapter(target)
+            if kind == "config":
+                return adapter.read_config()
+            if kind == "deployments":
+                return adapter.list_deployments()
+            if kind == "pages_active":
+                return adapter.active_deployment()
+            if kind == "worker_versions":
+                return adapter.list_versions(limit=WORKER_VERSIONS_READ)
+            if kind == "convex_info":
+                return adapter.deployment_info()
+            if kind == "functions":
+                return list(adapter.function_spec())
+            msg = f"unknown read {kind!r}; valid: {', '.join(API_READS)}"
+            raise ValueError(msg)
+
+        return read
+
+    def start(self, kind: str, target: Target) -> None:
+        """Begin the API read ``kind`` (one of :data:`API_READS`) of ``target``; returns at once."""
+        if kind not in API_READS:
+            msg = f"unknown read {kind!r}; valid: {', '.join(API_READS)}"
+            raise ValueError(msg)
+        self._memo((kind, target.name), self._api_read(kind, target))
+
+    def fetch(self, kind: str, target: Target) -> Fetched:
+        """The API read ``kind`` of ``target`` (started if need be), waited for; never raises."""
+        self.start(kind, target)
+        return self._futures[(kind, target.name)].result()
 
     def config_state(self, target: Target) -> Any:
-        """The target's variables as the platform holds them (a ConfigState)."""
-        return self._value(("config", target.name), lambda: self.adapter(target).read_config())
+        """The target's variables as the platform holds them (a ConfigState); raises the read's error."""
+        return self.fetch("config", target).get()
 
     def deployments(self, target: Target) -> Any:
-        """The target's deployments, newest first (Pages and Worker targets)."""
-        return self._value(("deployments", target.name), lambda: self.adapter(target).list_deployments())
+        """The target's deployments, newest first (Pages and Worker targets); raises the read's error."""
+        return self.fetch("deployments", target).get()
 
     def convex_info(self, target: Target) -> dict[str, Any]:
-        """What a Convex deployment says about itself: instance name, deployment info, functions."""
-
-        def read() -> dict[str, Any]:
-            adapter = self.adapter(target)
-            return {
-                "instance_name": adapter.instance_name(),
-                "deployment_info": adapter.deployment_info(),
-            }
-
-        result: dict[str, Any] = self._value(("convex", target.name), read)
+        """What a Convex deployment says about itself (``deployment_info``); raises the read's error."""
+        result: dict[str, Any] = self.fetch("convex_info", target).get()
         return result
 
     def convex_functions(self, target: Target) -> list[str]:
-        """The function identifiers in the Convex deployment's function spec."""
-        result: list[str] = self._value(("functions", target.name), lambda: list(self.adapter(target).function_spec()))
+        """The function identifiers in the Convex deployment's function spec; raises the read's error."""
+        result: list[str] = self.fetch("functions", target).get()
         return result
+
+    # -- data-plane reads (never raise: the results carry their errors) ----------------
+
+    def start_page(self, url: str) -> None:
+        """Begin one GET of ``url``."""
+        self._memo(("page", url), lambda: fetch_page(url))
 
     def page(self, url: str) -> PageResult:
         """One GET of ``url`` (never raises; the result carries any error)."""
         result: PageResult = self._value(("page", url), lambda: fetch_page(url))
         return result
 
+    def start_health(self, base_url: str, path: str = "/health") -> None:
+        """Begin the Worker health read at ``base_url``."""
+        self._memo(("health", base_url, path), lambda: read_health(base_url, path))
+
     def health(self, base_url: str, path: str = "/health") -> HealthResult:
         """The Worker's health answer at ``base_url`` (never raises)."""
         result: HealthResult = self._value(("health", base_url, path), lambda: read_health(base_url, path))
         return result
 
+    def start_certificate(self, url: str) -> None:
+        """Begin reading the TLS certificate of an https ``url``."""
+        self._memo(("certificate", url), lambda: _certificate(url))
+
+    def certificate(self, url: str) -> tuple[int | None, str | None]:
+        """(days left, None) for the certificate of ``url``, or (None, the error)."""
+        result: tuple[int | None, str | None] = self._value(("certificate", url), lambda: _certificate(url))
+        return result
+
     # -- prefetch ------------------------------------------------------------------------
 
-    def prefetch(self, platforms: Iterable[str], *, pages_url: str | None = None, worker_url: str | None = None,
-                 health_path: str = "/health", urls: Iterable[str] = ()) -> None:
-        """Start every read the selected platforms' checks need, concurrently; returns at once."""
+    def prefetch(
+        self,
+        platforms: Iterable[str],
+        *,
+        pages_url: str | None = None,
+        worker_url: str | None = None,
+        health_path: str = "/health",
+        urls: Iterable[str] = (),
+    ) -> None:
+        """Start the usual reads of the selected platforms' targets, and the given URLs; returns at once."""
         wanted = set(platforms)
         for target in self.config.targets_for(self.env):
             if target.platform not in wanted:
                 continue
-            if target.platform in ("cloudflare-pages", "cloudflare-worker", "convex", "github-actions"):
-                self._memo(("config", target.name), lambda t=target: self.adapter(t).read_config())  # type: ignore[misc]
-            if target.platform in ("cloudflare-pages", "cloudflare-worker"):
-                self._memo(("deployments", target.name), lambda t=target: self.adapter(t).list_deployments())  # type: ignore[misc]
+            self.start("config", target)
+            if target.platform == "cloudflare-pages":
+                self.start("pages_active", target)
+            if target.platform == "cloudflare-worker":
+                self.start("deployments", target)
+                self.start("worker_versions", target)
             if target.platform == "convex":
-                self.convex_future(target)
+                self.start("convex_info", target)
+                self.start("functions", target)
         if pages_url and "cloudflare-pages" in wanted:
-            self._memo(("page", pages_url), lambda: fetch_page(pages_url))
+            self.start_page(pages_url)
         if worker_url and "cloudflare-worker" in wanted:
-            self._memo(("health", worker_url, health_path), lambda: read_health(worker_url, health_path))
+            self.start_health(worker_url, health_path)
         for url in urls:
-            self._memo(("page", url), lambda u=url: fetch_page(u))  # type: ignore[misc]
+            self.start_page(url)
 
-    def convex_future(self, target: Target) -> None:
-        """Start the Convex reads for ``target`` without waiting."""
 
-        def read() -> dict[str, Any]:
-            adapter = self.adapter(target)
-            return {"instance_name": adapter.instance_name(), "deployment_info": adapter.deployment_info()}
+# -- what the check fixtures see ---------------------------------------------------------------
 
-        self._memo(("convex", target.name), read)
-        self._memo(("functions", target.name), lambda: list(self.adapter(target).function_spec()))
+
+def check_url(state: VerificationState, setting: str, path: str = "") -> str:
+    """The URL of setting ``setting`` (APP_URL, WORKER_URL, ...) joined with ``path``.
+
+    Raises ConfigError naming the setting when it has no value in the environment.
+    """
+    base = state.settings.value(setting)
+    if not base:
+        msg = f"setting {setting} has no value in environment {state.env!r}."
+        hint = f"Export {setting}, pass --dc-set {setting}=URL or set environments.{state.env}.settings."
+        raise ConfigError([Problem(source=str(state.config.path), path=setting, message=msg, hint=hint)])
+    if not path:
+        return base.rstrip("/")
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+@dataclass(frozen=True)
+class PagesView:
+    """The Pages app as a check sees it: the page, and the API's active deployment (or why not)."""
+
+    url: str
+    page: PageResult
+    active_read: Fetched
+
+    @property
+    def active(self) -> Deployment | None:
+        """The active production deployment (raises the API read's error)."""
+        value: Deployment | None = self.active_read.get()
+        return value
+
+
+@dataclass(frozen=True)
+class WorkerApiView:
+    """The Worker's deployments (newest first) and the id of its newest uploaded version."""
+
+    deployments: list[Deployment]
+    newest_version: str | None
+
+    @property
+    def active_version(self) -> str | None:
+        """The version the active deployment serves (ids joined by "," during a split)."""
+        active = next((d for d in self.deployments if d.active), None)
+        if active is None or not active.versions:
+            return None
+        return active.single_version or ",".join(v for v, _ in active.versions)
+
+
+@dataclass(frozen=True)
+class ConvexView:
+    """A Convex deployment as a check sees it: ``/instance_name``, ``deployment_info``, functions."""
+
+    target: Target
+    url: str
+    instance: PageResult
+    info_read: Fetched
+    functions_read: Fetched
+
+    @property
+    def instance_name(self) -> str | None:
+        """The name the deployment answers with, or None when it did not answer 200."""
+        return self.instance.body.strip() if self.instance.is_ok and self.instance.body.strip() else None
+
+    @property
+    def instance_error(self) -> str | None:
+        """Why ``/instance_name`` gave no name, or None."""
+        if self.instance_name is not None:
+            return None
+        return self.instance.describe()
+
+    def as_dict(self) -> dict[str, Any]:
+        """``{"instance_name", "deployment_info", "functions"}`` (None where a read failed)."""
+        return {
+            "instance_name": self.instance_name,
+            "deployment_info": self.info_read.value,
+            "functions": self.functions_read.value,
+        }
+
+
+def pages_view(state: VerificationState, target: Target, checks: ChecksSettings) -> PagesView:
+    """The page at ``checks.pages`` URL and the target's active deployment (reads shared per session)."""
+    url = check_url(state, checks.pages.url_setting, checks.pages.path)
+    return PagesView(url=url, page=state.page(url), active_read=state.fetch("pages_active", target))
+
+
+def worker_api_view(state: VerificationState, target: Target) -> tuple[WorkerApiView | None, Fetched]:
+    """(the view, None-error read) or (None, the failed read) of the Worker's deployments and versions."""
+    deployments = state.fetch("deployments", target)
+    if deployments.error is not None:
+        return None, deployments
+    versions = state.fetch("worker_versions", target)
+    if versions.error is not None:
+        return None, versions
+    newest = max(versions.value, key=lambda v: (v.number or 0, v.created_on), default=None)
+    return WorkerApiView(list(deployments.value), newest.id if newest is not None else None), versions
+
+
+def convex_target(state: VerificationState, target: Target | None, checks: ChecksSettings) -> Target:
+    """The Convex target under check: ``target`` when it is one, else ``checks.convex.target``."""
+    if target is not None and target.platform == "convex":
+        return target
+    return state.config.targets[checks.convex.target]
+
+
+def _convex_url(state: VerificationState, target: Target) -> str:
+    url = state.settings.value("CONVEX_URL") or state.environ.get("CONVEX_URL")
+    if not url:
+        url = str((target.params(state.env) or {}).get("url") or "")
+    if not url:
+        return check_url(state, "CONVEX_URL")
+    return url.rstrip("/")
+
+
+def convex_view(state: VerificationState, target: Target) -> ConvexView:
+    """The Convex deployment's answers for ``target`` (reads shared per session)."""
+    url = _convex_url(state, target)
+    return ConvexView(
+        target=target,
+        url=url,
+        instance=state.page(f"{url}/instance_name"),
+        info_read=state.fetch("convex_info", target),
+        functions_read=state.fetch("functions", target),
+    )
+
+
+def start_reads(
+    state: VerificationState, fixture: str, target: Target | None, checks: ChecksSettings
+) -> None:
+    """Begin the reads the check fixture ``fixture`` will need for ``target``; returns at once.
+
+    Unknown fixture names start nothing; a setting without a value starts nothing (the
+    fixture reports it when the check runs).
+    """
+    try:
+        if fixture == "pages" and target is not None:
+            url = check_url(state, checks.pages.url_setting, checks.pages.path)
+            state.start_page(url)
+            state.start("pages_active", target)
+            if url.startswith("https://"):
+                state.start_certificate(url)
+        elif fixture == "worker_health":
+            state.start_health(check_url(state, checks.worker.url_setting), checks.worker.health_path)
+        elif fixture in ("worker_api", "worker_deployments") and target is not None:
+            state.start("deployments", target)
+            state.start("worker_versions", target)
+        elif fixture == "convex":
+            chosen = convex_target(state, target, checks)
+            state.start_page(f"{_convex_url(state, chosen)}/instance_name")
+            state.start("convex_info", chosen)
+            state.start("functions", chosen)
+        elif fixture == "config_read" and target is not None:
+            state.start("config", target)
+    except (DeploycheckError, KeyError):
+        return
