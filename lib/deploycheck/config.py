@@ -34,7 +34,13 @@ __all__ = [
 
 CONFIG_NAME = "deploycheck.yaml"
 PlatformName = Literal["cloudflare-pages", "cloudflare-worker", "convex", "github-actions", "local-dotenv"]
-PLATFORMS: tuple[str, ...] = ("cloudflare-pages", "cloudflare-worker", "convex", "github-actions", "local-dotenv")
+PLATFORMS: tuple[str, ...] = (
+    "cloudflare-pages",
+    "cloudflare-worker",
+    "convex",
+    "github-actions",
+    "local-dotenv",
+)
 
 
 @dataclass(frozen=True)
@@ -182,7 +188,10 @@ def _node_lines(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
 
 def _unknown(source: str, line: int | None, path: str, name: str, valid: Any) -> Problem:
     choices = sorted(valid)
-    close = difflib.get_close_matches(name, choices, n=1)
+    close = (
+        difflib.get_close_matches(name, choices, n=1)
+        or [c for c in choices if name and c.lower().startswith(name.lower())][:1]
+    )
     hint = f"did you mean {close[0]!r}? " if close else ""
     return Problem(
         source=source,
@@ -210,11 +219,17 @@ def _schema_problems(data: Any, source: str, lines: dict[str, int]) -> list[Prob
                 problems.append(_unknown(source, lines.get(key_path, line), key_path, extra, allowed))
             continue
         if error.validator == "enum":
-            message = f"{error.instance!r} is not allowed; valid: {', '.join(map(str, error.validator_value))}."
-            close = difflib.get_close_matches(str(error.instance), [str(v) for v in error.validator_value], n=1)
+            message = (
+                f"{error.instance!r} is not allowed; valid: {', '.join(map(str, error.validator_value))}."
+            )
+            close = difflib.get_close_matches(
+                str(error.instance), [str(v) for v in error.validator_value], n=1
+            )
             hint = f"did you mean {close[0]!r}?" if close else "Use one of the valid values."
         elif error.validator == "type":
-            message = f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}."
+            message = (
+                f"expected {error.validator_value}, got {type(error.instance).__name__} {error.instance!r}."
+            )
             hint = "Fix the value's type."
         elif error.validator == "required":
             message = error.message + "."
@@ -222,7 +237,9 @@ def _schema_problems(data: Any, source: str, lines: dict[str, int]) -> list[Prob
         else:
             message = error.message + "."
             hint = "See deploycheck/data/deploycheck.schema.json for the expected shape."
-        problems.append(Problem(source=source, line=line, path=path or "(top level)", message=message, hint=hint))
+        problems.append(
+            Problem(source=source, line=line, path=path or "(top level)", message=message, hint=hint)
+        )
     return problems
 
 
@@ -244,7 +261,9 @@ def _semantic_problems(data: dict[str, Any], source: str, lines: dict[str, int])
     checks = data.get("checks") or {}
     if isinstance(checks, dict) and isinstance(targets, dict):
         for section in ("pages", "worker", "convex"):
-            tname = (checks.get(section) or {}).get("target") if isinstance(checks.get(section), dict) else None
+            tname = (
+                (checks.get(section) or {}).get("target") if isinstance(checks.get(section), dict) else None
+            )
             path = f"checks.{section}.target"
             if isinstance(tname, str) and tname not in targets:
                 problems.append(_unknown(source, lines.get(path), path, tname, targets))
@@ -292,7 +311,11 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
         _node_lines(node, "", lines)
     if not isinstance(data, dict):
         raise ConfigError(
-            [Problem(source=source, line=1, message="expected a mapping at the top level.", hint="See README.")]
+            [
+                Problem(
+                    source=source, line=1, message="expected a mapping at the top level.", hint="See README."
+                )
+            ]
         )
     problems = _schema_problems(data, source, lines) + _semantic_problems(data, source, lines)
     if problems:
@@ -343,7 +366,9 @@ def _build(path: Path, data: dict[str, Any], lines: dict[str, int]) -> ProjectCo
         for name, s in (data.get("settings") or {}).items()
         for s in [s or {}]
     }
-    default_env = data.get("default_env") or ("development" if "development" in environments else next(iter(environments)))
+    default_env = data.get("default_env") or (
+        "development" if "development" in environments else next(iter(environments))
+    )
     return ProjectConfig(
         path=path,
         project=data["project"],

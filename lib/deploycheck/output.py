@@ -24,7 +24,7 @@ class RedactingStream(io.TextIOBase):
         self.wrapped = wrapped
         self._pending = ""
 
-    def write(self, text: str) -> int:  # type: ignore[override]
+    def write(self, text: str) -> int:
         self._pending += text
         if "\n" in self._pending:
             head, _, self._pending = self._pending.rpartition("\n")
@@ -52,9 +52,9 @@ def install_redacting_streams() -> None:
     """Wrap sys.stdout and sys.stderr with redacting streams (once) and register credentials."""
     register_environment_credentials()
     if not isinstance(sys.stdout, RedactingStream):
-        sys.stdout = RedactingStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = RedactingStream(sys.stdout)
     if not isinstance(sys.stderr, RedactingStream):
-        sys.stderr = RedactingStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = RedactingStream(sys.stderr)
 
 
 def report_error(exc: BaseException) -> int:

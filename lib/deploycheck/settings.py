@@ -277,7 +277,6 @@ def register_run_secrets(
             if own:
                 raise
             continue
-        for value in table.secret_values():
-            register_secret(value)
+        table.register_with_redactor()
         read += 1
     return read

@@ -35,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "for an app deployed on several platforms.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
+    for module_name in COMMANDS.values():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the reader went away (e.g. `deploycheck drift | head`): stop quietly, as Unix tools do
         _silence_stdout()
         return 1
-    except Exception as exc:  # noqa: BLE001 - the one place every error becomes an exit code
+    except Exception as exc:
         return report_error(exc)
 
 
