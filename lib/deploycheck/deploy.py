@@ -54,6 +54,7 @@ __all__ = [
     "GateResult",
     "StepOutcome",
     "deploy",
+    "expectations",
     "rollback_command",
     "run_gate",
 ]
@@ -315,17 +316,29 @@ def deploy(
                 )
     deployed = [o for o in report.outcomes if o.status == "deployed"]
     if options.verify and deployed:
-        expect = {
-            o.step.platform: str(o.produced.version_id or o.produced.deployment_id)
-            for o in deployed
-            if o.produced is not None and o.step.platform != "convex"
-        }
+        expect = expectations(deployed)
         platforms = list(dict.fromkeys(o.step.platform for o in deployed))
         out.write(f"== verification of {', '.join(platforms)} in {options.env}\n")
         report.verification = (verifier or _default_verifier(config, options, out))(platforms, expect)
     report.rollbacks, report.undo = rollback_commands(config, report, previous)
     print_summary(report, out)
     return report
+
+
+def expectations(deployed: list[StepOutcome]) -> dict[str, str]:
+    """The checks' ``--expect-*`` options naming what this deploy made live (option -> value)."""
+    expect: dict[str, str] = {}
+    for outcome in deployed:
+        made = outcome.produced
+        if made is None:
+            continue
+        if outcome.step.platform == "cloudflare-pages" and made.deployment_id:
+            expect["--expect-pages-deployment"] = made.deployment_id
+            if made.commit:
+                expect["--expect-commit"] = made.commit
+        elif outcome.step.platform == "cloudflare-worker" and made.version_id:
+            expect["--expect-worker-version"] = made.version_id
+    return expect
 
 
 def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], Any]:

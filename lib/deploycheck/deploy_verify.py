@@ -2,9 +2,10 @@
 
 The checks run in a subprocess (``python -m pytest <root>/checks --env ENV --platform P
 ...``) writing their reports (``results.json``, HTML, JUnit) to the report folder;
-``results.json`` tells which platform's checks failed. The new deployment ids are passed
-as ``--expect-pages-deployment`` / ``--expect-worker-version`` when the deploycheck
-pytest plugin offers those options (``pytest --help`` lists them).
+``results.json`` tells which platform's checks failed. What the deploy made live is passed
+as ``--expect-pages-deployment``, ``--expect-commit`` (the Pages deployment's source
+commit) and ``--expect-worker-version`` when the deploycheck pytest plugin offers those
+options (``pytest --help`` lists them).
 """
 
 from __future__ import annotations
@@ -22,11 +23,8 @@ from deploycheck.redact import redact
 
 __all__ = ["EXPECT_OPTIONS", "Verification", "checks_folder", "plugin_options", "verify_deploy"]
 
-#: platform -> the plugin option that names the deployment the checks must find live
-EXPECT_OPTIONS = {
-    "cloudflare-pages": "--expect-pages-deployment",
-    "cloudflare-worker": "--expect-worker-version",
-}
+#: the plugin options naming what a deploy made live (the checks fail when something else is)
+EXPECT_OPTIONS = ("--expect-pages-deployment", "--expect-worker-version", "--expect-commit")
 #: pytest's exit code when no test was collected
 NO_TESTS = 5
 
@@ -76,7 +74,7 @@ def plugin_options(cwd: Path) -> frozenset[str]:
         )
     except (OSError, subprocess.SubprocessError):
         return frozenset()
-    return frozenset(option for option in EXPECT_OPTIONS.values() if option in done.stdout)
+    return frozenset(option for option in EXPECT_OPTIONS if f"{option}=" in done.stdout)
 
 
 def _failed_platforms(results: Path, platforms: Sequence[str]) -> tuple[tuple[str, ...], dict[str, int]]:
@@ -115,7 +113,10 @@ def verify_deploy(
     checks_dir: str | None = None,
     timeout: float = 900.0,
 ) -> Verification:
-    """Run the checks of ``platforms`` in ``env`` once; ``expect`` maps platform -> new id."""
+    """Run the checks of ``platforms`` in ``env`` once; ``expect`` maps ``--expect-*`` options to values.
+
+    An option the installed plugin does not offer is left out (and named in the output).
+    """
     from deploycheck.deploy_run import run_command
 
     folder = checks_folder(root, checks_dir)
@@ -140,10 +141,7 @@ def verify_deploy(
         args += ["--platform", platform]
     known = plugin_options(root)
     unsupported = []
-    for platform, value in expect.items():
-        option = EXPECT_OPTIONS.get(platform)
-        if option is None:
-            continue
+    for option, value in expect.items():
         if option in known:
             args += [option, value]
         else:

@@ -47,8 +47,8 @@ def test_every_platform_deploys_in_the_configured_order_and_is_verified_once(pro
     assert platforms == ["cloudflare-pages", "convex", "cloudflare-worker"]
     worker = report.outcomes[2].produced
     assert expect == {
-        "cloudflare-pages": report.outcomes[0].produced.deployment_id,
-        "cloudflare-worker": worker.version_id,
+        "--expect-pages-deployment": report.outcomes[0].produced.deployment_id,
+        "--expect-worker-version": worker.version_id,
     }
     assert worker.version_id == f"v-{worker.deployment_id}"
     text = project.out.getvalue()

@@ -144,6 +144,27 @@ def test_a_failing_worker_upload_leaves_the_other_platforms_deployed(
     assert summary.rstrip().endswith("Result: FAILED")
 
 
+def test_failing_checks_after_the_deploy_name_the_rollback_to_the_previous_version(
+    synced: Path, tmp_path: Path, sandbox_admin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Worker reports unhealthy after deploying: verification fails, exit 1, rollback to the old version."""
+    worker_before = adapters()["CLOUDFLARE_WORKER"].active_version()  # type: ignore[attr-defined]
+    sandbox_admin.fault(service="worker", path="^/health$", health="unhealthy")
+    code = deploy(synced, tmp_path)
+    output = capsys.readouterr().out
+    assert code == 1, output
+    summary = output.split("Deploy summary (sandbox):")[1]
+    assert "Verification: FAILED" in summary and "failing: cloudflare-worker" in summary
+    rollback = (
+        f"deploycheck rollback cloudflare-worker --env sandbox --to {worker_before} "
+        "--reason 'post-deploy verification failed'"
+    )
+    assert rollback in summary
+    assert "rollback cloudflare-pages" not in summary
+    results = json.loads((tmp_path / "reports" / "results.json").read_text())
+    assert {c["platform"] for c in results["checks"] if c["outcome"] == "fail"} == {"cloudflare-worker"}
+
+
 def test_drift_stops_the_deploy_before_any_upload(
     synced: Path, tmp_path: Path, sandbox: SandboxInfo, sandbox_admin, capsys: pytest.CaptureFixture[str]
 ) -> None:
