@@ -38,7 +38,13 @@ def synced_sandbox(
     """The environment of a sandbox after `deploycheck sync-env --mode=deploy-prod` (its state dir in tmp)."""
     state = tmp_path / "state"
     monkeypatch.chdir(REPO)
-    for name in ("DEPLOYCHECK_SOT", "GITHUB_STEP_SUMMARY", "GITHUB_SHA", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER"):
+    for name in (
+        "DEPLOYCHECK_SOT",
+        "GITHUB_STEP_SUMMARY",
+        "GITHUB_SHA",
+        "PYTEST_ADDOPTS",
+        "PYTEST_XDIST_WORKER",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("DEPLOYCHECK_STATE_DIR", str(state))
     argv = ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--yes", "--state-dir", str(state)]
@@ -50,7 +56,9 @@ def synced_sandbox(
 def run_checks(synced_sandbox: dict[str, str], tmp_path: Path) -> Callable[..., ChecksRun]:
     """Run ``python -m pytest checks --env=sandbox`` in a subprocess against the synced sandbox."""
 
-    def run(*args: str, env: dict[str, str] | None = None, cwd: Path = REPO, folder: str = "checks") -> ChecksRun:
+    def run(
+        *args: str, env: dict[str, str] | None = None, cwd: Path = REPO, folder: str = "checks"
+    ) -> ChecksRun:
         report_dir = tmp_path / f"reports-{len(list(tmp_path.glob('reports-*')))}"
         environ = {**os.environ, **synced_sandbox, **(env or {})}
         environ.pop("PYTEST_ADDOPTS", None)

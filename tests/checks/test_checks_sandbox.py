@@ -137,9 +137,13 @@ def test_worker_rollback_past_migration_warns(run_checks, synced_sandbox) -> Non
     worker = open_target(config, config.targets["CLOUDFLARE_WORKER"], "sandbox", synced_sandbox)
     older = worker.list_versions()[-2]  # release 2 expects state version 1; the state is at 2
     worker.roll_back(older.id, force=True, message="Rollback")
-    run = run_checks("-k", "test_worker_state_version or test_worker_active_deployment or test_worker_version")
+    run = run_checks(
+        "-k", "test_worker_state_version or test_worker_active_deployment or test_worker_version"
+    )
     assert run.returncode == 0, run.output
     warns = run.lines("WARN")
-    assert any("test_worker_state_version" in w and "newer than the code expects" in w for w in warns), run.output
+    assert any("test_worker_state_version" in w and "newer than the code expects" in w for w in warns), (
+        run.output
+    )
     assert any("test_worker_active_deployment" in w and "rollback in effect" in w for w in warns), run.output
     assert any("test_worker_version[sandbox-log-ingestion]" in p for p in run.lines("PASSED")), run.output
