@@ -4,9 +4,11 @@ new deployment, rollback commands, the gate, dry-run and the audit log."""
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
+from deploycheck.config import load_config
 from deploycheck.deploy import GateResult, deploy
 from deploycheck.ledger import StateStore
 
@@ -204,14 +206,53 @@ def test_a_remote_environment_needs_yes_without_a_terminal(project):
     """Deploying a remote environment with neither --yes nor a terminal is bad input: nothing runs."""
     from deploycheck.errors import UsageError
 
-    config = project.write(extra="")
+    project.write()
     text = (project.root / "deploycheck.yaml").read_text().replace("remote: false", "remote: true")
     (project.root / "deploycheck.yaml").write_text(text)
-    from deploycheck.config import load_config
-
     config = load_config(project.root / "deploycheck.yaml")
     with pytest.raises(UsageError) as caught:
         run(project, config, yes=False, interactive=False)
     assert "--yes" in str(caught.value)
     assert caught.value.exit_code == 2
     assert project.deployed("convex") == 0
+
+
+def test_a_command_past_its_timeout_fails_its_platform_only(project):
+    """A Worker deploy that hangs past deploy_timeout is killed and reported; the others deploy."""
+    config = project.write({"cloudflare-worker": "sleep"}, timeout=1)
+    report = run(project, config)
+    assert [o.status for o in report.outcomes] == ["deployed", "failed", "deployed"]
+    worker = report.outcomes[1]
+    assert worker.command.timed_out
+    assert "timed out after" in worker.reason and "process group killed" in worker.reason
+
+
+def test_a_git_push_deploy_waits_for_the_platform_build(project):
+    """Pages deployed by `git push` succeeds once the build the push triggered becomes live."""
+    bin_dir = project.root / "bin"
+    bin_dir.mkdir()
+    fake_git = bin_dir / "git"
+    fake_git.write_text(
+        f"#!{sys.executable}\n"
+        "import os, subprocess, sys\n"
+        "print('pushed to origin main', flush=True)\n"
+        'build = "import time, uuid, os; time.sleep(0.3); '
+        "open(os.environ['FAKE_STATE'] + '/cloudflare-pages.txt', 'a').write(uuid.uuid4().hex + chr(10))\"\n"
+        "subprocess.Popen([sys.executable, '-c', build], start_new_session=True)\n"
+    )
+    fake_git.chmod(0o755)
+    project.write()
+    path = project.root / "deploycheck.yaml"
+    text = path.read_text()
+    start = text.index("deploy_command", text.index("project: web"))
+    path.write_text(
+        text[:start]
+        + "deploy_command: git push origin main\n        deploy_timeout: 30\n"
+        + text[text.index("\n", start) + 1 :]
+    )
+    config = load_config(path)
+    report = run(project, config, platforms=("pages",), environ={"PATH": f"{bin_dir}:/usr/bin:/bin"})
+    pages = report.outcomes[0]
+    assert pages.step.triggered
+    assert pages.status == "deployed", project.out.getvalue()
+    assert pages.produced.live and project.deployed("cloudflare-pages") == 1
