@@ -37,18 +37,16 @@ def endpoint(service: str, path: str) -> str:
 
 
 def reads_writes(entries: Iterable[Mapping[str, Any]]) -> dict[str, tuple[int, int]]:
-    """service -> (reads, writes), services in first-seen order."""
+    """service -> (reads, writes), services sorted by name."""
     reads: Counter[str] = Counter()
     writes: Counter[str] = Counter()
-    order: dict[str, None] = {}
     for entry in entries:
         service = str(entry["service"])
-        order.setdefault(service, None)
         if entry["method"] in READ_METHODS:
             reads[service] += 1
         else:
             writes[service] += 1
-    return {s: (reads[s], writes[s]) for s in order}
+    return {s: (reads[s], writes[s]) for s in sorted(reads.keys() | writes.keys())}
 
 
 def writes_by_endpoint(entries: Iterable[Mapping[str, Any]]) -> Counter[str]:

@@ -165,6 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    # socketserver's default listen backlog of 5 drops connections when checks connect all at
+    # once, and each dropped SYN costs a 1 s retransmit (benchmarks/bench_verify.py showed it)
+    request_queue_size = 128
     owner: ServiceServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
