@@ -425,7 +425,7 @@ def start_reads(
     fixture reports it when the check runs).
     """
     try:
-        if fixture == "pages" and target is not None:
+        if fixture == "pages" and target is not None and target.platform == "cloudflare-pages":
             url = check_url(state, checks.pages.url_setting, checks.pages.path)
             state.start_page(url)
             state.start("pages_active", target)
@@ -433,7 +433,11 @@ def start_reads(
                 state.start_certificate(url)
         elif fixture == "worker_health":
             state.start_health(check_url(state, checks.worker.url_setting), checks.worker.health_path)
-        elif fixture in ("worker_api", "worker_deployments") and target is not None:
+        elif (
+            fixture in ("worker_api", "worker_deployments")
+            and target
+            and target.platform == "cloudflare-worker"
+        ):
             state.start("deployments", target)
             state.start("worker_versions", target)
         elif fixture == "convex":
