@@ -147,3 +147,31 @@ def test_worker_rollback_past_migration_warns(run_checks, synced_sandbox) -> Non
     )
     assert any("test_worker_active_deployment" in w and "rollback in effect" in w for w in warns), run.output
     assert any("test_worker_version[sandbox-log-ingestion]" in p for p in run.lines("PASSED")), run.output
+
+
+def test_development_worker_without_api_token_skips_api_checks(run_checks, sandbox) -> None:
+    """With only WORKER_URL (no Cloudflare credentials), health passes and the API-dependent checks skip with the reason."""
+    environ = {"CLOUDFLARE_API_TOKEN": "", "WORKER_URL": sandbox.worker_url}
+    run = run_checks("--env=development", "--platform=cloudflare-worker", "-k", "test_worker_", env=environ)
+    assert run.returncode == 0, run.output
+    assert any("test_worker_health[development-log-ingestion-dev]" in line for line in run.lines("PASSED"))
+    skipped = "\n".join(run.lines("SKIPPED"))
+    assert "CLOUDFLARE_API_TOKEN not set" in skipped, run.output
+    assert "deployments not checked" in skipped
+    assert not run.lines("FAILED")
+
+
+def test_expect_options_fail_on_mismatch(run_checks) -> None:
+    """--expect-commit and --expect-worker-version naming other builds fail the Pages and Worker checks."""
+    run = run_checks(
+        "-k", "test_pages_expected_deployment or test_worker_version",
+        "--expect-commit", "0000000deadbeef", "--expect-worker-version", "not-the-running-version",
+    )  # fmt: skip
+    assert run.returncode == 1, run.output
+    failed = run.lines("FAILED")
+    assert any(
+        "test_pages_expected_deployment[sandbox-app-web]" in f and "0000000deadbeef" in f for f in failed
+    )
+    assert any(
+        "test_worker_version[sandbox-log-ingestion]" in f and "--expect-worker-version" in f for f in failed
+    )
