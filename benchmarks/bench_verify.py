@@ -20,7 +20,18 @@ from functools import partial
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
-from benchmarks.harness import Context, Row, Section, median, ratio, running_sandbox, time_call, time_process
+from benchmarks.harness import (
+    Context,
+    Row,
+    Section,
+    importtime_top,
+    median,
+    ratio,
+    run_process,
+    running_sandbox,
+    time_call,
+    time_process,
+)
 from benchmarks.project import sandbox_environ, write_project
 
 NAME = "verify"
@@ -206,6 +217,19 @@ def run(ctx: Context) -> Section:
                         f"{ratio(plain, total):.1f}x the prefetching run's {total:.2f} s total",
                     )
                 )
+        imports = run_process(
+            [ctx.python, "-X", "importtime", *_pytest_argv(ctx.python, "--collect-only")[1:]],
+            cwd=folder,
+            env=env,
+            timeout=120,
+        )
+        rows = importtime_top(imports.stderr, 10)
+        section.details.append(
+            (
+                "Slowest imports of the pytest start-up (`-X importtime`, cumulative; outside the target)",
+                "\n".join(f"{c / 1000:8.1f} ms  {'  ' * d}{m}" for _, c, d, m in rows),
+            )
+        )
     from deploycheck.verify import VerificationState
 
     workers = inspect.signature(VerificationState).parameters["max_workers"].default
