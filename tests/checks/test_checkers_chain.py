@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -168,3 +169,19 @@ def test_app_convex_url() -> None:
     assert wrong.outcome == "fail"
     assert "prod-graceful-shrimp-355" in wrong.message
     assert app_convex_url(None, "nowhere", "x", None).outcome == "skip"
+
+
+def test_schema_rejects_malformed_chain_step(tmp_path) -> None:
+    """deploycheck.yaml with an unknown step key or a bad capture path is refused, naming the key path."""
+    from deploycheck.config import load_config
+    from deploycheck.errors import ConfigError
+
+    repo = Path(__file__).resolve().parents[2]
+    text = (repo / "deploycheck.yaml").read_text(encoding="utf-8")
+    text = text.replace("capture: {log_id: json.id}", "capture: {log_id: body.id}\n          expect_body: x")
+    (tmp_path / "deploycheck.yaml").write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(tmp_path / "deploycheck.yaml")
+    message = str(caught.value)
+    assert "checks.integration[0].steps[0].expect_body" in message
+    assert "checks.integration[0].steps[0].capture.log_id" in message
