@@ -37,7 +37,10 @@ def test_app_uses_checked_convex(target, config_read, convex, dc_config, dc_chec
             if entry.key in names and entry.value(column):
                 url, source = entry.value(column), f"{entry.key} in the source of truth"
                 break
-    judge(app_convex_url(url, source or "nowhere", convex.instance_name, convex.instance_error))
+    if not source:
+        why = config_read.unavailable or config_read.message or "unset"
+        source = f"not on {target.platform} ({why}) nor in the SoT"
+    judge(app_convex_url(url, source, convex.instance_name, convex.instance_error))
 
 
 @pytest.mark.platform("cloudflare-worker")
