@@ -129,9 +129,10 @@ def test_all_rolls_back_in_order(sandbox_env, sandbox_admin, state_dir, capsys) 
     assert paths and "pages" in paths[0] and "workers" in paths[1]
 
 
-@pytest.mark.skipif(not (ROOT / "checks" / "test_pages.py").exists(),
-                    reason="the deployment checks (checks/test_pages.py) are not in the repository yet")
 def test_rollback_verifies_with_the_platform_checks(sandbox_env, state_dir, capsys) -> None:  # type: ignore[no-untyped-def]
-    """After a real rollback the Pages checks run as ``pytest --env`` and pass."""
+    """After a real rollback of a synced sandbox the Pages checks run as ``pytest --env`` and pass."""
+    sync = ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--yes", "--state-dir", str(state_dir)]
+    assert main([*sync, "--config", str(CONFIG)]) == 0
+    capsys.readouterr()
     assert rollback("pages", "--env", "sandbox", "--yes", "--reason", "verify") == 0
     assert "checks: passed" in capsys.readouterr().out
