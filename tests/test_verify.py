@@ -14,10 +14,10 @@ from deploycheck.verify import VerificationState, convex_view, pages_view, start
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _state(environ: dict[str, str]) -> VerificationState:
+def _state(environ: dict[str, str], env: str = "sandbox") -> VerificationState:
     config = load_config(REPO / "deploycheck.yaml")
-    settings = Settings.from_config(config, "sandbox", environ=environ)
-    return VerificationState(config, "sandbox", settings, environ)
+    settings = Settings.from_config(config, env, environ=environ)
+    return VerificationState(config, env, settings, environ)
 
 
 def test_each_source_is_read_once(sandbox: SandboxInfo, sandbox_env: dict[str, str], sandbox_admin) -> None:
@@ -80,10 +80,23 @@ def test_prefetch_starts_reads_concurrently(sandbox_env: dict[str, str], sandbox
     assert peak[0] >= 4
 
 
-def test_absent_credentials_make_reads_unavailable(sandbox_env: dict[str, str]) -> None:
-    """Without CLOUDFLARE_API_TOKEN a Worker read is unavailable, naming the variable; the error is memoised."""
+def test_absent_credentials_fail_a_remote_environment(sandbox_env: dict[str, str]) -> None:
+    """Verifying a remote environment without its credentials is a failure naming the variable, not a skip."""
     environ = {k: v for k, v in sandbox_env.items() if k != "CLOUDFLARE_API_TOKEN"}
     state = _state(environ)
+    try:
+        read = state.fetch("deployments", state.config.targets["CLOUDFLARE_WORKER"])
+        assert read.unavailable is None
+        assert read.error is not None
+        assert "CLOUDFLARE_API_TOKEN" in read.message
+    finally:
+        state.close()
+
+
+def test_absent_credentials_make_reads_unavailable(sandbox_env: dict[str, str]) -> None:
+    """In a local environment, without CLOUDFLARE_API_TOKEN a Worker read is unavailable (skip), naming the variable."""
+    environ = {k: v for k, v in sandbox_env.items() if k != "CLOUDFLARE_API_TOKEN"}
+    state = _state(environ, env="development")
     try:
         worker = state.config.targets["CLOUDFLARE_WORKER"]
         view, read = worker_api_view(state, worker)

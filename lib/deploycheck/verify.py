@@ -18,7 +18,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from deploycheck.checkers import ChecksSettings
@@ -56,6 +56,8 @@ class Fetched:
 
     value: Any = None
     error: DeploycheckError | None = None
+    #: in a remote environment missing credentials are a failure, never a skip
+    strict: bool = False
 
     def get(self) -> Any:
         """The value, or raise the error the read ended with."""
@@ -67,6 +69,8 @@ class Fetched:
     def unavailable(self) -> str | None:
         """Why the read could not be made at all (credentials absent), else None."""
         error = self.error
+        if self.strict:
+            return None
         if isinstance(error, ConfigError) and error.title == _MISSING_CREDENTIALS:
             names = ", ".join(p.path for p in error.problems if p.path) or "credentials"
             return f"{names} not set: the platform API cannot be read"
@@ -127,6 +131,8 @@ class VerificationState:
         self.env = env
         self.settings = settings
         self.environ = dict(os.environ if environ is None else environ)
+        # verifying a remote environment without its credentials verifies nothing: fail, do not skip
+        self.strict = config.environment(env).remote
         self._lock = threading.Lock()
         self._futures: dict[tuple[str, ...], Future[Fetched]] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="deploycheck-read")
@@ -149,9 +155,13 @@ class VerificationState:
         with self._lock:
             future = self._futures.get(key)
             if future is None:
-                future = self._pool.submit(self._guarded, read)
+                future = self._pool.submit(self._read_once, read)
                 self._futures[key] = future
             return future
+
+    def _read_once(self, read: Callable[[], Any]) -> Fetched:
+        fetched = self._guarded(read)
+        return replace(fetched, strict=True) if self.strict and fetched.error is not None else fetched
 
     @staticmethod
     def _guarded(read: Callable[[], Any]) -> Fetched:
