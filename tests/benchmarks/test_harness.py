@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import sys
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,8 @@ from benchmarks.harness import (
     importtime_top,
     markdown_table,
     median,
+    profile_process,
+    profile_top,
     ratio,
     render_report,
 )
@@ -106,6 +109,16 @@ def test_importtime_top_sorts_by_cumulative_time() -> None:
         "import time:       900 |        900 |     deploycheck.errors\n"
     )
     assert importtime_top(stderr, 2) == [(50, 5000, 0, "deploycheck"), (900, 900, 2, "deploycheck.errors")]
+
+
+def test_profiles_list_the_top_entries() -> None:
+    """A profiled call and a profiled subprocess each give a cProfile table naming the work done."""
+    in_process = profile_top(lambda: sorted(range(1000), key=str), limit=5)
+    assert in_process.splitlines()[0].split()[:2] == ["ncalls", "tottime"]
+    assert "sorted" in in_process
+    subprocess_profile = profile_process([sys.executable, "-m", "json.tool", "--help"], limit=5)
+    assert "ncalls" in subprocess_profile
+    assert "run_module" in subprocess_profile
 
 
 def test_distribute_respects_caps() -> None:
