@@ -73,7 +73,9 @@ def _own_options(args: argparse.Namespace) -> None:
 
 def pytest_arguments(args: argparse.Namespace) -> list[str]:
     """The pytest command line ``verify`` runs."""
-    argv = [f"--env={args.env}"]
+    # deploycheck is imported before pytest starts here, so pytest cannot rewrite the
+    # plugin's asserts (it has none worth rewriting): say nothing about it
+    argv = [f"--env={args.env}", "-W", "ignore::pytest.PytestAssertRewriteWarning"]
     if args.config:
         argv.append(f"--deploycheck-config={args.config}")
     argv += [f"--dc-set={item}" for item in args.overrides]
