@@ -95,6 +95,19 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
+def _register_table_secrets(config: Any, env: str | None) -> None:
+    """Mask the table's secrets too: a vendor error may echo one. The table is optional here."""
+    import contextlib
+    import os
+
+    from deploycheck.errors import InputError
+    from deploycheck.sot import load_sot
+
+    # a rollback does not need the table, so an unreadable one only means fewer masks
+    with contextlib.suppress(InputError, OSError):
+        load_sot(config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT")), config).register_with_redactor()
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the rollback command ``args`` describes."""
     import os
@@ -103,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
     from deploycheck.rollback.run import RollbackOptions, roll_back, rollback_order
 
     config = load_config(args.config_path)
+    _register_table_secrets(config, args.env)
     common = {"target": args.target, "environ": dict(os.environ)}
     if args.rollback_command == "advise":
         from deploycheck.rollback.advise import advise
@@ -129,4 +143,10 @@ def run(args: argparse.Namespace) -> int:
         **common,
     )
     platforms = rollback_order(config) if args.rollback_platform == "all" else (args.rollback_platform,)
-    return roll_back(config, platforms, options, sys.stdout)
+    from deploycheck.errors import PlatformError, RollbackError
+
+    try:
+        return roll_back(config, platforms, options, sys.stdout)
+    except PlatformError as exc:
+        # a failed rollback exits 1 like a refused one (the module's exit codes), not 3
+        raise RollbackError(f"rollback in {args.env} stopped: {exc}") from exc
