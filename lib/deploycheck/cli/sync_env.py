@@ -128,6 +128,10 @@ def render_result(report: SyncReport) -> str:
             text += f"; NOT applied: {', '.join(outcome.not_applied)}"
         if outcome.error:
             text += f"; error: {outcome.error}"
+        elif outcome.failed:
+            reasons = sorted(set(outcome.failed.values()))
+            more = f" (and {len(reasons) - 1} other errors)" if len(reasons) > 1 else ""
+            text += f"; error: {reasons[0]}{more}"
         text += f"; read-back: {outcome.readback}"
         lines.append(text)
     lines.append("Re-run the same command to finish the rest." if not report.ok else "Done.")
