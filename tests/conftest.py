@@ -9,7 +9,7 @@ import pytest
 from deploycheck.sandbox import Sandbox, SandboxInfo
 from deploycheck.sandbox.admin import AdminClient
 
-pytest_plugins = ["pytester"]
+pytest_plugins = ["pytester", "reliability.summary"]
 
 
 @pytest.fixture(scope="session")
