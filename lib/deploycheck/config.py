@@ -186,6 +186,33 @@ def _node_lines(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
             _node_lines(item, path, out)
 
 
+def _duplicate_keys(node: yaml.Node, prefix: str, source: str) -> list[Problem]:
+    """Keys written twice in one mapping: YAML would silently keep the last one."""
+    problems: list[Problem] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            path = f"{prefix}.{key}" if prefix else key
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    Problem(
+                        source=source,
+                        line=line,
+                        path=path,
+                        message=f"{key!r} is written twice (first at line {seen[key]}); YAML keeps the last.",
+                        hint="Keep one of them.",
+                    )
+                )
+            seen.setdefault(key, line)
+            problems += _duplicate_keys(value_node, path, source)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            problems += _duplicate_keys(item, f"{prefix}[{index}]", source)
+    return problems
+
+
 def _unknown(source: str, line: int | None, path: str, name: str, valid: Any) -> Problem:
     choices = sorted(valid)
     close = (
@@ -307,8 +334,12 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
             [Problem(source=source, line=line, message=f"not valid YAML: {problem}.", hint="Fix the syntax.")]
         ) from None
     lines: dict[str, int] = {}
+    duplicates: list[Problem] = []
     if node is not None:
         _node_lines(node, "", lines)
+        # problems of the top level (a missing section) point at where the mapping starts
+        lines.setdefault("", node.start_mark.line + 1)
+        duplicates = _duplicate_keys(node, "", source)
     if not isinstance(data, dict):
         raise ConfigError(
             [
@@ -317,7 +348,7 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
                 )
             ]
         )
-    problems = _schema_problems(data, source, lines) + _semantic_problems(data, source, lines)
+    problems = duplicates + _schema_problems(data, source, lines) + _semantic_problems(data, source, lines)
     if problems:
         raise ConfigError(problems, title=f"invalid deploycheck configuration in {source}")
     return _build(path, data, lines)
