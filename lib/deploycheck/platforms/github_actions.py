@@ -187,10 +187,15 @@ class GithubActionsPlatform:
         ]
 
     def read_config(self) -> ConfigState:
-        """Secrets and variables from the two list endpoints (one page per 100 secrets / 30 variables)."""
+        """Secrets and variables from the two list endpoints (one page per 100 secrets / 30 variables),
+        the two lists read concurrently."""
         before = self.requests
-        found = {v.name: v for v in self.list_variables()}
-        found.update({s.name: s for s in self.list_secrets()})
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="github-read") as pool:
+            variables_read = pool.submit(self.list_variables)
+            secrets_read = pool.submit(self.list_secrets)
+            variables, secrets = variables_read.result(), secrets_read.result()
+        found = {v.name: v for v in variables}
+        found.update({s.name: s for s in secrets})
         return ConfigState(self.platform, self.resource, found, marker=None, requests=self.requests - before)
 
     # -- writing ---------------------------------------------------------------------------------------
