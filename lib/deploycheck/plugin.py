@@ -212,7 +212,7 @@ def _wanted_platforms(node: Any) -> tuple[str, ...]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrize ``target`` over the env's targets, filtered by --platform and the platform marker."""
-    if "target" not in metafunc.fixturenames:
+    if "target" not in metafunc.fixturenames or _target_is_own(metafunc):
         return
     run = _run(metafunc.config)
     try:
@@ -227,6 +227,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         reason = f"no target on {what} in environment {run.env.name!r}"
         params = [pytest.param(None, id=f"{run.env.name}-none", marks=pytest.mark.skip(reason=reason))]
     metafunc.parametrize("target", params, indirect=True)
+
+
+def _target_is_own(metafunc: pytest.Metafunc) -> bool:
+    """True when the test parametrizes or defines its own ``target`` (a library test, not a check)."""
+    for mark in metafunc.definition.iter_markers("parametrize"):
+        names = mark.args[0] if mark.args else mark.kwargs.get("argnames", "")
+        if "target" in ([n.strip() for n in names.split(",")] if isinstance(names, str) else list(names)):
+            return True
+    # a plugin's fixtures have an empty baseid; a conftest's or module's own have theirs
+    defs = metafunc._arg2fixturedefs.get("target") or ()
+    return bool(defs) and defs[-1].baseid != ""
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
