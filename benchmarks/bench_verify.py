@@ -24,6 +24,7 @@ from benchmarks.harness import (
     Context,
     Row,
     Section,
+    Verdict,
     importtime_top,
     median,
     profile_process,
@@ -203,7 +204,7 @@ def run(ctx: Context) -> Section:
             speedup = ratio(sequential, checks)
             note = f"total {total:.2f} s, start-up {startup:.2f} s"
             if n == TARGET_N:
-                verdict = "met" if checks <= TARGET_S else "missed"
+                verdict: Verdict = "met" if checks <= TARGET_S else "missed"
                 section.rows.append(
                     Row(f"N={n}: run minus start-up", f"{checks:.2f} s", f"<= {TARGET_S} s", verdict, note)
                 )
