@@ -125,7 +125,7 @@ class VerificationState:
         settings: Settings,
         environ: Mapping[str, str] | None = None,
         *,
-        max_workers: int = 32,
+        max_workers: int = 128,
     ) -> None:
         self.config = config
         self.env = env
