@@ -357,15 +357,13 @@ def _default_verifier(
         stamp = time.strftime("%Y%m%dT%H%M%S")
         folder = options.report_dir or config.resolve_path("reports") / f"deploy-{options.env}-{stamp}"
         return verify_deploy(
-            root=config.root,
-            config_path=config.path,
+            config=config,
             env=options.env,
             platforms=platforms,
             expect=expect,
             report_dir=folder,
             environ=_environ_for_checks(options),
             out=out,
-            checks_dir=str(config.checks.get("dir")) if config.checks.get("dir") else None,
         )
 
     return verifier

@@ -4,29 +4,25 @@ The checks run in a subprocess (``python -m pytest <root>/checks --env ENV --pla
 ...``) writing their reports (``results.json``, HTML, JUnit) to the report folder;
 ``results.json`` tells which platform's checks failed. What the deploy made live is passed
 as ``--expect-pages-deployment``, ``--expect-commit`` (the Pages deployment's source
-commit) and ``--expect-worker-version`` when the deploycheck pytest plugin offers those
-options (``pytest --help`` lists them).
+commit) and ``--expect-worker-version``.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import TextIO
 
+from deploycheck.checks_command import NO_TESTS, checks_command, checks_folder
+from deploycheck.config import ProjectConfig
 from deploycheck.redact import redact
 
-__all__ = ["EXPECT_OPTIONS", "Verification", "checks_folder", "plugin_options", "verify_deploy"]
+__all__ = ["EXPECT_OPTIONS", "Verification", "verify_deploy"]
 
 #: the plugin options naming what a deploy made live (the checks fail when something else is)
 EXPECT_OPTIONS = ("--expect-pages-deployment", "--expect-worker-version", "--expect-commit")
-#: pytest's exit code when no test was collected
-NO_TESTS = 5
 
 
 @dataclass(frozen=True)
@@ -41,7 +37,6 @@ class Verification:
     counts: Mapping[str, int] = field(default_factory=dict)
     results: Path | None = None
     tail: tuple[str, ...] = ()
-    unsupported: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One line for the summary."""
@@ -52,29 +47,6 @@ class Verification:
         if self.failed_platforms:
             text += f"; failing: {', '.join(self.failed_platforms)}"
         return text
-
-
-def checks_folder(root: Path, configured: str | None) -> Path:
-    """The deployment checks folder: ``checks.dir`` of deploycheck.yaml, else ``checks/``."""
-    path = Path(configured or "checks").expanduser()
-    return path if path.is_absolute() else root / path
-
-
-@cache
-def plugin_options(cwd: Path) -> frozenset[str]:
-    """The ``--expect-*`` options the installed deploycheck pytest plugin offers."""
-    try:
-        done = subprocess.run(
-            [sys.executable, "-m", "pytest", "--help", "-p", "no:cacheprovider"],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return frozenset()
-    return frozenset(option for option in EXPECT_OPTIONS if f"{option}=" in done.stdout)
 
 
 def _failed_platforms(results: Path, platforms: Sequence[str]) -> tuple[tuple[str, ...], dict[str, int]]:
@@ -102,52 +74,24 @@ def _failed_platforms(results: Path, platforms: Sequence[str]) -> tuple[tuple[st
 
 def verify_deploy(
     *,
-    root: Path,
-    config_path: Path,
+    config: ProjectConfig,
     env: str,
     platforms: Sequence[str],
     expect: Mapping[str, str],
     report_dir: Path,
     environ: Mapping[str, str],
     out: TextIO,
-    checks_dir: str | None = None,
     timeout: float = 900.0,
 ) -> Verification:
-    """Run the checks of ``platforms`` in ``env`` once; ``expect`` maps ``--expect-*`` options to values.
-
-    An option the installed plugin does not offer is left out (and named in the output).
-    """
+    """Run the checks of ``platforms`` in ``env`` once; ``expect`` maps ``--expect-*`` options to values."""
     from deploycheck.deploy_run import run_command
 
-    folder = checks_folder(root, checks_dir)
+    folder = checks_folder(config)
     if not folder.is_dir():
         return Verification(False, False, None, f"no checks folder {folder}")
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(folder),
-        "--env",
-        env,
-        "--deploycheck-config",
-        str(config_path),
-        "--report-dir",
-        str(report_dir),
-        "-p",
-        "no:cacheprovider",
-        "-q",
-    ]
-    for platform in platforms:
-        args += ["--platform", platform]
-    known = plugin_options(root)
-    unsupported = []
-    for option, value in expect.items():
-        if option in known:
-            args += [option, value]
-        else:
-            unsupported.append(option)
-    if unsupported:
-        out.write(f"note: the pytest plugin has no {', '.join(unsupported)} option; not passed\n")
+    extra = [item for option, value in expect.items() for item in (option, value)]
+    args = checks_command(config, env, platforms, report_dir=report_dir, extra=extra)
+    root = config.root
     report_dir.mkdir(parents=True, exist_ok=True)
     done = run_command(args, cwd=root, environ=environ, timeout=timeout, out=out, prefix="[verify] ")
     results = report_dir / "results.json"
@@ -158,7 +102,6 @@ def verify_deploy(
             done.exit_code,
             f"no checks of {', '.join(platforms)} were collected in {folder}",
             tail=done.tail,
-            unsupported=tuple(unsupported),
         )
     if done.exit_code is None or done.timed_out:
         return Verification(False, False, done.exit_code, redact(done.describe()), tail=done.tail)
@@ -177,5 +120,4 @@ def verify_deploy(
         counts,
         results if results.is_file() else None,
         done.tail,
-        tuple(unsupported),
     )

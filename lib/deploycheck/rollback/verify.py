@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
+from deploycheck.checks_command import NO_TESTS, checks_command, checks_folder
 from deploycheck.config import Environment, ProjectConfig
 from deploycheck.redact import redact
 
-__all__ = ["audit", "checks_dir", "reason_required", "setting", "verify_platform", "worker_state"]
+__all__ = ["audit", "reason_required", "setting", "verify_platform", "worker_state"]
 
 
 def reason_required(environment: Environment) -> bool:
@@ -68,37 +67,17 @@ def worker_state(url: str | None, version: str | None) -> tuple[str, dict[str, A
     return line, facts
 
 
-def checks_dir(config: ProjectConfig) -> Path:
-    """The deployment checks folder: ``checks.dir`` of deploycheck.yaml, else ``checks/``."""
-    return config.resolve_path(str(config.checks.get("dir") or "checks"))
-
-
 def verify_platform(config: ProjectConfig, env: str, platform: str, target: str) -> tuple[bool, str]:
     """Run the checks of ``platform`` in ``env`` as ``pytest --env`` does; return (passed, output)."""
-    folder = checks_dir(config)
+    folder = checks_folder(config)
     if not folder.is_dir():
         return False, f"no checks folder {folder}: cannot verify the rollback"
-    args = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(folder),
-        "--env",
-        env,
-        "--platform",
-        platform,
-        "--deploycheck-config",
-        str(config.path),
-        "-q",
-        "--no-reports",
-        "-p",
-        "no:cacheprovider",
-    ]
+    args = checks_command(config, env, [platform])
     done = subprocess.run(
         args, cwd=config.root, capture_output=True, text=True, timeout=600, check=False, env=dict(os.environ)
     )
     output = redact((done.stdout + done.stderr).strip())
-    if done.returncode == 5:
+    if done.returncode == NO_TESTS:
         return False, f"no checks of {platform} ({target}) were collected in {folder}\n{output}"
     return done.returncode == 0, output
 
