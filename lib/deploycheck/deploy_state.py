@@ -6,10 +6,8 @@ live), a new Worker deployment and the version it serves, a new Convex push (its
 in the deployment's audit log). A command that exits 0 while nothing new appears did
 not deploy.
 
-Convex pushes are read here with ``GET /api/v1/list_audit_log_events?from=<ms>`` paged
-by cursor: the endpoint requires ``from`` (see /work/shared/vendor-api/convex-github.md
-A6), which :meth:`ConvexPlatform.last_push_time` does not send, so this module reads the
-audit log itself through the adapter's HTTP client.
+Convex keeps no list of pushes: :meth:`ConvexPlatform.last_push` finds the newest one in
+the deployment's audit log.
 """
 
 from __future__ import annotations
@@ -20,24 +18,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from deploycheck.errors import NotFoundError
-
 __all__ = [
-    "PUSH_ACTIONS",
     "PlatformStateReader",
     "Produced",
     "Snapshot",
     "StateReader",
-    "convex_last_push",
     "produced",
     "read_snapshot",
 ]
 
-PUSH_ACTIONS = ("push_config", "push_config_with_components")
 #: how far back the Convex audit log is searched for the push before a deploy
 CONVEX_LOOKBACK_MS = 30 * 24 * 3600 * 1000
-#: audit-log pages read at most (100 events each)
-CONVEX_MAX_PAGES = 50
 
 
 @dataclass(frozen=True)
@@ -105,52 +96,6 @@ def _iso(ms: float) -> str:
     return datetime.fromtimestamp(ms / 1000.0, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def convex_last_push(adapter: Any, since_ms: int) -> tuple[int | None, str | None]:
-    """The newest push in the Convex audit log at or after ``since_ms``: (time in ms, message).
-
-    Pages through ``list_audit_log_events`` with the adapter's HTTP client; (None, None)
-    when there is none or the deployment has no audit log (404).
-    """
-    client = adapter.client
-    latest: tuple[int | None, str | None] = (None, None)
-    cursor: str | None = None
-    for _ in range(CONVEX_MAX_PAGES):
-        params: dict[str, Any] = {"from": max(since_ms, 0), "limit": 100}
-        if cursor:
-            params["cursor"] = cursor
-        operation = "read audit log"
-        try:
-            response = client.request(
-                "GET", "/api/v1/list_audit_log_events", operation=operation, params=params
-            )
-        except NotFoundError:
-            return latest
-        body = client.json(response, operation)
-        items = body.get("items") if isinstance(body, dict) else None
-        if not isinstance(items, list):
-            raise client.malformed(operation, "no items list")
-        for item in items:
-            if not isinstance(item, dict) or item.get("action") not in PUSH_ACTIONS:
-                continue
-            created = item.get("createTime")
-            if not isinstance(created, int | float):
-                continue
-            stamp = int(created if created > 1e11 else created * 1000)  # tolerate seconds
-            if latest[0] is None or stamp >= latest[0]:
-                metadata = item.get("metadata")
-                message = metadata.get("message") if isinstance(metadata, dict) else None
-                latest = (stamp, str(message) if message is not None else None)
-        pagination = body.get("pagination") if isinstance(body, dict) else None
-        cursor = (
-            pagination.get("nextCursor")
-            if isinstance(pagination, dict) and pagination.get("hasMore")
-            else None
-        )
-        if not cursor:
-            break
-    return latest
-
-
 def read_snapshot(adapter: Any, platform: str, *, since_ms: int | None = None) -> Snapshot:
     """Read the deployment state of ``adapter`` (a Pages, Worker or Convex adapter).
 
@@ -182,7 +127,7 @@ def read_snapshot(adapter: Any, platform: str, *, since_ms: int | None = None) -
         )
     if platform == "convex":
         start = since_ms if since_ms is not None else int(time.time() * 1000) - CONVEX_LOOKBACK_MS
-        stamp, message = convex_last_push(adapter, start)
+        stamp, message = adapter.last_push(start)
         return Snapshot(platform, str(stamp) if stamp is not None else None, details={"message": message})
     msg = f"no deployment state for platform {platform!r}"
     raise ValueError(msg)

@@ -59,7 +59,6 @@ def adapters() -> dict[str, object]:
 
 def pushes(convex: object) -> int:
     """How many code pushes the Convex audit log holds."""
-    from deploycheck.deploy_state import convex_last_push
 
     events = convex.client.json(  # type: ignore[attr-defined]
         convex.client.request(  # type: ignore[attr-defined]
@@ -68,7 +67,7 @@ def pushes(convex: object) -> int:
         "list",
     )["items"]
     times = [e["createTime"] for e in events if e["action"] == "push_config"]
-    assert convex_last_push(convex, 0)[0] == (max(times) if times else None)  # the deploy's own reader agrees
+    assert convex.last_push(0)[0] == (max(times) if times else None)  # the reader the deploy uses agrees
     return len(times)
 
 

@@ -230,36 +230,44 @@ class ConvexPlatform:
                 out.append(f"{item.get('method', '?')} {item.get('path', '?')}")
         return out
 
-    def last_push_time(self, *, max_pages: int = 20) -> float | None:
-        """When code was last pushed (epoch seconds), from the audit log's push events, or None.
+    def last_push(self, since_ms: int = 0, *, max_pages: int = 50) -> tuple[int | None, str | None]:
+        """The newest code push at or after ``since_ms``: (time in ms, its message), or (None, None).
 
-        The audit log lists events oldest first from ``from``; pages are followed by cursor,
-        at most ``max_pages`` of 100 events.
+        Read from the audit log's push events (Convex keeps no list of pushes); the log lists
+        events oldest first from ``from`` and pages are followed by cursor, at most
+        ``max_pages`` of 100 events. A deployment without an audit log (404) has no pushes.
         """
         operation = "read audit log"
-        params: dict[str, Any] = {"from": 0, "limit": 100}
-        latest: float | None = None
+        params: dict[str, Any] = {"from": max(since_ms, 0), "limit": 100}
+        latest: tuple[int | None, str | None] = (None, None)
         for _ in range(max_pages):
             try:
                 response = self.client.request(
                     "GET", "/api/v1/list_audit_log_events", operation=operation, params=params
                 )
             except NotFoundError:
-                return None
+                return latest
             body = self.client.json(response, operation)
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list):
                 raise self.client.malformed(operation, "no items list")
             for item in items:
-                when = item.get("createTime") if isinstance(item, dict) else None
-                if item.get("action") in PUSH_ACTIONS and isinstance(when, int | float):
-                    latest = max(latest or 0.0, float(when))
+                created = item.get("createTime") if isinstance(item, dict) else None
+                if item.get("action") not in PUSH_ACTIONS or not isinstance(created, int | float):
+                    continue
+                stamp = int(created if created > 1e11 else created * 1000)  # tolerate seconds
+                if latest[0] is None or stamp >= latest[0]:
+                    metadata = item.get("metadata")
+                    message = metadata.get("message") if isinstance(metadata, dict) else None
+                    latest = (stamp, str(message) if message is not None else None)
             pagination = body.get("pagination") or {}
             cursor = pagination.get("nextCursor") if isinstance(pagination, dict) else None
             if not pagination.get("hasMore") or not cursor:
                 break
             params = {**params, "cursor": cursor}
-        if latest is None:
-            return None
-        # createTime is in milliseconds on Convex; tolerate seconds
-        return latest / 1000.0 if latest > 1e11 else latest
+        return latest
+
+    def last_push_time(self) -> float | None:
+        """When code was last pushed (epoch seconds), or None."""
+        stamp, _message = self.last_push()
+        return stamp / 1000.0 if stamp is not None else None
