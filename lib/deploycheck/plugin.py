@@ -369,7 +369,8 @@ def pytest_metadata(metadata: dict[str, Any], config: pytest.Config) -> None:
         metadata["deploycheck platforms"] = ", ".join(run.platforms) or "all"
         metadata["deploycheck config"] = str(run.config.path)
         for name, shown, source, origin in run.settings.rows():
-            metadata[f"setting {name}"] = f"{shown} ({source}: {origin})"
+            where = f"default, {origin}" if source == "default" else f"from {origin}"
+            metadata[f"setting {name}"] = f"{shown} ({where})"
     for key, value in list(metadata.items()):
         metadata[key] = reporting.redact_tree(value)
 

@@ -124,7 +124,7 @@ def test_html_labels_and_counts_warn(project, write_check):
     assert '<span class="dc-warn">1 warned</span>' in page
     assert "Verification FAILED" in page
     assert "deploycheck: local verification" in page
-    assert "setting APP_URL" in page and "http://localhost:3200 (default: deploycheck.yaml:8)" in page
+    assert "setting APP_URL" in page and "http://localhost:3200 (default, deploycheck.yaml:8)" in page
     assert "setting API_TOKEN" in page and "sha256:" in page
     assert "tok-0123456789abcdef" not in page
 
