@@ -92,7 +92,11 @@ def outcomes(report_dir: Path) -> dict[str, str]:
 
 
 def test_verification_under_xdist_matches_a_serial_run(tmp_path, request) -> None:  # type: ignore[no-untyped-def]
-    """`pytest --env=sandbox -n 2` gives each check the same outcome as a serial run."""
+    """`pytest checks --env=sandbox -n 2` gives each check the same outcome as a serial run.
+
+    ``checks`` is named explicitly: without it the xdist workers collect the whole
+    repository instead of ``testpaths``, which would nest this suite inside itself.
+    """
     tag(request, "verify -n 2 == serial")
     environ = {
         k: v
@@ -108,6 +112,7 @@ def test_verification_under_xdist_matches_a_serial_run(tmp_path, request) -> Non
             sys.executable,
             "-m",
             "pytest",
+            "checks",
             "--env=sandbox",
             "-p",
             "no:cacheprovider",
