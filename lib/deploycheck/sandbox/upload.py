@@ -21,6 +21,7 @@ from typing import Any
 
 from deploycheck.errors import (
     AuthError,
+    MalformedResponse,
     NotFoundError,
     PlatformError,
     PlatformUnavailable,
@@ -32,7 +33,6 @@ __all__ = ["upload_convex", "upload_pages", "upload_worker"]
 
 DEFAULT_CLOUDFLARE_API = "https://api.cloudflare.com/client/v4"
 _SKIP_DIRS = {"node_modules", ".git", ".wrangler", "_generated", "__pycache__"}
-TIMEOUT = (5.0, 30.0)
 
 
 def _require(environ: Mapping[str, str], names: list[str], directory: Path, source: str) -> dict[str, str]:
@@ -61,15 +61,12 @@ def _files(directory: Path, suffixes: tuple[str, ...] | None = None) -> list[Pat
     return found
 
 
-def _raise_for(response: Any, platform: str, operation: str) -> Any:
-    """The JSON body of a successful response; a PlatformError naming the vendor code otherwise."""
+def _vendor_error(response: Any) -> tuple[str, str | int | None]:
+    """The vendor's message and code from an error body (Cloudflare envelope or Convex/GitHub shape)."""
     try:
         body = response.json()
     except ValueError:
         body = None
-    failed = response.status_code >= 400 or (isinstance(body, dict) and body.get("success") is False)
-    if not failed:
-        return body
     code: str | int | None = None
     message = response.text[:300]
     if isinstance(body, dict):
@@ -78,6 +75,28 @@ def _raise_for(response: Any, platform: str, operation: str) -> Any:
             code, message = errors[0].get("code"), str(errors[0].get("message"))
         elif "code" in body:
             code, message = body.get("code"), str(body.get("message"))
+    return message, code
+
+
+def _raise_for(response: Any, platform: str, operation: str) -> dict[str, Any]:
+    """The JSON object of a successful response; a PlatformError naming the vendor code otherwise."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    failed = response.status_code >= 400 or (isinstance(body, dict) and body.get("success") is False)
+    if not failed:
+        if not isinstance(body, dict) or ("success" in body and not isinstance(body.get("result"), dict)):
+            raise MalformedResponse(
+                f"expected a JSON object, got {response.headers.get('content-type', '?')} "
+                f"({len(response.content)} bytes)",
+                platform=platform,
+                operation=operation,
+                status=response.status_code,
+                hint="check the base URL points at the vendor API; the upload may or may not have landed",
+            )
+        return body
+    message, code = _vendor_error(response)
     status = response.status_code
     kind: type[PlatformError] = PlatformError
     hint = "check the request and retry"
@@ -90,16 +109,24 @@ def _raise_for(response: Any, platform: str, operation: str) -> Any:
     raise kind(message, platform=platform, operation=operation, status=status, code=code, hint=hint)
 
 
-def _post(method: str, url: str, platform: str, operation: str, **kwargs: Any) -> Any:
-    import requests
+def _post(
+    method: str, url: str, platform: str, operation: str, environ: Mapping[str, str], **kwargs: Any
+) -> dict[str, Any]:
+    """Send one upload with deploycheck's HTTP policy: the configured timeouts, a bounded
+    budget, Retry-After honoured on 429, and never a blind repeat after a 5xx or a timeout
+    (an upload creates a new version each time)."""
+    from urllib.parse import urlsplit
 
-    try:
-        response = requests.request(method, url, timeout=TIMEOUT, **kwargs)
-    except requests.RequestException as exc:
-        msg = f"could not reach {url}: {type(exc).__name__}"
-        raise PlatformUnavailable(
-            msg, platform=platform, operation=operation, hint="is the sandbox running?"
-        ) from exc
+    from deploycheck.http import HttpClient, HttpSettings
+
+    parts = urlsplit(url)
+    client = HttpClient(
+        platform=platform,
+        base_url=f"{parts.scheme}://{parts.netloc}",
+        settings=HttpSettings.from_environ(environ),
+        parse_error=_vendor_error,
+    )
+    response = client.request(method, url, operation=operation, idempotent=False, **kwargs)
     return _raise_for(response, platform, operation)
 
 
@@ -167,6 +194,7 @@ def upload_worker(
         url,
         "cloudflare-worker",
         f"upload script {script}",
+        environ,
         headers={"Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}"},
         files=files,
     )
@@ -216,6 +244,7 @@ def upload_pages(
         url,
         "cloudflare-pages",
         f"create deployment of {project}",
+        environ,
         headers={"Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}"},
         files=fields + files,
     )
@@ -252,6 +281,7 @@ def upload_convex(
         f"{url.rstrip('/')}/api/push_config",
         "convex",
         "push functions",
+        environ,
         headers={"Authorization": f"Convex {key}"},
         json={"modules": modules, "schema": schema, "message": message or "deploycheck sandbox upload"},
     )
