@@ -10,6 +10,8 @@ leaks no canary, and (for writes) converges on a re-run once the fault clears.
 from __future__ import annotations
 
 import json
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -53,7 +55,62 @@ RECOVERABLE = {"503-then-ok", "429-retry-after"}
 #: what each command exits with when a platform cannot be read (or written)
 FAILED_EXIT = {"sync-deploy": 1, "sync-dry-run": 1, "drift": 3, "verify": 1, "rollback": 1}
 CHECK_PLATFORM = {"github": "github-actions"}
-ROLLBACK_PLATFORMS = {"cloudflare-pages", "cloudflare-worker"}
+ROLLBACK_PLATFORMS = {"cloudflare-pages", "cloudflare-worker", "convex"}
+#: a git repository whose Convex code can be rolled back through the sandbox upload command
+CONVEX_APP_CONFIG = """\
+project: rollback-matrix
+default_env: sandbox
+sot: app.env
+environments:
+  sandbox: {remote: true, values: prod, sandbox: true}
+targets:
+  CONVEX:
+    platform: convex
+    environments:
+      sandbox:
+        deployment: prod-graceful-shrimp-355
+        deploy_command: deploycheck sandbox upload convex --dir {dir} --message "rollback {ref}"
+rollback:
+  order: [convex]
+  convex_dir: convex
+"""
+SCHEMA = """\
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+
+export default defineSchema({
+  messages: defineTable({ author: v.string(), body: v.string() })%s,
+});
+"""
+
+
+def convex_app(root: Path, sot: Path) -> Path:
+    """A git repository with two compatible commits of a Convex app; returns its deploycheck.yaml.
+
+    Its table holds the CONVEX rows of ``sot`` (the canaries), so their values are secrets of it.
+    """
+    root.mkdir()
+    rows = [
+        "| CONVEX |" + line.split("|", 2)[2]
+        for line in sot.read_text("utf-8").splitlines()
+        if line.startswith("|") and "CONVEX" in line.split("|")[1]
+    ]
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", *args], cwd=root, check=True, capture_output=True)
+
+    git("init", "-q", "-b", "main")
+    git("config", "user.email", "test@example.com")
+    git("config", "user.name", "Test")
+    (root / "deploycheck.yaml").write_text(CONVEX_APP_CONFIG)
+    header = "| TARGET | GROUP | KEY | DEV_VALUE | PROD_VALUE |\n|---|---|---|---|---|\n"
+    (root / "app.env").write_text(header + "\n".join(rows) + "\n")
+    (root / "convex").mkdir()
+    for index in ("", '.index("by_author", ["author"])'):
+        (root / "convex" / "schema.ts").write_text(SCHEMA % index)
+        git("add", "-A")
+        git("commit", "-q", "-m", f"schema{index[:7]}")
+    return root / "deploycheck.yaml"
 
 
 def error_body(service: str, echo: str) -> tuple[int, str]:
@@ -111,6 +168,8 @@ def inject(admin: Any, ws: Workspace, monkeypatch: pytest.MonkeyPatch, platform:
 def argv(command: str, platform: str, ws: Workspace) -> list[str]:
     """The command line of ``command``."""
     config = ["--config", str(CONFIG)]
+    if command == "rollback" and platform == "convex":
+        config = ["--config", str(ws.root / "convex-app" / "deploycheck.yaml")]
     if command == "sync-deploy":
         return ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--yes", *config]
     if command == "sync-dry-run":
@@ -136,6 +195,8 @@ def argv(command: str, platform: str, ws: Workspace) -> list[str]:
 def expected_exit(command: str, platform: str, fault: str) -> int:
     """The exit code the command documents for the fault (drift runs on an unsynced sandbox: 1, drift)."""
     clean = 1 if command == "drift" else 0
+    if fault == "503-then-ok" and command == "rollback" and platform == "convex":
+        return FAILED_EXIT[command]  # the push is its only request: a 5xx on a write is never repeated
     if fault in RECOVERABLE:
         return clean
     if fault == "500-on-write" and command in ("sync-dry-run", "drift"):
@@ -153,11 +214,14 @@ def test_fault(platform, command, fault, workspace, admin, run_cli, monkeypatch,
     request.node.user_properties.append(("reliability-cell", f"faults|{platform} x {command}|{fault}"))
     ws = workspace
     if command == "rollback" and platform not in ROLLBACK_PLATFORMS:
-        pytest.skip(f"n/a: {platform} has no API rollback (Convex rolls back by redeploying git code)")
+        pytest.skip(f"n/a: {platform} has no rollback")
     if command == "verify":
         synced = run_cli(argv("sync-deploy", platform, ws))
         assert synced.code == 0, synced.err
     clean_rollback_to = None
+    if command == "rollback" and platform == "convex":
+        convex_app(ws.root / "convex-app", ws.sot)
+        monkeypatch.delenv("DEPLOYCHECK_SOT")
     if command == "rollback":
         dry = run_cli([*argv("rollback", platform, ws), "--dry-run"])
         assert dry.code == 0, dry.err
