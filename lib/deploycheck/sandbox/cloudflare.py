@@ -25,12 +25,18 @@ from deploycheck.sandbox.cloudflare_api import (
     parse_multipart,
 )
 from deploycheck.sandbox.cloudflare_pages import PROJECT_NOT_FOUND, PagesProject, seed_projects
+from deploycheck.sandbox.cloudflare_services import WorkersServices
+from deploycheck.sandbox.cloudflare_uploads import (
+    merge_bindings,
+    replace_bindings,
+    request_source,
+    version_from_upload,
+)
 from deploycheck.sandbox.cloudflare_workers import (
     SCRIPT_NOT_FOUND,
     SECRET_TYPES,
     SECRETS_CHANGED,
     WorkerScript,
-    WorkerVersion,
     seed_scripts,
 )
 from deploycheck.sandbox.core import Request, Response
@@ -65,11 +71,14 @@ class CloudflareEmulator:
         self.projects: dict[str, PagesProject] = {}
         # seeded history is dated relative to start-up so resets restore identical records
         self._anchor = now()
-        script = r"/accounts/([^/]+)/workers/scripts/([^/]+)"
-        project = r"/accounts/([^/]+)/pages/projects/([^/]+)"
+        self.services = WorkersServices(lambda: self.scripts, self._script)
+        account = r"/accounts/([^/]+)"
+        script = rf"{account}/workers/scripts/([^/]+)"
+        project = rf"{account}/pages/projects/([^/]+)"
         self._routes: list[tuple[str, re.Pattern[str], _Handler]] = [
             (m, re.compile(f"^{p}$"), h)
             for m, p, h in [
+                *self.services.routes(account, script),
                 ("PUT", script, self._upload_script),
                 ("GET", f"{script}/secrets", self._list_secrets),
                 ("PUT", f"{script}/secrets", self._put_secret),
@@ -101,12 +110,14 @@ class CloudflareEmulator:
         with self.lock:
             self.scripts = seed_scripts(self._anchor)
             self.projects = seed_projects(self._anchor)
+            self.services.reset()
 
     def snapshot(self) -> dict[str, Any]:
         """Every stored value, secret values included."""
         with self.lock:
             return {
                 "account_id": self.account_id,
+                "workers_subdomain": self.services.subdomain,
                 "workers": {name: s.stored() for name, s in self.scripts.items()},
                 "pages": {name: p.stored() for name, p in self.projects.items()},
             }
@@ -190,7 +201,7 @@ class CloudflareEmulator:
             raise ApiError(400, 10021, "A secret needs a string name, a string text and type secret_text")
         binding = {"type": "secret_text", "name": name, "text": text}
         script.change_bindings(
-            _replace(script.latest_version.bindings, {name: binding}), triggered_by="secret"
+            replace_bindings(script.latest_version.bindings, {name: binding}), triggered_by="secret"
         )
         return ok(_secret_item(binding))
 
@@ -199,7 +210,8 @@ class CloudflareEmulator:
         name = params[1]
         if name not in script.latest_version.secrets():
             raise ApiError(404, 10056, f"Secret {name!r} not found on script {script.name!r}")
-        script.change_bindings(_replace(script.latest_version.bindings, {name: None}), triggered_by="secret")
+        bindings = replace_bindings(script.latest_version.bindings, {name: None})
+        script.change_bindings(bindings, triggered_by="secret")
         return ok(None)
 
     def _bulk_secrets(self, request: Request, params: list[str]) -> Response:
@@ -218,7 +230,8 @@ class CloudflareEmulator:
             if secret.get("type", "secret_text") != "secret_text":
                 raise ApiError(400, 10021, f"secret {name!r}: type must be secret_text")
             changes[name] = {"type": "secret_text", "name": name, "text": secret["text"]}
-        script.change_bindings(_replace(script.latest_version.bindings, changes), triggered_by="secret")
+        bindings = replace_bindings(script.latest_version.bindings, changes)
+        script.change_bindings(bindings, triggered_by="secret")
         return ok({name: _secret_item(b) for name, b in changes.items() if b is not None})
 
     def _get_settings(self, request: Request, params: list[str]) -> Response:
@@ -244,7 +257,7 @@ class CloudflareEmulator:
             current = script.latest_version
             bindings = current.bindings
             if "bindings" in settings:
-                bindings = _merge_bindings(
+                bindings = merge_bindings(
                     current.bindings, settings["bindings"], settings.get("keep_bindings")
                 )
             if bindings != current.bindings or any(
@@ -318,7 +331,7 @@ class CloudflareEmulator:
         stored = {"workers/triggered_by": triggered_by}
         if message:
             stored["workers/message"] = message
-        deployment = script.deploy(targets, source=_source(request), annotations=stored)
+        deployment = script.deploy(targets, source=request_source(request), annotations=stored)
         return ok(deployment.as_api())
 
     def _upload_script(self, request: Request, params: list[str]) -> Response:
@@ -326,19 +339,21 @@ class CloudflareEmulator:
         script = self.scripts.get(name)
         if script is None:
             script = WorkerScript(name=name, created_on=now())
-        version = _version_from_upload(script, request, deploy_annotations={"workers/triggered_by": "upload"})
+        version = version_from_upload(
+            script, request, annotations={"workers/triggered_by": "upload"}, script_upload=True
+        )
         self.scripts[name] = script
         script.deploy(
             [{"version_id": version.id, "percentage": 100}],
-            source=_source(request),
+            source=request_source(request),
             annotations={"workers/triggered_by": "upload"},
         )
         return ok(script.script_object())
 
     def _upload_version(self, request: Request, params: list[str]) -> Response:
         script = self._script(params[0])
-        version = _version_from_upload(
-            script, request, deploy_annotations={"workers/triggered_by": "version_upload"}
+        version = version_from_upload(
+            script, request, annotations={"workers/triggered_by": "version_upload"}, script_upload=False
         )
         return ok(version.full())
 
@@ -405,83 +420,6 @@ class CloudflareEmulator:
 
 def _secret_item(binding: dict[str, Any]) -> dict[str, Any]:
     return {"name": binding["name"], "type": binding["type"]}
-
-
-def _replace(
-    bindings: list[dict[str, Any]], changes: dict[str, dict[str, Any] | None]
-) -> list[dict[str, Any]]:
-    """``bindings`` with the named ones replaced (None removes them), new ones appended."""
-    result = [changes.get(b["name"], b) for b in bindings]
-    kept = [b for b in result if b is not None]
-    names = {b["name"] for b in bindings}
-    kept += [b for name, b in changes.items() if name not in names and b is not None]
-    return kept
-
-
-def _merge_bindings(current: list[dict[str, Any]], wanted: Any, keep_types: Any) -> list[dict[str, Any]]:
-    """The binding list of a settings PATCH or upload.
-
-    ``wanted`` replaces the list; a ``secret_text`` entry without ``text`` and an
-    ``inherit`` entry keep the current binding of that name; ``keep_bindings`` types
-    keep every current binding of those types not named in ``wanted``.
-    """
-    if not isinstance(wanted, list) or not all(
-        isinstance(b, dict) and isinstance(b.get("name"), str) for b in wanted
-    ):
-        raise ApiError(400, 10021, "bindings must be a list of objects with a name and a type")
-    by_name = {b["name"]: b for b in current}
-    result: list[dict[str, Any]] = []
-    for binding in wanted:
-        name, kind = binding["name"], binding.get("type")
-        if kind == "inherit" or (kind in SECRET_TYPES and "text" not in binding):
-            if name not in by_name:
-                raise ApiError(
-                    400, 10021, f"binding {name!r} cannot be inherited: the current version has none"
-                )
-            result.append(dict(by_name[name]))
-        elif kind == "plain_text" and not isinstance(binding.get("text"), str):
-            raise ApiError(400, 10021, f"plain_text binding {name!r} needs a string text")
-        else:
-            result.append(dict(binding))
-    keep = set(keep_types) if isinstance(keep_types, list) else set()
-    named = {b["name"] for b in result}
-    result += [dict(b) for b in current if b.get("type") in keep and b["name"] not in named]
-    return result
-
-
-def _version_from_upload(
-    script: WorkerScript, request: Request, *, deploy_annotations: dict[str, str]
-) -> WorkerVersion:
-    parts = parse_multipart(request)
-    by_name = {p.name: p for p in parts}
-    if "metadata" not in by_name:
-        raise ApiError(400, 10021, "A script upload needs a 'metadata' part")
-    metadata = form_json(by_name["metadata"])
-    main_module = metadata.get("main_module") or metadata.get("body_part")
-    modules: dict[str, bytes] = {(p.filename or p.name): p.content for p in parts if p.name != "metadata"}
-    if not isinstance(main_module, str) or main_module not in modules:
-        raise ApiError(
-            400, 10021, f"main_module {main_module!r} must name one of the uploaded parts: {sorted(modules)}"
-        )
-    current = script.versions[-1].bindings if script.versions else []
-    bindings = _merge_bindings(current, metadata.get("bindings", []), metadata.get("keep_bindings"))
-    annotations = dict(deploy_annotations)
-    extra = metadata.get("annotations")
-    if isinstance(extra, dict):
-        annotations.update({str(k): str(v) for k, v in extra.items()})
-    return script.add_version(
-        bindings=bindings,
-        source=_source(request),
-        annotations=annotations,
-        modules=modules,
-        main_module=main_module,
-        compatibility_date=metadata.get("compatibility_date"),
-        compatibility_flags=metadata.get("compatibility_flags"),
-    )
-
-
-def _source(request: Request) -> str:
-    return "wrangler" if "wrangler" in request.header("user-agent").lower() else "api"
 
 
 def _site_path(part: FormPart) -> str:

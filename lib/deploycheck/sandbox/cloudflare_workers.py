@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from deploycheck.sandbox.cloudflare_api import ApiError, days_ago, iso, new_id, now, seed_id
+from deploycheck.sandbox.cloudflare_services import ScriptService
 
 __all__ = ["WorkerDeployment", "WorkerScript", "WorkerVersion", "expected_state_version", "seed_scripts"]
 
@@ -169,6 +170,7 @@ class WorkerScript:
     logpush: bool = False
     tags: list[str] = field(default_factory=list)
     tail_consumers: list[dict[str, Any]] = field(default_factory=list)
+    service: ScriptService = field(default_factory=ScriptService)
 
     # -- reading -------------------------------------------------------------
 
@@ -219,7 +221,7 @@ class WorkerScript:
             "logpush": self.logpush,
             "tail_consumers": copy.deepcopy(self.tail_consumers),
             "tags": list(self.tags),
-            "observability": {"enabled": False},
+            "observability": dict(self.service.observability),
         }
 
     def script_object(self) -> dict[str, Any]:
@@ -239,6 +241,11 @@ class WorkerScript:
             "tail_consumers": copy.deepcopy(self.tail_consumers),
             "deployment_id": version.id,
             "startup_time_ms": 4,
+            "tag": self.service.tag,
+            "tags": list(self.tags),
+            "migration_tag": self.service.migration_tag,
+            "last_deployed_from": self.service.last_deployed_from,
+            "placement_mode": "",
         }
 
     def stored(self) -> dict[str, Any]:
@@ -254,6 +261,7 @@ class WorkerScript:
             "expected_state_version": active.expected_state_version,
             "versions": [v.stored() for v in self.versions],
             "deployments": [d.as_api() for d in self.deployments],
+            "service": self.service.stored(),
         }
 
     # -- writing -------------------------------------------------------------
@@ -370,7 +378,12 @@ export default {{
 def seed_scripts(anchor: datetime) -> dict[str, WorkerScript]:
     """The seeded scripts: ``log-ingestion`` with three versions, each deployed in turn, before ``anchor``."""
     name = "log-ingestion"
-    script = WorkerScript(name=name, created_on=days_ago(30, anchor))
+    service = ScriptService(
+        tag=seed_id(f"{name}/tag").replace("-", ""),
+        migration_tag="v1",
+        durable_object_classes={"RateLimiterDO": "sqlite"},
+    )
+    script = WorkerScript(name=name, created_on=days_ago(30, anchor), service=service)
     do_binding = {
         "type": "durable_object_namespace",
         "name": "RATE_LIMITER",
