@@ -4,7 +4,10 @@ Answers with the vendor's envelope ``{success, errors, messages, result[, result
 and error codes: 9106 no credentials, 6003/6111 a malformed Authorization header, 10000
 an unknown token or a foreign account, 7003 an unknown route or malformed account id,
 10007 an unknown script, 8000007 an unknown Pages project. State lives in
-:mod:`deploycheck.sandbox.cloudflare_workers` and :mod:`deploycheck.sandbox.cloudflare_pages`.
+:mod:`deploycheck.sandbox.cloudflare_workers` and :mod:`deploycheck.sandbox.cloudflare_pages`;
+uploads are parsed in :mod:`deploycheck.sandbox.cloudflare_uploads`; the other endpoints
+``wrangler deploy`` calls (services, subdomains, schedules, routes, script-settings) are
+in :mod:`deploycheck.sandbox.cloudflare_services`.
 """
 
 from __future__ import annotations
