@@ -33,7 +33,7 @@ EXAMPLE_SOT = REPO / "fixtures" / "example" / "app.env"
 #: the HTTP bounds every command of these tests runs under
 HTTP_TIMEOUT = 1.0
 HTTP_RETRIES = 2
-HTTP_BUDGET = 3.0
+HTTP_BUDGET = 2.0
 #: no command may take longer than this: a few sequential requests, each bounded by the budget
 DEADLINE_S = 4 * (HTTP_BUDGET + HTTP_TIMEOUT) + 10
 TARGETS = ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB")

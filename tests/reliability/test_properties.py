@@ -25,7 +25,7 @@ from deploycheck.sot import load_sot
 
 from .conftest import CONFIG
 
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 NAMES = st.from_regex(r"[A-Z_][A-Z0-9_]{0,20}", fullmatch=True)
 #: characters that matter to the grammars, mixed into arbitrary unicode
 TRICKY = st.sampled_from(
@@ -77,7 +77,7 @@ targets:
 """
 
 
-@FAST
+@settings(FAST, max_examples=60)
 @given(
     values=st.dictionaries(
         NAMES.filter(lambda n: not n.startswith("CONVEX")), TABLE_VALUES, min_size=1, max_size=5

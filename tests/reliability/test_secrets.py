@@ -129,7 +129,9 @@ def test_tokens_go_only_to_their_own_vendor(workspace, admin, run_cli, sandbox, 
 
     with monkeypatch.context() as patch:
         patch.setattr(requests.Session, "send", recording_send)
-        run = run_cli(["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--yes", "--config", str(CONFIG)])
+        run = run_cli(
+            ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--yes", "--config", str(CONFIG)]
+        )
     calls = [c for c in sent if not str(c.url).startswith(sandbox.admin_url)]
     assert run.code == 0, run.text
     assert len(calls) > 10
