@@ -178,17 +178,8 @@ def argv(command: str, platform: str, ws: Workspace) -> list[str]:
         return ["drift", "--env", "sandbox", *config]
     if command == "verify":
         reports = ["--report-dir", str(ws.reports)]
-        return [
-            "verify",
-            "sandbox",
-            *config,
-            *reports,
-            "--platform",
-            CHECK_PLATFORM.get(platform, platform),
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ]
+        only = [] if platform == "all" else ["--platform", CHECK_PLATFORM.get(platform, platform)]
+        return ["verify", "sandbox", *config, *reports, *only, "-q", "-p", "no:cacheprovider"]
     return ["rollback", platform, "--env", "sandbox", "--yes", "--reason", "matrix", "--no-verify", *config]
 
 
@@ -246,6 +237,12 @@ def test_fault(platform, command, fault, workspace, admin, run_cli, monkeypatch,
         assert "Next step" in text or "Re-run" in text or "re-run" in text, text[-2000:]
     if command in ("sync-dry-run", "drift"):
         assert [e for e in log if e["method"] not in ("GET", "HEAD", "OPTIONS")] == []
+    if fault in RECOVERABLE and want == 0:
+        hit = next(i for i, e in enumerate(log) if e["status"] in (429, 503))
+        again = [
+            e for e in log[hit + 1 :] if (e["method"], e["path"]) == (log[hit]["method"], log[hit]["path"])
+        ]
+        assert again and again[0]["status"] < 400, "the refused request was not retried"
     # a non-idempotent write answered 5xx is never sent again
     failed_posts = {(e["method"], e["path"]) for e in log if e["status"] >= 500 and e["method"] == "POST"}
     counts = non_idempotent(log)
@@ -270,10 +267,11 @@ def test_fault(platform, command, fault, workspace, admin, run_cli, monkeypatch,
         again = run_cli(argv("sync-deploy", platform, ws))
         assert again.code == 0, again.text[-3000:]
         assert holds(admin.state(), ws.sot) == expected_prod(ws.sot)
-        untouched = {t for t in ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB") if t != target}
-        if fault != "refused" or PLATFORMS[platform][0] != "cloudflare":
-            written = {_service_target(e) for e in admin.writes()}
-            assert not (written & untouched), f"re-run wrote again to {written & untouched}"
+        service = PLATFORMS[platform][0]
+        faulted = {p[2] for p in PLATFORMS.values() if p[0] == service} if fault == "refused" else {target}
+        untouched = {p[2] for p in PLATFORMS.values()} - faulted
+        written = {_service_target(e) for e in admin.writes()}
+        assert not (written & untouched), f"re-run wrote again to {written & untouched}"
         admin.clear_requests()
         third = run_cli(argv("sync-deploy", platform, ws))
         assert third.code == 0 and admin.writes() == []
@@ -300,3 +298,19 @@ def _service_target(entry: dict[str, Any]) -> str:
     if entry["service"] == "github":
         return "GITHUB"
     return "NEXTJS" if "/pages/" in entry["path"] else "CLOUDFLARE_WORKER"
+
+
+@pytest.mark.parametrize("command", ["sync-deploy", "sync-dry-run", "drift", "verify"])
+def test_every_platform_unreachable(command, workspace, admin, run_cli, monkeypatch, request) -> None:  # type: ignore[no-untyped-def]
+    """With every vendor API refusing connections, sync and drift exit 3 and verify 1, quickly and whole."""
+    request.node.user_properties.append(("reliability-cell", f"faults|all platforms x {command}|refused"))
+    for variable in ("CLOUDFLARE_API_BASE_URL", "CONVEX_URL", "GITHUB_API_URL"):
+        monkeypatch.setenv(variable, f"http://127.0.0.1:{closed_port()}")
+    before = workspace.files()
+    run = run_cli(argv(command, "all", workspace))
+    assert run.seconds < DEADLINE_S
+    assert run.code == (1 if command == "verify" else 3), run.text[-3000:]
+    assert "connection refused" in run.text and "Next step" in run.text
+    assert admin.requests() == [] or command == "verify"
+    assert check_state_files(before, workspace.files()) == []
+    assert leaks(run.text, workspace.secrets()) == []
