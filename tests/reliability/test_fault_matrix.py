@@ -179,7 +179,9 @@ def argv(command: str, platform: str, ws: Workspace) -> list[str]:
     if command == "verify":
         reports = ["--report-dir", str(ws.reports)]
         only = [] if platform == "all" else ["--platform", CHECK_PLATFORM.get(platform, platform)]
-        return ["verify", "sandbox", *config, *reports, *only, "-q", "-p", "no:cacheprovider"]
+        # importlib mode: checks/test_*.py must not collide with same-named modules of this session
+        pytest_args = ["-q", "-p", "no:cacheprovider", "--import-mode=importlib"]
+        return ["verify", "sandbox", *config, *reports, *only, *pytest_args]
     return ["rollback", platform, "--env", "sandbox", "--yes", "--reason", "matrix", "--no-verify", *config]
 
 
