@@ -177,3 +177,24 @@ def test_wrong_arguments_are_refused(name, workspace, admin, run_cli, request) -
     run = run_cli(argv)
     assert_refused(run, admin, workspace)
     assert re.search(re.escape(expected), run.text), run.text
+
+
+def test_broken_check_module_fails_verification(workspace, run_cli, tmp_path, monkeypatch, request) -> None:  # type: ignore[no-untyped-def]
+    """A check file that does not import makes verify exit 1 (a failed verification) naming it, not 130."""
+    tag(request, "check module that does not import", "verify")
+    project = tmp_path / "project"
+    (project / "checks").mkdir(parents=True)
+    (project / "deploycheck.yaml").write_bytes(CONFIG.read_bytes())
+    (project / "checks" / "test_broken.py").write_text("def test_x(:\n    pass\n")
+    monkeypatch.chdir(project)
+    argv = [
+        "verify",
+        "sandbox",
+        "--config",
+        str(project / "deploycheck.yaml"),
+        "--report-dir",
+        str(workspace.reports),
+    ]
+    run = run_cli([*argv, "checks", "-q", "-p", "no:cacheprovider", "--import-mode=importlib"])
+    assert run.code == 1, run.text[-2000:]
+    assert "test_broken.py" in run.text and "FAILED" in run.text
