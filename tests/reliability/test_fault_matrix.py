@@ -316,3 +316,19 @@ def test_every_platform_unreachable(command, workspace, admin, run_cli, monkeypa
     assert admin.requests() == [] or command == "verify"
     assert check_state_files(before, workspace.files()) == []
     assert leaks(run.text, workspace.secrets()) == []
+
+
+@pytest.mark.parametrize(("service", "path", "platform"), [("convex", "/instance_name", "convex")])
+def test_probe_rate_limited_once_is_retried(
+    service, path, platform, workspace, admin, run_cli, request
+) -> None:  # type: ignore[no-untyped-def]
+    """A probe answered 429 with a short Retry-After once is asked again, not reported as a failed check."""
+    request.node.user_properties.append(
+        ("reliability-cell", f"faults|{platform} probe x verify|429-retry-after")
+    )
+    assert run_cli(argv("sync-deploy", platform, workspace)).code == 0
+    admin.fault(service=service, path=path, status=429, retry_after=1, count=1)
+    run = run_cli(argv("verify", platform, workspace))
+    assert run.code == 0, run.text[-2000:]
+    statuses = [e["status"] for e in admin.requests(service) if e["path"] == path]
+    assert statuses[:2] == [429, 200]
