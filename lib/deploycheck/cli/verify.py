@@ -102,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
 
     collector = _Collector(args.env)
     code = int(pytest.main(pytest_arguments(args), plugins=[collector]))
+    if code == pytest.ExitCode.INTERRUPTED and collector.results.counts().get("error"):
+        # pytest reports a check module that does not import as "interrupted": it is a failed check
+        code = pytest.ExitCode.TESTS_FAILED
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
         return 2 if code == pytest.ExitCode.USAGE_ERROR else 130
     counts = collector.results.counts()
