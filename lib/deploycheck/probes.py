@@ -141,21 +141,39 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
+#: a probe answered 429 waits this long at most (per Retry-After) before asking once more
+MAX_RETRY_AFTER_S = 5.0
+
+
 def _get(
     url: str, timeout: tuple[float, float], headers: Mapping[str, str] | None = None
-) -> requests.Response:
-    return requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
+) -> tuple[requests.Response, float]:
+    """GET ``url``; a 429 with a short Retry-After is asked once more after that wait.
+
+    Returns the response and the seconds waited (callers leave the wait out of the latency).
+    """
+    from deploycheck.http import parse_retry_after
+
+    response = requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
+    waited = 0.0
+    if response.status_code == 429:
+        wait = parse_retry_after(response.headers.get("retry-after"))
+        if wait is not None and wait <= MAX_RETRY_AFTER_S:
+            time.sleep(wait)
+            waited = wait
+            response = requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
+    return response, waited
 
 
 def fetch_page(url: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> PageResult:
-    """GET ``url`` once and return what came back (never raises for network errors)."""
+    """GET ``url`` (again after a short 429 Retry-After) and return what came back; never raises."""
     start = time.perf_counter()
     try:
-        response = _get(url, timeout)
+        response, waited = _get(url, timeout)
     except requests.RequestException as exc:
         elapsed = (time.perf_counter() - start) * 1000
         return PageResult(url=url, status=None, elapsed_ms=elapsed, error=redact(_short_error(exc)))
-    elapsed = (time.perf_counter() - start) * 1000
+    elapsed = (time.perf_counter() - start - waited) * 1000
     return PageResult(
         url=url,
         status=response.status_code,
@@ -172,11 +190,11 @@ def read_health(
     url = urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
     start = time.perf_counter()
     try:
-        response = _get(url, timeout, {"Accept": "application/json"})
+        response, waited = _get(url, timeout, {"Accept": "application/json"})
     except requests.RequestException as exc:
         elapsed = (time.perf_counter() - start) * 1000
         return HealthResult(url=url, http_status=None, elapsed_ms=elapsed, error=redact(_short_error(exc)))
-    elapsed = (time.perf_counter() - start) * 1000
+    elapsed = (time.perf_counter() - start - waited) * 1000
     try:
         data = response.json()
     except (ValueError, json.JSONDecodeError):
