@@ -92,10 +92,11 @@ def outcomes(report_dir: Path) -> dict[str, str]:
 
 
 def test_verification_under_xdist_matches_a_serial_run(tmp_path, request) -> None:  # type: ignore[no-untyped-def]
-    """`pytest checks --env=sandbox -n 2` gives each check the same outcome as a serial run.
+    """`pytest --env=sandbox -n 2` gives each check the same outcome as a serial run.
 
-    ``checks`` is named explicitly: without it the xdist workers collect the whole
-    repository instead of ``testpaths``, which would nest this suite inside itself.
+    ``--report-dir=DIR`` is one token: given as two (``--report-dir DIR``), the workers,
+    started once DIR exists, take DIR for a path argument and their rootdir, lose
+    ``testpaths`` and collect the whole repository (this suite included).
     """
     tag(request, "verify -n 2 == serial")
     environ = {
@@ -112,13 +113,11 @@ def test_verification_under_xdist_matches_a_serial_run(tmp_path, request) -> Non
             sys.executable,
             "-m",
             "pytest",
-            "checks",
             "--env=sandbox",
             "-p",
             "no:cacheprovider",
             "-q",
-            "--report-dir",
-            str(folder),
+            f"--report-dir={folder}",
             *extra,
         ]
         try:
@@ -130,4 +129,5 @@ def test_verification_under_xdist_matches_a_serial_run(tmp_path, request) -> Non
         assert (folder / "results.json").is_file(), done.stdout[-3000:] + done.stderr[-2000:]
         results[name] = outcomes(folder)
     assert results["serial"], "no checks ran"
+    assert all(check.startswith("checks/") for check in results["xdist"])
     assert results["xdist"] == results["serial"]
