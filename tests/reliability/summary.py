@@ -15,6 +15,11 @@ from typing import Any
 import pytest
 
 CELL = "reliability-cell"
+#: columns in this order first (xdist reports arrive in any order), the rest alphabetically
+COLUMN_ORDER = (
+    "500", "503-then-ok", "429-retry-after", "hang", "refused", "malformed-json", "error-envelope",
+    "401", "403", "500-on-write", "sync-env", "drift", "rollback", "verify", "deploycheck",
+)  # fmt: skip
 #: table -> row -> column -> outcome (PASS, FAIL, n/a)
 _cells: dict[str, dict[str, dict[str, str]]] = {}
 
@@ -49,7 +54,8 @@ def render(cells: dict[str, dict[str, dict[str, str]]]) -> str:
     lines: list[str] = []
     totals: dict[str, int] = {}
     for table, rows in cells.items():
-        columns = list(dict.fromkeys(c for row in rows.values() for c in row))
+        seen = {c for row in rows.values() for c in row}
+        columns = [c for c in COLUMN_ORDER if c in seen] + sorted(seen - set(COLUMN_ORDER))
         lines.append(f"### {table}")
         lines.append("")
         lines.append("| | " + " | ".join(columns) + " |")
