@@ -145,10 +145,19 @@ def _int_or_none(value: Any) -> int | None:
 MAX_RETRY_AFTER_S = 5.0
 
 
+#: answers of a page fetch that are asked once more after a short pause (transient by nature)
+TRANSIENT = (502, 503, 504)
+
+
 def _get(
-    url: str, timeout: tuple[float, float], headers: Mapping[str, str] | None = None
+    url: str,
+    timeout: tuple[float, float],
+    headers: Mapping[str, str] | None = None,
+    *,
+    transient: tuple[int, ...] = (),
 ) -> tuple[requests.Response, float]:
-    """GET ``url``; a 429 with a short Retry-After is asked once more after that wait.
+    """GET ``url``; a 429 with a short Retry-After (or a ``transient`` status, after 0.5 s) is
+    asked once more.
 
     Returns the response and the seconds waited (callers leave the wait out of the latency).
     """
@@ -156,8 +165,10 @@ def _get(
 
     response = requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
     waited = 0.0
-    if response.status_code == 429:
+    if response.status_code == 429 or response.status_code in transient:
         wait = parse_retry_after(response.headers.get("retry-after"))
+        if wait is None and response.status_code in transient:
+            wait = 0.5
         if wait is not None and wait <= MAX_RETRY_AFTER_S:
             time.sleep(wait)
             waited = wait
@@ -166,10 +177,10 @@ def _get(
 
 
 def fetch_page(url: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> PageResult:
-    """GET ``url`` (again after a short 429 Retry-After) and return what came back; never raises."""
+    """GET ``url`` (once more after a 429 or a 502/503/504) and return what came back; never raises."""
     start = time.perf_counter()
     try:
-        response, waited = _get(url, timeout)
+        response, waited = _get(url, timeout, transient=TRANSIENT)
     except requests.RequestException as exc:
         elapsed = (time.perf_counter() - start) * 1000
         return PageResult(url=url, status=None, elapsed_ms=elapsed, error=redact(_short_error(exc)))
