@@ -318,17 +318,22 @@ def test_every_platform_unreachable(command, workspace, admin, run_cli, monkeypa
     assert leaks(run.text, workspace.secrets()) == []
 
 
-@pytest.mark.parametrize(("service", "path", "platform"), [("convex", "/instance_name", "convex")])
-def test_probe_rate_limited_once_is_retried(
-    service, path, platform, workspace, admin, run_cli, request
-) -> None:  # type: ignore[no-untyped-def]
-    """A probe answered 429 with a short Retry-After once is asked again, not reported as a failed check."""
+@pytest.mark.parametrize("fault", ["503-then-ok", "429-retry-after"])
+def test_probe_answered_an_error_once_is_retried(fault, workspace, admin, run_cli, request) -> None:  # type: ignore[no-untyped-def]
+    """The Convex /instance_name probe answered 503 (or 429 with Retry-After) once asks again, and passes."""
     request.node.user_properties.append(
-        ("reliability-cell", f"faults|{platform} probe x verify|429-retry-after")
+        ("reliability-cell", f"faults|convex /instance_name probe x verify|{fault}")
     )
-    assert run_cli(argv("sync-deploy", platform, workspace)).code == 0
-    admin.fault(service=service, path=path, status=429, retry_after=1, count=1)
-    run = run_cli(argv("verify", platform, workspace))
+    assert run_cli(argv("sync-deploy", "convex", workspace)).code == 0
+    status = 503 if fault == "503-then-ok" else 429
+    admin.fault(
+        service="convex",
+        path="/instance_name",
+        status=status,
+        count=1,
+        **({"retry_after": 1} if status == 429 else {}),
+    )
+    run = run_cli(argv("verify", "convex", workspace))
     assert run.code == 0, run.text[-2000:]
-    statuses = [e["status"] for e in admin.requests(service) if e["path"] == path]
-    assert statuses[:2] == [429, 200]
+    statuses = [e["status"] for e in admin.requests("convex") if e["path"] == "/instance_name"]
+    assert statuses[:2] == [status, 200]
