@@ -32,9 +32,10 @@ def checks_command(
     extra: Sequence[str] = (),
 ) -> list[str]:
     """``python -m pytest <checks> --env ENV --platform P ...``; reports to ``report_dir`` or none."""
-    args = [sys.executable, "-m", "pytest", str(checks_folder(config)), "--env", env]
-    args += ["--deploycheck-config", str(config.path), "-p", "no:cacheprovider", "-q"]
-    args += ["--report-dir", str(report_dir)] if report_dir is not None else ["--no-reports"]
-    for platform in platforms:
-        args += ["--platform", platform]
+    # options that take a path are written --opt=PATH: pytest finds its rootdir before the
+    # plugin's options are known, and would take a separate existing PATH for a test path
+    args = [sys.executable, "-m", "pytest", str(checks_folder(config)), f"--env={env}"]
+    args += [f"--deploycheck-config={config.path}", "-p", "no:cacheprovider", "-q"]
+    args += [f"--report-dir={report_dir}"] if report_dir is not None else ["--no-reports"]
+    args += [f"--platform={platform}" for platform in platforms]
     return [*args, *extra]

@@ -68,7 +68,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         dest="dc_report_dir",
         default=None,
         metavar="DIR",
-        help="Where reports go (default: reports/)",
+        help="Where reports go (default: reports/); write --report-dir=DIR, as pytest takes a "
+        "separate existing DIR for a test path",
     )
     group.addoption(
         "--dc-set", dest="dc_set", action="append", default=[], metavar="NAME=VALUE",

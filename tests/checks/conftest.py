@@ -65,7 +65,7 @@ def run_checks(synced_sandbox: dict[str, str], tmp_path: Path) -> Callable[..., 
         environ["COLUMNS"] = "1000"  # whole short-summary lines, not cut to a terminal width
         command = [
             sys.executable, "-m", "pytest", folder, "--env=sandbox", "-p", "no:cacheprovider",
-            "--report-dir", str(report_dir), "-rA", *args,
+            f"--report-dir={report_dir}", "-rA", *args,
         ]  # fmt: skip
         done = subprocess.run(
             command, cwd=cwd, env=environ, capture_output=True, text=True, timeout=300, check=False
