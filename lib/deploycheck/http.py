@@ -17,34 +17,46 @@ Retries (the policy of wrangler's ``retry.ts`` and stamina, bounded twice):
 Every failure becomes one :class:`deploycheck.errors.PlatformError` subclass naming the
 platform, the operation, the status, the vendor code and the next step; request bodies
 never appear in a message.
+
+The policy lives in :mod:`deploycheck.http_retry`, the status-to-error mapping in
+:mod:`deploycheck.http_errors`, settings and URL/credential guards in
+:mod:`deploycheck.http_settings`; every name stays importable from here.
 """
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import json
-import random
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
 
 from deploycheck.errors import (
-    AuthError,
-    ConfigError,
     MalformedResponse,
-    NotFoundError,
     PlatformError,
     PlatformTimeout,
     PlatformUnavailable,
-    Problem,
-    RateLimitedError,
 )
+from deploycheck.http_errors import (
+    Classifier,
+    ErrorParser,
+    Hinter,
+    default_hint,
+    default_parse_error,
+    error_for_status,
+    no_hint,
+)
+from deploycheck.http_retry import (
+    IDEMPOTENT_METHODS,
+    backoff_wait,
+    exhausted_error,
+    nothing_sent,
+    parse_retry_after,
+)
+from deploycheck.http_settings import HttpSettings, check_base_url, is_loopback, require_credentials
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -60,214 +72,6 @@ __all__ = [
     "parse_retry_after",
     "require_credentials",
 ]
-
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
-BACKOFF_BASE = 0.5
-BACKOFF_MAX = 8.0
-#: reads a vendor error body: (message, vendor code)
-ErrorParser = Callable[[requests.Response], tuple[str, "str | int | None"]]
-#: the next step for (status, vendor code, operation)
-Hinter = Callable[["int | None", "str | int | None", str], str]
-#: the error class a vendor code implies regardless of the status (None: decide by status)
-Classifier = Callable[["int | None", "str | int | None"], "type[PlatformError] | None"]
-
-
-def _env_number(environ: Mapping[str, str], name: str, default: float, problems: list[Problem]) -> float:
-    raw = environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        problems.append(
-            Problem(source="environment", path=name, message=f"expected a non-negative number, got {raw!r}.")
-        )
-        return default
-    return value
-
-
-@dataclass(frozen=True)
-class HttpSettings:
-    """Timeouts and retry bounds shared by every request of a client."""
-
-    connect_timeout: float = 5.0
-    read_timeout: float = 15.0
-    retries: int = 3
-    budget: float = 30.0
-    allow_insecure: bool = False
-
-    @classmethod
-    def from_environ(cls, environ: Mapping[str, str]) -> HttpSettings:
-        """Read ``DEPLOYCHECK_HTTP_TIMEOUT`` (read timeout, s), ``DEPLOYCHECK_HTTP_RETRIES``,
-        ``DEPLOYCHECK_HTTP_BUDGET`` (total s), ``DEPLOYCHECK_ALLOW_INSECURE``."""
-        problems: list[Problem] = []
-        read = _env_number(environ, "DEPLOYCHECK_HTTP_TIMEOUT", cls.read_timeout, problems)
-        retries = _env_number(environ, "DEPLOYCHECK_HTTP_RETRIES", cls.retries, problems)
-        budget = _env_number(environ, "DEPLOYCHECK_HTTP_BUDGET", cls.budget, problems)
-        if problems:
-            raise ConfigError(problems)
-        return cls(
-            connect_timeout=min(cls.connect_timeout, read) if read > 0 else cls.connect_timeout,
-            read_timeout=read,
-            retries=int(retries),
-            budget=budget,
-            allow_insecure=environ.get("DEPLOYCHECK_ALLOW_INSECURE", "") in {"1", "true", "yes"},
-        )
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost``, 127.0.0.0/8 and ::1."""
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_base_url(url: str, variable: str, *, allow_insecure: bool = False) -> str:
-    """Return ``url`` without a trailing slash, or raise ConfigError naming ``variable``.
-
-    Credentials are sent to this URL, so it must be https unless it is loopback or
-    ``allow_insecure`` is set.
-    """
-    parts = urlsplit(url)
-    problem = None
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        problem = f"{url!r} is not an http(s) URL."
-        hint = "Set it to the vendor's API base URL, e.g. https://api.cloudflare.com/client/v4."
-    elif parts.scheme == "http" and not (allow_insecure or is_loopback(parts.hostname)):
-        problem = f"{url!r} is not https; credentials would travel in clear text."
-        hint = "Use an https URL (http is allowed for loopback hosts or with DEPLOYCHECK_ALLOW_INSECURE=1)."
-    if problem is not None:
-        raise ConfigError([Problem(source="environment", path=variable, message=problem, hint=hint)])
-    return url.rstrip("/")
-
-
-def require_credentials(environ: Mapping[str, str], needed: Mapping[str, str]) -> dict[str, str]:
-    """Return the values of ``needed`` (variable -> what it is for); raise one ConfigError
-    naming every unset variable."""
-    problems = [
-        Problem(
-            source="environment",
-            path=name,
-            message=f"{name} is not set.",
-            hint=f"Export {name} ({purpose}).",
-        )
-        for name, purpose in needed.items()
-        if not environ.get(name)
-    ]
-    if problems:
-        raise ConfigError(problems, title="missing platform credentials")
-    from deploycheck.redact import register_environment_credentials
-
-    # credentials are masked in every message from here on, even if a vendor echoes them
-    register_environment_credentials({name: environ[name] for name in needed})
-    return {name: environ[name] for name in needed}
-
-
-def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP-date), or None."""
-    if not value:
-        return None
-    value = value.strip()
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    current = time.time() if now is None else now
-    return max(0.0, when.timestamp() - current)
-
-
-def _class_for_status(status: int | None) -> type[PlatformError]:
-    if status in (401, 403):
-        return AuthError
-    if status == 404:
-        return NotFoundError
-    if status == 429:
-        return RateLimitedError
-    if status is not None and status >= 500:
-        return PlatformUnavailable
-    return PlatformError
-
-
-def default_hint(status: int | None) -> str:
-    """The next step for an error the vendor's own hints say nothing about."""
-    if status in (401, 403):
-        return "check the platform's credential and that it may do this"
-    if status == 404:
-        return "check the names in deploycheck.yaml and the base URL"
-    if status == 429:
-        return "the platform is rate limiting; wait and run again"
-    if status is not None and status >= 500:
-        return "the platform is failing; check its status page and run again later"
-    return "check the request the platform rejected (names, values, permissions) and run again"
-
-
-def error_for_status(
-    status: int | None,
-    message: str,
-    *,
-    platform: str,
-    operation: str,
-    code: str | int | None = None,
-    hint: str = "",
-    cls: type[PlatformError] | None = None,
-) -> PlatformError:
-    """The PlatformError subclass for an HTTP status (401/403, 404, 429, 5xx), unless ``cls`` is given."""
-    if cls is None:
-        cls = _class_for_status(status)
-    retryable = status == 429 or (status is not None and status >= 500)
-    return cls(
-        message,
-        platform=platform,
-        operation=operation,
-        status=status,
-        code=code,
-        hint=hint or default_hint(status),
-        retryable=retryable,
-    )
-
-
-def _default_parse_error(response: requests.Response) -> tuple[str, str | int | None]:
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        for key in ("message", "error", "errorMessage"):
-            if isinstance(body.get(key), str):
-                return body[key], body.get("code") if isinstance(body.get("code"), str | int) else None
-    return (response.reason or f"HTTP {response.status_code}"), None
-
-
-def _no_hint(status: int | None, code: str | int | None, operation: str) -> str:
-    return ""
-
-
-def _nothing_sent(exc: BaseException) -> bool:
-    """True when a connection error happened before any byte of the request was sent."""
-    import urllib3.exceptions as u3
-
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        item = stack.pop()
-        if item is None or id(item) in seen:
-            continue
-        seen.add(id(item))
-        if isinstance(item, u3.NewConnectionError | ConnectionRefusedError):
-            return True
-        stack.extend([getattr(item, "reason", None), item.__cause__, item.__context__])
-        stack.extend(a for a in item.args if isinstance(a, BaseException))
-    return False
 
 
 class HttpClient:
@@ -308,8 +112,8 @@ class HttpClient:
         # never pick up proxies or .netrc credentials from the environment
         self.session.trust_env = False
         self.session.headers.update(headers or {})
-        self.parse_error: ErrorParser = parse_error or _default_parse_error
-        self.hint: Hinter = hint or _no_hint
+        self.parse_error: ErrorParser = parse_error or default_parse_error
+        self.hint: Hinter = hint or no_hint
         self.classify: Classifier = classify or (lambda status, code: None)
         #: how the client waits and tells time (tests replace them to run without waiting)
         self.sleep = sleep
@@ -461,7 +265,7 @@ class HttpClient:
             text = "no answer within the read timeout"
             return self._transport_error(PlatformTimeout, text, operation, exc), idempotent, None
         except requests.exceptions.ConnectionError as exc:
-            refused = _nothing_sent(exc)
+            refused = nothing_sent(exc)
             text = "connection refused" if refused else "connection lost before an answer"
             failure = self._transport_error(PlatformUnavailable, text, operation, exc)
             return failure, idempotent or refused, None
@@ -491,24 +295,8 @@ class HttpClient:
         self, failure: PlatformError, retry_after: float | None, retries_done: int, deadline: float
     ) -> float:
         """Seconds to sleep before the next attempt; raise when that would pass the budget."""
-        wait = retry_after
-        if wait is None:
-            wait = min(BACKOFF_MAX, BACKOFF_BASE * 2**retries_done) * (1 + random.uniform(0, 0.2))  # noqa: S311
-            if failure.status == 429:
-                wait = max(wait, 1.0)
-        if wait >= deadline - self.clock():
-            budget = self.settings.budget
-            msg = f"{failure.detail}; waiting {wait:.0f} s would exceed the {budget:.0f} s retry budget"
-            raise type(failure)(
-                msg,
-                platform=failure.platform,
-                operation=failure.operation,
-                status=failure.status,
-                code=failure.code,
-                hint=failure.hint or "try again later",
-                retryable=True,
-            ) from failure.__cause__
-        return wait
+        remaining = deadline - self.clock()
+        return backoff_wait(failure, retry_after, retries_done, remaining, self.settings.budget)
 
     def _transport_error(
         self, cls: type[PlatformError], text: str, operation: str, exc: BaseException
@@ -524,18 +312,7 @@ class HttpClient:
         return error
 
     def _exhausted(self, failure: PlatformError, retries: int) -> PlatformError:
-        if retries == 0:
-            return failure
-        error = type(failure)(
-            f"{failure.detail} (still failing after {retries} retr{'y' if retries == 1 else 'ies'})",
-            platform=failure.platform,
-            operation=failure.operation,
-            status=failure.status,
-            code=failure.code,
-            hint=failure.hint,
-            retryable=True,
-        )
-        return error
+        return exhausted_error(failure, retries)
 
     def pages(
         self,
