@@ -13,6 +13,8 @@ Example::
 
     schema = parse_schema(Path("convex/schema.ts").read_text())
     schema.tables["messages"].document.fields
+
+The model it builds lives in :mod:`deploycheck.rollback.schema_model`, re-exported here.
 """
 
 from __future__ import annotations
@@ -20,8 +22,17 @@ from __future__ import annotations
 import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from deploycheck.rollback.schema_model import (
+    ExternalTables,
+    Index,
+    Kind,
+    Schema,
+    Table,
+    Validator,
+    union_of,
+)
 from deploycheck.rollback.tsparse import (
     Arr,
     Call,
@@ -40,10 +51,6 @@ from deploycheck.rollback.tsparse import Literal as LiteralNode
 
 __all__ = ["ExternalTables", "Index", "ParseError", "Schema", "Table", "Validator", "parse_schema"]
 
-Kind = Literal[
-    "string", "float64", "int64", "boolean", "bytes", "null", "any",
-    "id", "literal", "array", "object", "record", "union", "optional", "unknown",
-]
 _PRIMITIVES: dict[str, Kind] = {
     "string": "string", "number": "float64", "float64": "float64", "int64": "int64", "bigint": "int64",
     "boolean": "boolean", "bytes": "bytes", "null": "null", "any": "any",
@@ -51,91 +58,6 @@ _PRIMITIVES: dict[str, Kind] = {
 _SERVER_MODULES = {"convex/server"}
 _VALUES_MODULES = {"convex/values"}
 _HELPER_MODULES = {"convex-helpers/validators", "convex-helpers/server/validators"}
-
-
-@dataclass(frozen=True)
-class Validator:
-    """One ``v.*`` validator, normalised (``v.number`` is ``float64``, ``v.bigint`` is ``int64``).
-
-    ``items`` holds the element of an array, the members of a union, the key and value of
-    a record, or the inner validator of an optional; ``fields`` the fields of an object;
-    ``value`` a literal's JSON text; ``table`` an id's table; ``text`` an unknown's source.
-    """
-
-    kind: Kind
-    items: tuple[Validator, ...] = ()
-    fields: tuple[tuple[str, Validator], ...] = ()
-    value: str = ""
-    table: str = ""
-    text: str = ""
-
-    @property
-    def is_optional(self) -> bool:
-        """True for ``v.optional(...)``."""
-        return self.kind == "optional"
-
-    def field_map(self) -> dict[str, Validator]:
-        """The fields of an object validator by name."""
-        return dict(self.fields)
-
-    def describe(self) -> str:
-        """The validator written back as ``v.*`` source, e.g. ``v.union(v.literal("a"), v.null())``."""
-        if self.kind in {"string", "float64", "int64", "boolean", "bytes", "null", "any"}:
-            return f"v.{self.kind}()"
-        if self.kind == "id":
-            return f'v.id("{self.table}")'
-        if self.kind == "literal":
-            return f"v.literal({self.value})"
-        if self.kind == "unknown":
-            return self.text
-        if self.kind == "object":
-            inner = ", ".join(f"{name}: {item.describe()}" for name, item in self.fields)
-            return f"v.object({{{inner}}})"
-        return f"v.{self.kind}({', '.join(item.describe() for item in self.items)})"
-
-
-@dataclass(frozen=True)
-class Index:
-    """An index of a table: ``kind`` is ``index``, ``search`` or ``vector``."""
-
-    name: str
-    kind: Literal["index", "search", "vector"]
-    fields: tuple[str, ...]
-    options: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table: its document validator (object, union of objects, or any) and indexes."""
-
-    name: str
-    document: Validator
-    indexes: tuple[Index, ...] = ()
-    line: int | None = None
-
-    @property
-    def is_validated(self) -> bool:
-        """False when the document validator is ``v.any()`` (nothing is checked on write)."""
-        return self.document.kind != "any"
-
-
-@dataclass(frozen=True)
-class ExternalTables:
-    """Tables spread in from a package (``...authTables`` from ``@convex-dev/auth/server``)."""
-
-    name: str
-    module: str
-
-
-@dataclass(frozen=True)
-class Schema:
-    """A whole ``defineSchema(...)``: tables, package table groups, and the two options."""
-
-    tables: dict[str, Table]
-    externals: tuple[ExternalTables, ...] = ()
-    schema_validation: bool = True
-    strict_table_name_types: bool = True
-    source: str = "schema.ts"
 
 
 # -- evaluation -----------------------------------------------------------------------------
@@ -439,18 +361,6 @@ def _json_string(value: str) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
-
-
-def union_of(members: list[Validator]) -> Validator:
-    """A union of ``members``: nested unions flattened, duplicates dropped, order-independent."""
-    flat: list[Validator] = []
-    for member in members:
-        for item in member.items if member.kind == "union" else (member,):
-            if item not in flat:
-                flat.append(item)
-    if len(flat) == 1:
-        return flat[0]
-    return Validator("union", items=tuple(sorted(flat, key=lambda m: m.describe())))
 
 
 def parse_schema(
