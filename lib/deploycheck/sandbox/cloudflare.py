@@ -5,7 +5,8 @@ and error codes: 9106 no credentials, 6003/6111 a malformed Authorization header
 an unknown token or a foreign account, 7003 an unknown route or malformed account id,
 10007 an unknown script, 8000007 an unknown Pages project. State lives in
 :mod:`deploycheck.sandbox.cloudflare_workers` and :mod:`deploycheck.sandbox.cloudflare_pages`;
-uploads are parsed in :mod:`deploycheck.sandbox.cloudflare_uploads`; the other endpoints
+the Pages endpoints are in :mod:`deploycheck.sandbox.cloudflare_pages_api`; uploads are
+parsed in :mod:`deploycheck.sandbox.cloudflare_uploads`; the other endpoints
 ``wrangler deploy`` calls (services, subdomains, schedules, routes, script-settings) are
 in :mod:`deploycheck.sandbox.cloudflare_services`.
 """
@@ -20,14 +21,15 @@ from typing import Any
 
 from deploycheck.sandbox.cloudflare_api import (
     ApiError,
-    FormPart,
     form_json,
     json_body,
     now,
     ok,
+    page_args,
     parse_multipart,
 )
-from deploycheck.sandbox.cloudflare_pages import PROJECT_NOT_FOUND, PagesProject, seed_projects
+from deploycheck.sandbox.cloudflare_pages import PagesProject, seed_projects
+from deploycheck.sandbox.cloudflare_pages_api import PagesEndpoints
 from deploycheck.sandbox.cloudflare_services import WorkersServices
 from deploycheck.sandbox.cloudflare_uploads import (
     merge_bindings,
@@ -52,15 +54,6 @@ _ACCOUNT_FORMAT = re.compile(r"^[0-9a-f]{32}$")
 _Handler = Callable[[Request, list[str]], Response]
 
 
-def _per_page(request: Request, default: int, maximum: int) -> tuple[int, int]:
-    try:
-        page = max(1, int(request.arg("page") or 1))
-        per_page = max(1, min(maximum, int(request.arg("per_page") or default)))
-    except ValueError as exc:
-        raise ApiError(400, 10026, f"page and per_page must be integers: {exc}") from exc
-    return page, per_page
-
-
 class CloudflareEmulator:
     """The Workers and Pages API of one account, accepting one API token."""
 
@@ -75,6 +68,7 @@ class CloudflareEmulator:
         # seeded history is dated relative to start-up so resets restore identical records
         self._anchor = now()
         self.services = WorkersServices(lambda: self.scripts, self._script)
+        self.pages = PagesEndpoints(lambda: self.projects)
         account = r"/accounts/([^/]+)"
         script = rf"{account}/workers/scripts/([^/]+)"
         project = rf"{account}/pages/projects/([^/]+)"
@@ -96,12 +90,7 @@ class CloudflareEmulator:
                 ("GET", f"{script}/versions/([^/]+)", self._get_version),
                 ("GET", f"{script}/deployments", self._list_deployments),
                 ("POST", f"{script}/deployments", self._create_deployment),
-                ("GET", project, self._get_project),
-                ("PATCH", project, self._patch_project),
-                ("GET", f"{project}/deployments", self._list_pages_deployments),
-                ("POST", f"{project}/deployments", self._direct_upload),
-                ("GET", f"{project}/deployments/([^/]+)", self._get_pages_deployment),
-                ("POST", f"{project}/deployments/([^/]+)/rollback", self._rollback_pages),
+                *self.pages.routes(project),
             ]
         ]
         self.reset()
@@ -290,7 +279,7 @@ class CloudflareEmulator:
                 {"items": items},
                 {"page": 1, "per_page": len(items), "count": len(items), "total_count": len(items)},
             )
-        page, per_page = _per_page(request, 10, 100)
+        page, per_page = page_args(request, 10, 100)
         chunk = newest_first[(page - 1) * per_page : page * per_page]
         info = {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(newest_first)}
         return ok({"items": [v.short() for v in chunk]}, info)
@@ -360,76 +349,6 @@ class CloudflareEmulator:
         )
         return ok(version.full())
 
-    # -- Pages -----------------------------------------------------------------
-
-    def _project(self, name: str) -> PagesProject:
-        project = self.projects.get(name)
-        if project is None:
-            raise ApiError(404, *PROJECT_NOT_FOUND)
-        return project
-
-    def _get_project(self, request: Request, params: list[str]) -> Response:
-        return ok(self._project(params[0]).as_api())
-
-    def _patch_project(self, request: Request, params: list[str]) -> Response:
-        project = self._project(params[0])
-        project.patch(json_body(request))
-        return ok(project.as_api())
-
-    def _list_pages_deployments(self, request: Request, params: list[str]) -> Response:
-        project = self._project(params[0])
-        env = request.arg("env")
-        if env is not None and env not in ("production", "preview"):
-            raise ApiError(400, 8000000, f"env must be production or preview, got {env!r}")
-        found = [d for d in reversed(project.deployments) if env is None or d.environment == env]
-        page, per_page = _per_page(request, 25, 100)
-        chunk = found[(page - 1) * per_page : page * per_page]
-        info = {
-            "page": page,
-            "per_page": per_page,
-            "count": len(chunk),
-            "total_count": len(found),
-            "total_pages": max(1, -(-len(found) // per_page)),
-        }
-        return ok([d.as_api(project.subdomain) for d in chunk], info)
-
-    def _get_pages_deployment(self, request: Request, params: list[str]) -> Response:
-        project = self._project(params[0])
-        return ok(project.deployment(params[1]).as_api(project.subdomain))
-
-    def _rollback_pages(self, request: Request, params: list[str]) -> Response:
-        project = self._project(params[0])
-        return ok(project.rollback(params[1]).as_api(project.subdomain))
-
-    def _direct_upload(self, request: Request, params: list[str]) -> Response:
-        project = self._project(params[0])
-        parts = parse_multipart(request)
-        fields = {p.name: p for p in parts if p.filename is None}
-        if "manifest" not in fields:
-            raise ApiError(400, 8000000, "A direct upload needs a 'manifest' part")
-        manifest = form_json(fields["manifest"])
-        files = {_site_path(p): p.content for p in parts if p.filename is not None}
-        missing = sorted(set(manifest) - set(files))
-        if missing:
-            raise ApiError(400, 8000000, f"Files in the manifest were not uploaded: {', '.join(missing)}")
-        deployment = project.add_deployment(
-            branch=_field(fields, "branch") or project.production_branch,
-            commit_hash=_field(fields, "commit_hash"),
-            commit_message=_field(fields, "commit_message"),
-            files=files,
-        )
-        return ok(deployment.as_api(project.subdomain))
-
 
 def _secret_item(binding: dict[str, Any]) -> dict[str, Any]:
     return {"name": binding["name"], "type": binding["type"]}
-
-
-def _site_path(part: FormPart) -> str:
-    path = part.filename or part.name
-    return path if path.startswith("/") else "/" + path
-
-
-def _field(fields: dict[str, FormPart], name: str) -> str:
-    part = fields.get(name)
-    return part.text() if part is not None else ""

@@ -21,6 +21,7 @@ __all__ = [
     "new_id",
     "now",
     "ok",
+    "page_args",
     "parse_multipart",
     "seed_id",
 ]
@@ -110,6 +111,16 @@ class FormPart:
     def text(self) -> str:
         """The content decoded as UTF-8."""
         return self.content.decode("utf-8")
+
+
+def page_args(request: Request, default: int, maximum: int) -> tuple[int, int]:
+    """``(page, per_page)`` from the query, per_page capped at ``maximum``; 400/10026 when not integers."""
+    try:
+        page = max(1, int(request.arg("page") or 1))
+        per_page = max(1, min(maximum, int(request.arg("per_page") or default)))
+    except ValueError as exc:
+        raise ApiError(400, 10026, f"page and per_page must be integers: {exc}") from exc
+    return page, per_page
 
 
 def parse_multipart(request: Request) -> list[FormPart]:
