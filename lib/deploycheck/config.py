@@ -39,7 +39,6 @@ __all__ = [
 ]
 
 #: kept under its former name: :mod:`deploycheck.drift_run` imports it from here
-_unknown = unknown_name
 
 PlatformName = Literal["cloudflare-pages", "cloudflare-worker", "convex", "github-actions", "local-dotenv"]
 PLATFORMS: tuple[str, ...] = (
@@ -136,7 +135,8 @@ class ProjectConfig:
         try:
             return self.environments[name]
         except KeyError:
-            raise ConfigError([_unknown(str(self.path), None, "--env", name, self.environments)]) from None
+            problem = unknown_name(str(self.path), None, "--env", name, self.environments)
+            raise ConfigError([problem]) from None
 
     def targets_for(self, env: str, platforms: tuple[str, ...] | None = None) -> list[Target]:
         """The targets deployed in ``env``, optionally only those on ``platforms``."""

@@ -84,13 +84,13 @@ def plan_targets(
     ``sync-env --mode=local`` writes, unless ``remote`` asks for its platforms (what
     ``--mode=deploy-dev`` writes). Other environments compare every deployed target.
     """
-    from deploycheck.config import _unknown
+    from deploycheck.config_problems import unknown_name
     from deploycheck.errors import ConfigError
 
     environment = config.environment(env)
     for name in only or ():
         if name not in config.targets:
-            raise ConfigError([_unknown("--target", None, "--target", name, config.targets)])
+            raise ConfigError([unknown_name("--target", None, "--target", name, config.targets)])
     local = environment.is_local and not remote
     planned: list[DriftTarget] = []
     for target in config.targets.values():
