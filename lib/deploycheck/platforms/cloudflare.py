@@ -180,3 +180,30 @@ def cloudflare_api(
         classify=classify_cloudflare,
     )
     return CloudflareApi(client, creds["CLOUDFLARE_ACCOUNT_ID"])
+
+
+class CloudflareAdapter:
+    """What the Workers and Pages adapters share: the API, its request count, and hints.
+
+    A subclass sets ``api`` and calls :meth:`_install_hints`; its :meth:`_own_hint` adds
+    the next step for its own resources after the API's generic hints.
+    """
+
+    api: CloudflareApi
+
+    def _install_hints(self) -> None:
+        base = self.api.client.hint
+
+        def hint(status: int | None, code: str | int | None, operation: str) -> str:
+            return base(status, code, operation) or self._own_hint(status, code, operation)
+
+        self.api.client.hint = hint
+
+    def _own_hint(self, status: int | None, code: str | int | None, operation: str) -> str:
+        """The next step for this adapter's resources ("" when it has none)."""
+        return ""
+
+    @property
+    def requests(self) -> int:
+        """HTTP requests made so far."""
+        return self.api.client.requests

@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import quote
 
 from deploycheck.errors import ConfigError, Problem
-from deploycheck.http import Hinter, HttpSettings
+from deploycheck.http import HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
-from deploycheck.platforms.cloudflare import CloudflareApi, cloudflare_api
+from deploycheck.platforms.cloudflare import CloudflareAdapter, CloudflareApi, cloudflare_api
 
 __all__ = ["CloudflarePagesPlatform"]
 
@@ -47,7 +47,7 @@ def _deployment(item: Mapping[str, Any], active_id: str | None) -> Deployment:
     )
 
 
-class CloudflarePagesPlatform:
+class CloudflarePagesPlatform(CloudflareAdapter):
     """The env vars of one stage (production or preview) of a Pages project, and its deployments.
 
     Extra methods: :meth:`project`, :meth:`active_deployment`, :meth:`get_deployment`.
@@ -76,7 +76,7 @@ class CloudflarePagesPlatform:
         self.env = env
         #: deployments read per page when listing
         self.per_page = 25
-        api.client.hint = self._hint_with_defaults(api.client.hint)
+        self._install_hints()
 
     @classmethod
     def from_environ(
@@ -95,25 +95,14 @@ class CloudflarePagesPlatform:
         )
         return cls(api, project=project, stage=stage, target=target, env=env)
 
-    def _hint_with_defaults(self, base: Hinter) -> Hinter:
-        def hint(status: int | None, code: str | int | None, operation: str) -> str:
-            found = base(status, code, operation)
-            if found:
-                return found
-            if status == 404 or code == 8000007:
-                where = f"targets.{self.target}.environments.{self.env or '<env>'}.project"
-                return f"check {where} (project {self.project!r} or the deployment was not found)"
-            if status == 403:
-                needed = "Edit" if "read" not in operation and "list" not in operation else "Read"
-                return f"token lacks Cloudflare Pages:{needed}"
-            return ""
-
-        return hint
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests made so far."""
-        return self.api.client.requests
+    def _own_hint(self, status: int | None, code: str | int | None, operation: str) -> str:
+        if status == 404 or code == 8000007:
+            where = f"targets.{self.target}.environments.{self.env or '<env>'}.project"
+            return f"check {where} (project {self.project!r} or the deployment was not found)"
+        if status == 403:
+            needed = "Edit" if "read" not in operation and "list" not in operation else "Read"
+            return f"token lacks Cloudflare Pages:{needed}"
+        return ""
 
     @property
     def _path(self) -> str:

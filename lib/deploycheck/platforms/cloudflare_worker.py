@@ -23,9 +23,9 @@ from typing import Any
 from urllib.parse import quote
 
 from deploycheck.errors import NotFoundError, PlatformError
-from deploycheck.http import Hinter, HttpSettings, dumps
+from deploycheck.http import HttpSettings, dumps
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
-from deploycheck.platforms.cloudflare import CloudflareApi, cloudflare_api
+from deploycheck.platforms.cloudflare import CloudflareAdapter, CloudflareApi, cloudflare_api
 
 __all__ = ["CloudflareWorkerPlatform", "WorkerVersion"]
 
@@ -90,7 +90,7 @@ def _plain_text(binding: Mapping[str, Any]) -> str | None:
     return None
 
 
-class CloudflareWorkerPlatform:
+class CloudflareWorkerPlatform(CloudflareAdapter):
     """The Worker script ``script`` in one Cloudflare account (ConfigPlatform and DeploymentPlatform).
 
     Extra methods: :meth:`list_secrets`, :meth:`put_secret`, :meth:`delete_secret`,
@@ -108,7 +108,7 @@ class CloudflareWorkerPlatform:
         self.resource = script
         self.target = target
         self.env = env
-        api.client.hint = self._hint_with_defaults(api.client.hint)
+        self._install_hints()
 
     @classmethod
     def from_environ(
@@ -126,30 +126,19 @@ class CloudflareWorkerPlatform:
         )
         return cls(api, script=script, target=target, env=env)
 
-    def _hint_with_defaults(self, base: Hinter) -> Hinter:
-        def hint(status: int | None, code: str | int | None, operation: str) -> str:
-            found = base(status, code, operation)
-            if found:
-                return found
-            if status == 404 or code in (10007, 10090):
-                where = f"targets.{self.target}.environments.{self.env or '<env>'}.script"
-                return f"check {where} (script {self.script!r} was not found in the account)"
-            if status == 403:
-                writes = ("put", "delete", "create", "update")
-                needed = "Edit" if any(w in operation for w in writes) else "Read"
-                return f"token lacks Workers Scripts:{needed}"
-            if code == SECRETS_CHANGED:
-                return "secrets changed since that version; re-run with --force to deploy it anyway"
-            if code == 10215:
-                return "a gradual deployment is in progress; finish it before changing secrets"
-            return ""
-
-        return hint
-
-    @property
-    def requests(self) -> int:
-        """HTTP requests made so far."""
-        return self.api.client.requests
+    def _own_hint(self, status: int | None, code: str | int | None, operation: str) -> str:
+        if status == 404 or code in (10007, 10090):
+            where = f"targets.{self.target}.environments.{self.env or '<env>'}.script"
+            return f"check {where} (script {self.script!r} was not found in the account)"
+        if status == 403:
+            writes = ("put", "delete", "create", "update")
+            needed = "Edit" if any(w in operation for w in writes) else "Read"
+            return f"token lacks Workers Scripts:{needed}"
+        if code == SECRETS_CHANGED:
+            return "secrets changed since that version; re-run with --force to deploy it anyway"
+        if code == 10215:
+            return "a gradual deployment is in progress; finish it before changing secrets"
+        return ""
 
     @property
     def _path(self) -> str:
