@@ -3,7 +3,7 @@
 For SoTs of 10, 100 and 1,000 generated keys (distributed round-robin, GitHub capped at
 its 100-per-environment limit and Convex at 512, the rest going to the other targets),
 the sandbox is reset, synced with ``sync-env --mode=deploy-prod``, and drift detection
-(:func:`deploycheck.drift_run.run_drift`, what ``deploycheck drift`` and the drift
+(:func:`deploycheck.drift.run.run_drift`, what ``deploycheck drift`` and the drift
 checks call) reads every target once. Requests come from each adapter's counter and the
 sandbox's log. Then, with latency injected on every vendor API, the wall time of reading
 all targets is compared with the sum of reading each target alone.
@@ -52,8 +52,8 @@ def _sync(ctx: Context, config: Path, state: Path, env: dict[str, str]) -> None:
 
 
 def _drift(config: Path, state: Path, environ: dict[str, str], targets: list[str] | None = None) -> Any:
-    from deploycheck.config import load_config
-    from deploycheck.drift_run import run_drift
+    from deploycheck.config.model import load_config
+    from deploycheck.drift.run import run_drift
 
     report = run_drift(load_config(config), "sandbox", state_dir=state, environ=environ, targets=targets)
     if report.errors:

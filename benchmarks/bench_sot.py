@@ -2,7 +2,7 @@
 
 The table is generated (every third key a secret, keys spread evenly over the four
 targets with no per-platform cap: only the parser and the rules are measured, nothing is
-synced) and loaded with :func:`deploycheck.sot.load_sot` against the project's
+synced) and loaded with :func:`deploycheck.sot.parse.load_sot` against the project's
 configuration, which runs every platform rule.
 """
 
@@ -24,8 +24,8 @@ TARGET_S = 0.5
 
 def run(ctx: Context) -> Section:
     """Time load_sot on a generated table; profile it when the target is missed."""
-    from deploycheck.config import load_config
-    from deploycheck.sot import load_sot
+    from deploycheck.config.model import load_config
+    from deploycheck.sot.parse import load_sot
 
     rows = 200 if ctx.smoke else ROWS
     repeats = ctx.repeats()

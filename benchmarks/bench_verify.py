@@ -2,7 +2,7 @@
 
 A temporary project holds a deploycheck.yaml (sandbox environment) and ``checks/`` with
 N real deployment checks: each GETs its own URL of the Pages site (``/?check=i``) through
-the session's :class:`deploycheck.verify.VerificationState` (the plugin's ``dc_state``
+the session's :class:`deploycheck.verify.state.VerificationState` (the plugin's ``dc_state``
 fixture, or one built in conftest.py when the plugin has none) and asserts HTTP 200 and
 the app's marker. A session fixture prefetches every collected check's URL at once, as a
 developer would write it. The sandbox delays every Pages request by
@@ -56,7 +56,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploycheck.verify import VerificationState
+from deploycheck.verify.state import VerificationState
 
 PREFETCH = os.environ.get("BENCH_PREFETCH", "1") == "1"
 
@@ -117,7 +117,7 @@ def test_page_serves_the_app(path, state, app_url) -> None:
 
 def has_dc_state() -> bool:
     """Whether the installed pytest plugin provides the ``dc_state`` session fixture."""
-    return importlib.util.find_spec("deploycheck.plugin_fixtures") is not None
+    return importlib.util.find_spec("deploycheck.pytest_plugin.fixtures") is not None
 
 
 def write_checks(folder: Path, n: int) -> Path:
@@ -155,7 +155,7 @@ def paired_runs(
 
 
 def _sequential(urls: list[str]) -> None:
-    from deploycheck.probes import fetch_page
+    from deploycheck.verify.probes import fetch_page
 
     for url in urls:
         page = fetch_page(url)
@@ -184,7 +184,7 @@ def run(ctx: Context) -> Section:
             f"(default reports on; the hypothesis plugin of the test environment switched off, as it is "
             f"absent where checks run); start-up is the same command with `--collect-only`. "
             f"Sequential baseline: the same N fetches one after another in one process "
-            f"(`deploycheck.probes.fetch_page` in a loop: what the seed's bash does); for N <= "
+            f"(`deploycheck.verify.probes.fetch_page` in a loop: what the seed's bash does); for N <= "
             f"{NO_PREFETCH_MAX_N} also the same pytest run with prefetch switched off. "
             f"Medians of {pytest_repeats} prefetching runs, each paired with a start-up run (run minus "
             f"start-up is the median of the pairs' differences), and of {repeats} baseline runs."
@@ -250,7 +250,7 @@ def run(ctx: Context) -> Section:
                 "\n".join(f"{c / 1000:8.1f} ms  {'  ' * d}{m}" for _, c, d, m in rows),
             )
         )
-    from deploycheck.verify import VerificationState
+    from deploycheck.verify.state import VerificationState
 
     workers = inspect.signature(VerificationState).parameters["max_workers"].default
     section.notes.append(

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from deploycheck.checkers_chain import app_convex_url, log_roundtrip_chain, run_chain
-from deploycheck.verify import check_url
+from deploycheck.verify.chains import app_convex_url, log_roundtrip_chain, run_chain
+from deploycheck.verify.state import check_url
 
 
 @pytest.mark.platform("cloudflare-pages")

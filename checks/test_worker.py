@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploycheck import checkers
+from deploycheck.verify import checkers
 
 pytestmark = pytest.mark.platform("cloudflare-worker")
 

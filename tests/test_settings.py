@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config import load_config
+from deploycheck.config.model import load_config
+from deploycheck.config.settings import Settings, parse_overrides
 from deploycheck.errors import ConfigError, UsageError
 from deploycheck.redact import fingerprint, redact
-from deploycheck.settings import Settings, parse_overrides
 
 CONFIG = """\
 project: demo

@@ -5,11 +5,11 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from deploycheck.checkers import ChecksSettings
-from deploycheck.config import load_config
+from deploycheck.config.model import load_config
+from deploycheck.config.settings import Settings
 from deploycheck.sandbox import SandboxInfo
-from deploycheck.settings import Settings
-from deploycheck.verify import VerificationState, convex_view, pages_view, start_reads, worker_api_view
+from deploycheck.verify.checkers import ChecksSettings
+from deploycheck.verify.state import VerificationState, convex_view, pages_view, start_reads, worker_api_view
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from deploycheck.checkers import PollSettings
-from deploycheck.checkers_chain import (
+from deploycheck.verify.chains import (
     Chain,
     ChainError,
     Step,
@@ -20,7 +19,8 @@ from deploycheck.checkers_chain import (
     run_chain,
     substitute,
 )
-from deploycheck.probes import CallResult
+from deploycheck.verify.checkers import PollSettings
+from deploycheck.verify.probes import CallResult
 
 FAST = PollSettings(deadline_s=5, interval_s=0.1)
 
@@ -173,7 +173,7 @@ def test_app_convex_url() -> None:
 
 def test_schema_rejects_malformed_chain_step(tmp_path) -> None:
     """deploycheck.yaml with an unknown step key or a bad capture path is refused, naming the key path."""
-    from deploycheck.config import load_config
+    from deploycheck.config.model import load_config
     from deploycheck.errors import ConfigError
 
     repo = Path(__file__).resolve().parents[2]

@@ -6,17 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.checkers_config import (
+from deploycheck.config.model import Environment, Target, load_config
+from deploycheck.platforms.base import ConfigState, RemoteVar
+from deploycheck.redact import fingerprint
+from deploycheck.sot.parse import Entry
+from deploycheck.verify.config_checks import (
     ConfigSubject,
     config_matches_sot,
     dev_markers,
     no_dev_values,
     required_keys,
 )
-from deploycheck.config import Environment, Target, load_config
-from deploycheck.platforms.base import ConfigState, RemoteVar
-from deploycheck.redact import fingerprint
-from deploycheck.sot import Entry
 
 PROD = Environment(name="production", values="prod")
 DEV = Environment(name="development", remote=False, values="dev")

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config import load_config
+from deploycheck.config.model import load_config
 from deploycheck.errors import ConfigError
 from deploycheck.platforms import BACKENDS, adapter_class, open_local, open_target
-from deploycheck.platforms.cloudflare_pages import CloudflarePagesPlatform
-from deploycheck.platforms.cloudflare_worker import CloudflareWorkerPlatform
+from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
+from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
 from deploycheck.platforms.convex import ConvexPlatform
 from deploycheck.platforms.github_actions import GithubActionsPlatform
 from deploycheck.platforms.local_dotenv import LocalDotenvPlatform

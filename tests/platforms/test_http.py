@@ -21,7 +21,13 @@ from deploycheck.errors import (
     PlatformUnavailable,
     RateLimitedError,
 )
-from deploycheck.http import HttpClient, HttpSettings, check_base_url, parse_retry_after, require_credentials
+from deploycheck.http.client import (
+    HttpClient,
+    HttpSettings,
+    check_base_url,
+    parse_retry_after,
+    require_credentials,
+)
 
 from .conftest import FakeTime
 

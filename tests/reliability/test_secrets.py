@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import requests
 
-from deploycheck.config import load_config
+from deploycheck.config.model import load_config
 from deploycheck.errors import ConfigError
 from deploycheck.platforms import open_target
 from deploycheck.redact import fingerprint
-from deploycheck.sot import load_sot
+from deploycheck.sot.parse import load_sot
 
 from .conftest import CONFIG, TARGETS, leaks
 
@@ -102,7 +102,7 @@ def test_internal_error_traceback_is_redacted(workspace, run_cli, monkeypatch, r
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"unexpected state near {secret}")
 
-    monkeypatch.setattr("deploycheck.sync.Syncer.plan", boom)
+    monkeypatch.setattr("deploycheck.sync.run.Syncer.plan", boom)
     run = run_cli(
         ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--dry-run", "--config", str(CONFIG)]
     )

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from deploycheck.errors import InputError, LockError
-from deploycheck.ledger import KEY_BYTES, Ledger, LedgerEntry, StateStore, append_audit
 from deploycheck.redact import register_secret
+from deploycheck.state.ledger import KEY_BYTES, Ledger, LedgerEntry, StateStore, append_audit
 
 from .conftest import EXAMPLE_SOT
 
@@ -82,7 +82,7 @@ def test_a_crash_while_saving_keeps_the_old_ledger(store: StateStore, monkeypatc
     def crash(*args: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("deploycheck.ledger.os.replace", crash)
+    monkeypatch.setattr("deploycheck.state.ledger.os.replace", crash)
     with pytest.raises(KeyboardInterrupt):
         ledger.save()
     monkeypatch.undo()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from deploycheck.ledger import Ledger, LedgerEntry
-from deploycheck.plan import plan_target
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
-from deploycheck.sot import Entry
+from deploycheck.sot.parse import Entry
+from deploycheck.state.ledger import Ledger, LedgerEntry
+from deploycheck.sync.plan import plan_target
 
 SOURCE = Path("/tmp/app.env")
 SECRET = "AXq8Lx2vN5bR7tY1wE4uI6oP3aZkQ2xvdWRm"

@@ -40,7 +40,7 @@ class _Collector:
     """A pytest plugin object folding the reports of the run into deploycheck outcomes."""
 
     def __init__(self, env: str) -> None:
-        from deploycheck.reporting import Results
+        from deploycheck.report.results import Results
 
         self.results = Results(env)
 
@@ -85,7 +85,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run the checks in-process; return 0 (passed, with or without warnings), 1 (failed) or 2 (usage)."""
     from deploycheck.errors import Problem, UsageError
-    from deploycheck.reporting import load_results, render_markdown, summary_lines
+    from deploycheck.report.results import load_results, render_markdown, summary_lines
 
     if args.summary_from:
         print(render_markdown(load_results(Path(args.summary_from))), end="")
@@ -94,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             [Problem(source="verify", message="missing ENV.", hint="deploycheck verify production")]
         )
-    from deploycheck.settings import parse_overrides
+    from deploycheck.config.settings import parse_overrides
 
     _own_options(args)
     parse_overrides(args.overrides, "--set")

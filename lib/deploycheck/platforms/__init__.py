@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from deploycheck.errors import ConfigError, Problem
 
 if TYPE_CHECKING:
-    from deploycheck.config import ProjectConfig, Target
-    from deploycheck.platforms.cloudflare_pages import CloudflarePagesPlatform
-    from deploycheck.platforms.cloudflare_worker import CloudflareWorkerPlatform
+    from deploycheck.config.model import ProjectConfig, Target
+    from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
+    from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
     from deploycheck.platforms.convex import ConvexPlatform
     from deploycheck.platforms.github_actions import GithubActionsPlatform
     from deploycheck.platforms.local_dotenv import LocalDotenvPlatform
@@ -39,8 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["BACKENDS", "adapter_class", "open_local", "open_target"]
 
 BACKENDS: dict[str, str] = {
-    "cloudflare-pages": "deploycheck.platforms.cloudflare_pages.CloudflarePagesPlatform",
-    "cloudflare-worker": "deploycheck.platforms.cloudflare_worker.CloudflareWorkerPlatform",
+    "cloudflare-pages": "deploycheck.platforms.cloudflare.pages.CloudflarePagesPlatform",
+    "cloudflare-worker": "deploycheck.platforms.cloudflare.worker.CloudflareWorkerPlatform",
     "convex": "deploycheck.platforms.convex.ConvexPlatform",
     "github-actions": "deploycheck.platforms.github_actions.GithubActionsPlatform",
     "local-dotenv": "deploycheck.platforms.local_dotenv.LocalDotenvPlatform",
@@ -97,14 +97,14 @@ def open_target(
         raise ConfigError([problem])
     platform = target.platform
     if platform == "cloudflare-worker":
-        from deploycheck.platforms.cloudflare_worker import CloudflareWorkerPlatform
+        from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
 
         script = _param(config, target, env, params, "script")
         return CloudflareWorkerPlatform.from_environ(
             script=script, environ=env_vars, target=target.name, env=env
         )
     if platform == "cloudflare-pages":
-        from deploycheck.platforms.cloudflare_pages import CloudflarePagesPlatform
+        from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
 
         project = _param(config, target, env, params, "project")
         stage = str(params.get("stage") or "production")

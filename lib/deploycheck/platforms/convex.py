@@ -18,7 +18,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from deploycheck.errors import ConfigError, NotFoundError, Problem
-from deploycheck.http import HttpClient, HttpSettings, require_credentials
+from deploycheck.http.client import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 
 __all__ = ["ConvexPlatform", "deployment_name_of_key", "normalize_function_id"]

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deploycheck.errors import ConfigError, DeploycheckError, PlatformError, Problem
-from deploycheck.http import HttpClient, HttpSettings, require_credentials
+from deploycheck.http.client import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 
 __all__ = ["DEFAULT_BASE_URL", "GithubActionsPlatform", "seal"]

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from deploycheck.config import ProjectConfig, Target
+from deploycheck.config.model import ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, UsageError
-from deploycheck.rollback.guard import enforce, git
+from deploycheck.rollback.schema.guard import enforce, git
 from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
 

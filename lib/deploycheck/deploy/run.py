@@ -1,0 +1,369 @@
+"""Coordinated multi-platform deploy: drift-gated before, each platform independently, verified after.
+
+The seed's Pattern 1: Convex, the Worker and Pages each keep their own pipeline, run
+here in ``deploy.order``; one platform's failure does not stop the others (unless
+``stop_on_failure``); one verification covers every deployed platform; each platform's
+rollback boundary is what it served before the deploy.
+
+:func:`deploy` runs the whole sequence:
+
+1. the gate: drift detection of the environment (:func:`deploycheck.drift.run.run_drift`);
+   drift, or a platform the gate cannot read, stops the deploy unless ``allow_drift``;
+2. per target: read its deployment state, run its deploy command
+   (:mod:`deploycheck.deploy.command`), read the state again and prove something new is live
+   (:mod:`deploycheck.deploy.readback`), append the result to the audit log;
+3. the checks of the deployed platforms, expecting the new ids
+   (:mod:`deploycheck.deploy.verify`);
+4. a summary with each platform's result and, for each failure, the rollback command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from deploycheck.deploy.command import run_command
+from deploycheck.deploy.plan import DeployPlan, DeployStep, plan_deploy
+from deploycheck.deploy.readback import PlatformStateReader, Produced, Snapshot, StateReader, moved, produced
+from deploycheck.deploy.render import (
+    DeployReport,
+    GateResult,
+    StepOutcome,
+    previous_deploy_commit,
+    print_summary,
+    rollback_command,
+    rollback_commands,
+)
+from deploycheck.deploy.verify import Verification, verify_deploy
+from deploycheck.errors import DeploycheckError, Problem, UsageError
+from deploycheck.redact import redact
+
+if TYPE_CHECKING:
+    from deploycheck.config.model import ProjectConfig
+    from deploycheck.state.ledger import StateStore
+
+__all__ = [
+    "DeployOptions",
+    "DeployReport",
+    "Deployer",
+    "GateResult",
+    "StepOutcome",
+    "deploy",
+    "expectations",
+    "rollback_command",
+    "run_gate",
+]
+
+
+@dataclass
+class DeployOptions:
+    """What the user asked for (see ``deploycheck deploy --help``).
+
+    ``settle_s`` bounds how long a command that exited 0 may take for its deployment to
+    appear in the platform API; a git-triggered Pages build may take the step's timeout.
+    """
+
+    env: str
+    platforms: tuple[str, ...] = ()
+    allow_drift: bool = False
+    dry_run: bool = False
+    yes: bool = False
+    interactive: bool = False
+    verify: bool = True
+    stop_on_failure: bool | None = None
+    sot: Path | None = None
+    state_dir: Path | None = None
+    report_dir: Path | None = None
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    settle_s: float = 15.0
+    poll_s: float = 0.5
+    lock_timeout: float = 5.0
+    confirm: Callable[[str], bool] | None = None
+
+
+def run_gate(
+    config: ProjectConfig, env: str, *, sot: Path | None, state_dir: Path | None, environ: Mapping[str, str]
+) -> GateResult:
+    """Run drift detection over ``env`` and say whether a deploy may proceed."""
+    from deploycheck.drift.render import render_text
+    from deploycheck.drift.run import run_drift
+
+    report = run_drift(config, env, sot_path=sot, state_dir=state_dir, environ=environ)
+    code = report.exit_code
+    if code == 0:
+        compared = len(report.results)
+        summary = f"no drift ({compared} key(s) on {len(report.targets)} target(s) match the source of truth)"
+    elif report.errors:
+        names = ", ".join(f"{e.target} ({e.platform})" for e in report.errors)
+        summary = f"{len(report.errors)} target(s) could not be read: {names}"
+        if report.failing:
+            summary += f"; {len(report.failing)} drift finding(s)"
+    else:
+        summary = f"drift found: {len(report.failing)} finding(s)"
+    return GateResult(code == 0, code, summary, render_text(report))
+
+
+class Deployer:
+    """Runs the steps of a plan (see :func:`deploy`)."""
+
+    def __init__(
+        self,
+        config: ProjectConfig,
+        options: DeployOptions,
+        out: TextIO,
+        reader: StateReader,
+        store: StateStore | None,
+    ) -> None:
+        self.config = config
+        self.options = options
+        self.out = out
+        self.reader = reader
+        self.store = store
+
+    def write(self, text: str) -> None:
+        """Print one redacted line."""
+        self.out.write(redact(text) + "\n")
+        self.out.flush()
+
+    def command_environ(self, step: DeployStep) -> dict[str, str]:
+        """The environment of a deploy command: os.environ passed through, plus, for this same
+        deploycheck, its package folder on PYTHONPATH."""
+        environ = dict(self.options.environ)
+        if step.argv[:3] == (sys.executable, "-m", "deploycheck"):
+            import deploycheck
+
+            lib = str(Path(deploycheck.__file__).resolve().parent.parent)
+            paths = [p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+            if lib not in paths:
+                environ["PYTHONPATH"] = os.pathsep.join([lib, *paths])
+        return environ
+
+    def _wait_for_new(
+        self, step: DeployStep, before: Snapshot, deadline: float
+    ) -> tuple[Snapshot, Produced | None]:
+        since = int(before.active) if step.platform == "convex" and before.active else None
+        while True:
+            after = self.reader.read(step.platform, step.target, since_ms=since)
+            found = produced(before, after)
+            if (found is not None and found.live) or time.monotonic() >= deadline:
+                return after, found
+            if found is not None and found.status in ("failure", "failed", "canceled"):
+                return after, found
+            time.sleep(self.options.poll_s)
+
+    def run_step(self, step: DeployStep) -> StepOutcome:
+        """Deploy one target: snapshot, command, snapshot, verdict."""
+        self.write(
+            f"== {step.label} -> {step.resource}: {step.command}  (in {step.cwd}, timeout {step.timeout:g} s)"
+        )
+        try:
+            before = self.reader.read(step.platform, step.target)
+        except DeploycheckError as exc:
+            reason = f"could not read its deployment state before deploying, so nothing was run: {exc}"
+            return StepOutcome(step, "failed", reason)
+        result = run_command(
+            step.argv,
+            cwd=step.cwd,
+            environ=self.command_environ(step),
+            timeout=step.timeout,
+            out=self.out,
+            prefix=f"[{step.platform}] ",
+        )
+        wait = step.timeout if step.triggered else self.options.settle_s
+        deadline = time.monotonic() + (wait if result.ok else 0.0)
+        try:
+            after, found = self._wait_for_new(step, before, deadline)
+        except DeploycheckError as exc:
+            reason = f"{result.describe()}; its deployment state could not be read back: {exc}"
+            return StepOutcome(step, "failed", reason, result, before, partial=result.ok)
+        outcome = StepOutcome(step, "failed", "", result, before, after, found, partial=moved(before, after))
+        if not result.ok:
+            outcome.reason = f"the command {result.describe()}"
+            if outcome.partial:
+                outcome.reason += " after partially applying (what serves traffic changed)"
+        elif found is None:
+            outcome.reason = "the command exited 0 but no new deployment appeared"
+        elif not found.live:
+            outcome.reason = f"the new {found.describe()} did not become live"
+            outcome.partial = True
+        else:
+            outcome.status = "deployed"
+            outcome.partial = False
+        return outcome
+
+    def audit(self, outcome: StepOutcome) -> None:
+        """Append the step to the audit log (a deploy is recorded even when it failed)."""
+        if self.store is not None:
+            self.store.append_audit(outcome.to_event(self.options.env))
+
+
+def _environ_for_checks(options: DeployOptions) -> dict[str, str]:
+    environ = dict(options.environ)
+    if options.state_dir is not None:
+        environ["DEPLOYCHECK_STATE_DIR"] = str(options.state_dir)
+    if options.sot is not None:
+        environ["DEPLOYCHECK_SOT"] = str(options.sot)
+    return environ
+
+
+def _preconditions(config: ProjectConfig, options: DeployOptions) -> None:
+    environment = config.environment(options.env)
+    problems: list[Problem] = []
+    if environment.sandbox and not options.environ.get("DEPLOYCHECK_SANDBOX_ADMIN_URL"):
+        problems.append(
+            Problem(
+                "--env",
+                f"environment {options.env!r} is the sandbox, and no sandbox is running here.",
+                hint="Start `deploycheck sandbox` and export the environment its first line prints.",
+            )
+        )
+    if environment.remote and not options.dry_run and not options.yes and not options.interactive:
+        problems.append(
+            Problem(
+                "--yes",
+                f"environment {options.env!r} is remote and there is no terminal to confirm on: "
+                "pass --yes, or --dry-run to see the plan.",
+            )
+        )
+    if problems:
+        raise UsageError(problems)
+
+
+def _print_plan(plan: DeployPlan, out: TextIO) -> None:
+    out.write(f"Plan ({plan.env}): {' -> '.join(plan.platforms) or 'nothing to deploy'}")
+    out.write(f"; {'stop' if plan.stop_on_failure else 'continue'} on failure\n")
+    for index, step in enumerate(plan.steps, 1):
+        source = "" if step.configured else "  [default command]"
+        wait = "  [waits for the platform's build]" if step.triggered else ""
+        out.write(f"  {index}. {step.label} -> {step.resource}: {step.command}{source}{wait}\n")
+        out.write(f"     in {step.cwd}, timeout {step.timeout:g} s\n")
+
+
+def deploy(
+    config: ProjectConfig,
+    options: DeployOptions,
+    out: TextIO,
+    *,
+    gate: Callable[[], GateResult] | None = None,
+    reader: StateReader | None = None,
+    verifier: Callable[[list[str], dict[str, str]], Verification] | None = None,
+) -> DeployReport:
+    """Gate, deploy each planned target, verify, summarize; see the module docstring.
+
+    ``gate``, ``reader`` and ``verifier`` default to drift detection, the platform
+    adapters and the pytest checks. Raises an InputError (nothing run) for bad input.
+    """
+    from deploycheck.state.ledger import StateStore
+
+    plan = plan_deploy(config, options.env, options.platforms, stop_on_failure=options.stop_on_failure)
+    _preconditions(config, options)
+    report = DeployReport(options.env, plan, dry_run=options.dry_run)
+    sot_path = config.sot_path(
+        options.env, str(options.sot) if options.sot else options.environ.get("DEPLOYCHECK_SOT")
+    )
+    store = StateStore.for_project(config, sot_path, options.state_dir, options.environ)
+    report.gate = (
+        gate
+        or (
+            lambda: run_gate(
+                config, options.env, sot=options.sot, state_dir=options.state_dir, environ=options.environ
+            )
+        )
+    )()
+    out.write(redact(f"Gate (drift check of {options.env}): {report.gate.summary}") + "\n")
+    if not report.gate.passed:
+        out.write(redact(report.gate.report).rstrip() + "\n")
+        if not options.allow_drift:
+            report.stopped_by_gate = True
+            out.write(
+                "Deploy stopped by the drift gate: nothing was deployed. Reconcile the drift "
+                "(deploycheck sync-env) or pass --allow-drift to deploy anyway.\n"
+            )
+            return report
+        out.write("--allow-drift: deploying despite the gate.\n")
+    _print_plan(plan, out)
+    if options.dry_run:
+        out.write("Dry run: nothing was run.\n")
+        return report
+    question = f"Deploy {', '.join(plan.platforms)} to {options.env}? [y/N] "
+    if not options.yes and options.confirm is not None and not options.confirm(question):
+        out.write("Cancelled: nothing was deployed.\n")
+        report.cancelled = True
+        return report
+    previous = {p: previous_deploy_commit(store, options.env, p) for p in plan.platforms}
+    state_reader = reader or PlatformStateReader(_opener(config, options))
+    deployer = Deployer(config, options, out, state_reader, store)
+    with store.lock(options.lock_timeout, purpose=f"deploy {options.env}"):
+        failed = False
+        for step in plan.steps:
+            if failed and plan.stop_on_failure:
+                outcome = StepOutcome(
+                    step, "skipped", "not run: an earlier platform failed (stop_on_failure)"
+                )
+            else:
+                outcome = deployer.run_step(step)
+                deployer.audit(outcome)
+            failed = failed or outcome.status == "failed"
+            report.outcomes.append(outcome)
+            if outcome.status != "skipped":
+                deployer.write(
+                    f"   {step.label}: {outcome.status}{': ' + outcome.reason if outcome.reason else ''}"
+                )
+    deployed = [o for o in report.outcomes if o.status == "deployed"]
+    if options.verify and deployed:
+        expect = expectations(deployed)
+        platforms = list(dict.fromkeys(o.step.platform for o in deployed))
+        out.write(f"== verification of {', '.join(platforms)} in {options.env}\n")
+        report.verification = (verifier or _default_verifier(config, options, out))(platforms, expect)
+    report.rollbacks, report.undo = rollback_commands(config, report, previous)
+    print_summary(report, out)
+    return report
+
+
+def expectations(deployed: list[StepOutcome]) -> dict[str, str]:
+    """The checks' ``--expect-*`` options naming what this deploy made live (option -> value)."""
+    expect: dict[str, str] = {}
+    for outcome in deployed:
+        made = outcome.produced
+        if made is None:
+            continue
+        if outcome.step.platform == "cloudflare-pages" and made.deployment_id:
+            expect["--expect-pages-deployment"] = made.deployment_id
+            if made.commit:
+                expect["--expect-commit"] = made.commit
+        elif outcome.step.platform == "cloudflare-worker" and made.version_id:
+            expect["--expect-worker-version"] = made.version_id
+    return expect
+
+
+def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], Any]:
+    from deploycheck.platforms import open_target
+
+    def opener(target: str) -> Any:
+        return open_target(config, config.targets[target], options.env, options.environ)
+
+    return opener
+
+
+def _default_verifier(
+    config: ProjectConfig, options: DeployOptions, out: TextIO
+) -> Callable[[list[str], dict[str, str]], Verification]:
+    def verifier(platforms: list[str], expect: dict[str, str]) -> Verification:
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        folder = options.report_dir or config.resolve_path("reports") / f"deploy-{options.env}-{stamp}"
+        return verify_deploy(
+            config=config,
+            env=options.env,
+            platforms=platforms,
+            expect=expect,
+            report_dir=folder,
+            environ=_environ_for_checks(options),
+            out=out,
+        )
+
+    return verifier

@@ -1,0 +1,333 @@
+"""The comparison rules of drift detection for one target (see :mod:`deploycheck.drift.model`).
+
+:func:`compare_target` turns a target's state, the SoT's keys for it and the sync
+ledger into one :class:`~deploycheck.drift.model.Finding` per key (plus ``unexpected`` ones for
+keys only the platform holds) and target-level notes. Pure: no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from deploycheck.drift.model import (
+    DriftState,
+    ExpectedVar,
+    Finding,
+    LedgerRecord,
+    LedgerView,
+    Note,
+    TargetReading,
+)
+from deploycheck.redact import fingerprint, mask_value
+
+if TYPE_CHECKING:
+    from deploycheck.platforms.base import RemoteVar
+
+__all__ = ["compare_target", "newest_marker", "sync_command"]
+
+#: platforms whose names are case-insensitive (GitHub stores them upper case)
+_CASE_INSENSITIVE = frozenset({"github-actions"})
+#: platforms that keep secrets and plain vars apart: a type mismatch is drift there
+TYPED_PLATFORMS = frozenset({"cloudflare-worker", "cloudflare-pages", "github-actions"})
+#: platforms whose target-wide marker changes on every configuration write (the Worker's
+#: active version); other markers (the Pages deployment id) change on code deploys only
+_CONFIG_MARKER = frozenset({"cloudflare-worker"})
+
+
+def sync_command(mode: str, env: str, key: str, target: str) -> str:
+    """The exact command that writes ``key`` of ``target`` from the SoT."""
+    return shlex.join(
+        ["deploycheck", "sync-env", f"--mode={mode}", "--env", env, "--only", key, "--target", target]
+    )
+
+
+def _github_hint(resource: str, key: str, remote: RemoteVar) -> str:
+    kind = "secret" if remote.secret else "variable"
+    repo, _, environment = resource.partition(":")
+    env_flag = f" --env {shlex.quote(environment)}" if environment else ""
+    return f"gh {kind} delete {shlex.quote(key)} --repo {shlex.quote(repo)}{env_flag}"
+
+
+def _remove_hint(platform: str, resource: str, key: str, remote: RemoteVar) -> str:
+    """How a person removes ``key`` from the platform (a command where one exists)."""
+    k, res = shlex.quote(key), shlex.quote(resource)
+    hints = {
+        "convex": f"npx convex env remove {k} (deployment {resource})",
+        "cloudflare-worker": f"npx wrangler secret delete {k} --name {res}"
+        if remote.secret
+        else f"delete the var {k} from the Worker's wrangler configuration and redeploy",
+        "cloudflare-pages": f"npx wrangler pages secret delete {k} --project-name {res}"
+        if remote.secret
+        else f"delete the variable {k} in the Pages project settings ({resource})",
+        "local-dotenv": f"delete the line {key}=... from {resource}",
+    }
+    if platform == "github-actions":
+        return _github_hint(resource, key, remote)
+    return hints.get(platform, f"delete {key} on {platform} ({resource})")
+
+
+@dataclass(frozen=True)
+class _Context:
+    env: str
+    mode: str
+    reading: TargetReading
+    ledger: LedgerView | None
+    fingerprint: Callable[[str], str]
+
+    def finding(  # noqa: PLR0917 - internal constructor shorthand
+        self,
+        var: ExpectedVar,
+        state: DriftState,
+        expected: str,
+        actual: str,
+        detail: str = "",
+        action: str = "",
+        command: str | None = None,
+    ) -> Finding:
+        r = self.reading
+        return Finding(
+            env=self.env,
+            target=r.target,
+            platform=r.platform,
+            resource=r.resource,
+            key=var.key,
+            state=state,
+            secret=var.secret,
+            expected=expected,
+            actual=actual,
+            detail=detail,
+            action=action,
+            command=command,
+        )
+
+    def show(self, value: str | None, secret: bool) -> str:
+        """A value for output: secrets as their fingerprint under the ledger's key."""
+        if value is None or not secret:
+            return mask_value(value, secret=False)
+        return self.fingerprint(value)
+
+    def fix(self, var: ExpectedVar) -> str:
+        return sync_command(self.mode, self.env, var.key, self.reading.target)
+
+
+def _compare_readable(
+    ctx: _Context, var: ExpectedVar, remote: RemoteVar, record: LedgerRecord | None
+) -> Finding:
+    assert remote.value is not None
+    # untyped platforms (Convex, .env files) mark unknown names secret to be safe; the SoT decides
+    secret = var.secret or (remote.secret and ctx.reading.platform in TYPED_PLATFORMS)
+    expected_fp = ctx.fingerprint(var.value)
+    actual_fp = ctx.fingerprint(remote.value)
+    shown = (ctx.show(var.value, secret), ctx.show(remote.value, secret))
+    if actual_fp == expected_fp:
+        return ctx.finding(var, "in_sync", *shown)
+    command = ctx.fix(var)
+    if record is not None and record.fingerprint == actual_fp:
+        return ctx.finding(
+            var,
+            "pending",
+            *shown,
+            detail=f"the SoT ({var.where}) changed since the last sync ({record.written_at}); "
+            "the platform still holds the value written then.",
+            action=f"sync it: {command}",
+            command=command,
+        )
+    if record is not None and record.fingerprint == expected_fp:
+        detail = f"changed on the platform after the last sync ({record.written_at})."
+    elif record is None:
+        detail = "the platform's value is not the SoT's; no sync of this key is recorded."
+    else:
+        detail = "the platform's value is neither the SoT's nor the one last synced."
+    return ctx.finding(
+        var,
+        "value_differs",
+        *shown,
+        detail=detail,
+        action=f"write the SoT's value: {command} (or update the SoT if the platform is right)",
+        command=command,
+    )
+
+
+def _compare_write_only(
+    ctx: _Context, var: ExpectedVar, remote: RemoteVar, record: LedgerRecord | None
+) -> Finding:
+    expected = ctx.show(var.value, True)
+    command = ctx.fix(var)
+    if record is None:
+        return ctx.finding(
+            var,
+            "unverifiable",
+            expected=expected,
+            actual="(write-only, present)",
+            detail="a write-only secret with no ledger entry: its value cannot be read or compared.",
+            action=f"run a sync once to record its fingerprint: {command}",
+            command=command,
+        )
+    actual = f"{record.fingerprint} (last synced {record.written_at})"
+    if record.fingerprint != ctx.fingerprint(var.value):
+        return ctx.finding(
+            var,
+            "pending",
+            expected=expected,
+            actual=actual,
+            detail=f"the SoT ({var.where}) changed since the last sync ({record.written_at}).",
+            action=f"sync it: {command}",
+            command=command,
+        )
+    r = ctx.reading
+    oob: str | None = None
+    if remote.marker is not None and record.marker is not None and remote.marker != record.marker:
+        oob = f"its change marker is {remote.marker}; the last sync recorded {record.marker}."
+    elif r.recorded_bindings is not None and r.active_bindings is not None:
+        before, now = r.recorded_bindings.get(var.key), r.active_bindings.get(var.key)
+        if before != now:
+            oob = (
+                f"its binding changed between version {r.recorded_marker} (last sync) and the active "
+                f"version {r.state.marker}: {before or 'absent'} -> {now or 'absent'}."
+            )
+    if oob is not None:
+        return ctx.finding(
+            var,
+            "changed_out_of_band",
+            expected=expected,
+            actual=f"changed after {record.written_at}",
+            detail=f"changed on the platform after the last sync: {oob}",
+            action=f"overwrite it with the SoT's value: {command} (or update the SoT first)",
+            command=command,
+        )
+    return ctx.finding(var, "in_sync", expected=expected, actual=actual)
+
+
+def _missing(ctx: _Context, var: ExpectedVar, record: LedgerRecord | None) -> Finding:
+    command = ctx.fix(var)
+    synced = f" It was last synced {record.written_at}." if record is not None else ""
+    return ctx.finding(
+        var,
+        "missing",
+        expected=ctx.show(var.value, var.secret),
+        actual="(absent)",
+        detail=f"{ctx.reading.resource} does not hold this key.{synced}",
+        action=f"write it: {command}",
+        command=command,
+    )
+
+
+def _kind_differs(ctx: _Context, var: ExpectedVar, remote: RemoteVar) -> Finding:
+    kinds = ("plain", "secret")
+    command = ctx.fix(var)
+    return ctx.finding(
+        var,
+        "value_differs",
+        expected=f"{kinds[var.secret]}: {ctx.show(var.value, var.secret)}",
+        actual=f"{kinds[remote.secret]}: "
+        + ("(write-only)" if remote.value is None else ctx.show(remote.value, True)),
+        detail=f"stored as {kinds[remote.secret]}, the SoT says {kinds[var.secret]}.",
+        action=f"rewrite it with the SoT's type and value: {command}",
+        command=command,
+    )
+
+
+def _unexpected(ctx: _Context, remote: RemoteVar, record: LedgerRecord | None) -> Finding:
+    r = ctx.reading
+    hint = _remove_hint(r.platform, r.resource, remote.name, remote)
+    command = hint if hint.startswith(("npx ", "gh ")) else None
+    action = f"remove it on the platform ({hint}) or add it to the SoT for {r.target}"
+    if record is not None and getattr(record, "created", False):
+        prune = shlex.join(
+            [
+                "deploycheck",
+                "sync-env",
+                f"--mode={ctx.mode}",
+                "--env",
+                ctx.env,
+                "--target",
+                r.target,
+                "--prune",
+            ]
+        )
+        command = prune
+        action = f"deploycheck created it: remove it with {prune}, or add it to the SoT for {r.target}"
+    return Finding(
+        env=ctx.env,
+        target=r.target,
+        platform=r.platform,
+        resource=r.resource,
+        key=remote.name,
+        state="unexpected",
+        secret=remote.secret,
+        expected="(not in the SoT)",
+        actual="(write-only, present)" if remote.value is None else ctx.show(remote.value, remote.secret),
+        detail="on the platform but not assigned to this target in the SoT.",
+        action=action,
+        command=command,
+    )
+
+
+def _target_note(reading: TargetReading) -> Note | None:
+    marker, recorded = reading.state.marker, reading.recorded_marker
+    if reading.platform not in _CONFIG_MARKER or marker is None or recorded is None or marker == recorded:
+        return None
+    if reading.recorded_bindings is not None and reading.active_bindings is not None:
+        how = "binding lists compared; only keys whose binding changed are reported."
+    else:
+        how = "per-key changes cannot be told apart without version details."
+    return Note(
+        target=reading.target,
+        platform=reading.platform,
+        message=f"{reading.resource} changed since the last sync: marker {recorded} then, {marker} now "
+        f"(any write or deploy changes it); {how} Secret values cannot be read, so a secret "
+        "overwritten under the same name is not detectable; re-sync to be sure.",
+    )
+
+
+def compare_target(
+    env: str,
+    reading: TargetReading,
+    expected: Sequence[ExpectedVar],
+    ledger: LedgerView | None,
+    *,
+    mode: str,
+    fingerprint_fn: Callable[[str], str] = fingerprint,
+) -> tuple[list[Finding], list[Note]]:
+    """Compare one target's state with the SoT's keys for it; return findings and notes.
+
+    ``mode`` is the sync mode the remediation commands use (``deploy-prod``, ``local``, ...);
+    ``fingerprint_fn`` must be the function the ledger used (keyed with the ledger key).
+    """
+    ctx = _Context(env, mode, reading, ledger, fingerprint_fn)
+    fold = str.upper if reading.platform in _CASE_INSENSITIVE else (lambda s: s)
+    remote_vars = {fold(name): var for name, var in reading.state.vars.items()}
+    wanted = {fold(v.key) for v in expected}
+    results: list[Finding] = []
+    for var in expected:
+        remote = remote_vars.get(fold(var.key))
+        record = ledger.entry(env, reading.target, var.key) if ledger is not None else None
+        if remote is None:
+            results.append(_missing(ctx, var, record))
+        elif reading.platform in TYPED_PLATFORMS and remote.secret != var.secret:
+            results.append(_kind_differs(ctx, var, remote))
+        elif remote.value is None:
+            results.append(_compare_write_only(ctx, var, remote, record))
+        else:
+            results.append(_compare_readable(ctx, var, remote, record))
+    for name in sorted(remote_vars):
+        if name not in wanted:
+            remote = remote_vars[name]
+            record = ledger.entry(env, reading.target, remote.name) if ledger is not None else None
+            results.append(_unexpected(ctx, remote, record))
+    note = _target_note(reading)
+    return results, [note] if note is not None else []
+
+
+def newest_marker(records: Iterable[LedgerRecord | None]) -> str | None:
+    """The marker of the most recently written record (the target-wide state after the last sync)."""
+    best: LedgerRecord | None = None
+    for record in records:
+        if record is None or record.marker is None:
+            continue
+        if best is None or record.written_at > best.written_at:
+            best = record
+    return best.marker if best is not None else None

@@ -1,0 +1,337 @@
+"""HTTP for every platform adapter: timeouts, bounded retries, and credential guards.
+
+One :class:`HttpClient` per vendor base URL. It owns the credential headers, so a
+credential only ever travels to its own vendor: absolute URLs (a ``Link: rel=next``)
+on another origin are refused, and redirects are never followed. Base URLs must be
+https unless the host is loopback or ``DEPLOYCHECK_ALLOW_INSECURE=1``.
+
+Retries (the policy of wrangler's ``retry.ts`` and stamina, bounded twice):
+
+* idempotent requests retry on 429, 5xx, timeouts and connection errors;
+* non-idempotent writes retry only on 429 and on a refused connection (nothing reached
+  the server); a 5xx or a timeout is reported, never blindly repeated;
+* at most ``retries`` retries (default 3, ``DEPLOYCHECK_HTTP_RETRIES``) within a total
+  budget (default 30 s); ``Retry-After`` (seconds or HTTP-date) is honoured, and when it
+  exceeds what is left of the budget the request fails at once.
+
+Every failure becomes one :class:`deploycheck.errors.PlatformError` subclass naming the
+platform, the operation, the status, the vendor code and the next step; request bodies
+never appear in a message.
+
+The policy lives in :mod:`deploycheck.http.retry`, the status-to-error mapping in
+:mod:`deploycheck.http.errors`, settings and URL/credential guards in
+:mod:`deploycheck.http.settings`; every name stays importable from here.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Collection, Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import requests
+
+from deploycheck.errors import (
+    MalformedResponse,
+    PlatformError,
+    PlatformTimeout,
+    PlatformUnavailable,
+)
+from deploycheck.http.errors import (
+    Classifier,
+    ErrorParser,
+    Hinter,
+    default_hint,
+    default_parse_error,
+    error_for_status,
+    no_hint,
+)
+from deploycheck.http.retry import (
+    IDEMPOTENT_METHODS,
+    backoff_wait,
+    exhausted_error,
+    nothing_sent,
+    parse_retry_after,
+)
+from deploycheck.http.settings import HttpSettings, check_base_url, is_loopback, require_credentials
+
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "Classifier",
+    "ErrorParser",
+    "Hinter",
+    "HttpClient",
+    "HttpSettings",
+    "check_base_url",
+    "default_hint",
+    "error_for_status",
+    "is_loopback",
+    "parse_retry_after",
+    "require_credentials",
+]
+
+
+class HttpClient:
+    """Requests to one vendor base URL with its credentials, timeouts and retry policy.
+
+    ``requests`` counts every HTTP request sent (retries included), so callers can check
+    that reading state costs a fixed number of requests.
+
+    Example::
+
+        client = HttpClient(platform="convex", base_url=url, headers={"Authorization": f"Convex {key}"},
+                            base_url_variable="CONVEX_URL")
+        body = client.json(client.request("GET", "/api/v1/deployment_info", operation="read deployment info"),
+                           "read deployment info")
+    """
+
+    def __init__(
+        self,
+        *,
+        platform: str,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        base_url_variable: str = "base URL",
+        settings: HttpSettings | None = None,
+        parse_error: ErrorParser | None = None,
+        hint: Hinter | None = None,
+        classify: Classifier | None = None,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings or HttpSettings()
+        self.platform = platform
+        insecure = self.settings.allow_insecure
+        self.base_url = check_base_url(base_url, base_url_variable, allow_insecure=insecure)
+        self._origin = urlsplit(self.base_url)
+        self.session = session or requests.Session()
+        # never pick up proxies or .netrc credentials from the environment
+        self.session.trust_env = False
+        self.session.headers.update(headers or {})
+        self.parse_error: ErrorParser = parse_error or default_parse_error
+        self.hint: Hinter = hint or no_hint
+        self.classify: Classifier = classify or (lambda status, code: None)
+        #: how the client waits and tells time (tests replace them to run without waiting)
+        self.sleep = sleep
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    # -- URLs ---------------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        """The absolute URL of ``path``; an absolute URL must lie under the base URL."""
+        if "://" not in path:
+            return self.base_url + "/" + path.lstrip("/")
+        parts = urlsplit(path)
+        same_origin = (parts.scheme, parts.hostname, parts.port) == (
+            self._origin.scheme,
+            self._origin.hostname,
+            self._origin.port,
+        )
+        if not same_origin or not parts.path.startswith(self._origin.path):
+            msg = f"refusing to send credentials to {parts.scheme}://{parts.netloc}, outside {self.base_url}"
+            raise PlatformError(
+                msg,
+                platform=self.platform,
+                operation="follow a link",
+                hint="the vendor answered with a link to another origin; report it or check the base URL",
+            )
+        return path
+
+    # -- errors --------------------------------------------------------------------------------
+
+    def error(self, response: requests.Response, operation: str, *, extra: str = "") -> PlatformError:
+        """The PlatformError for an error response (vendor message and code, next step)."""
+        message, code = self.parse_error(response)
+        if extra:
+            message = f"{message}; {extra}"
+        return error_for_status(
+            response.status_code,
+            message,
+            platform=self.platform,
+            operation=operation,
+            code=code,
+            hint=self.hint(response.status_code, code, operation),
+            cls=self.classify(response.status_code, code),
+        )
+
+    def json(self, response: requests.Response, operation: str) -> Any:
+        """The JSON body of ``response``, or MalformedResponse."""
+        try:
+            return response.json()
+        except ValueError as exc:
+            content_type = response.headers.get("content-type", "?")
+            msg = f"expected JSON, got {content_type} ({len(response.content)} bytes)"
+            raise MalformedResponse(
+                msg,
+                platform=self.platform,
+                operation=operation,
+                status=response.status_code,
+                hint="check the base URL points at the vendor API, not a proxy or login page",
+            ) from exc
+
+    def malformed(self, operation: str, what: str) -> MalformedResponse:
+        """A MalformedResponse saying the body lacked ``what``."""
+        return MalformedResponse(
+            f"the response is not the documented shape: {what}",
+            platform=self.platform,
+            operation=operation,
+            hint="check the base URL and the vendor API version",
+        )
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Any = None,
+        files: Any = None,
+        headers: Mapping[str, str] | None = None,
+        idempotent: bool | None = None,
+        accept: Collection[int] = (),
+    ) -> requests.Response:
+        """Send one request with timeouts and the retry policy; return a 2xx response
+        (or one whose status is in ``accept``), else raise a PlatformError.
+
+        ``idempotent`` defaults to True for GET, HEAD, OPTIONS, PUT and DELETE; pass True
+        for a POST or PATCH the vendor documents as idempotent in effect.
+        """
+        method = method.upper()
+        url = self.url(path)
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        kwargs: dict[str, Any] = {
+            "params": params,
+            "json": json,
+            "data": data,
+            "files": files,
+            "headers": headers,
+        }
+        deadline = self.clock() + self.settings.budget
+        retries_done = 0
+        while True:
+            outcome = self._attempt(
+                method,
+                url=url,
+                kwargs=kwargs,
+                operation=operation,
+                idempotent=idempotent,
+                accept=accept,
+                deadline=deadline,
+            )
+            if isinstance(outcome, requests.Response):
+                return outcome
+            failure, may_retry, retry_after = outcome
+            if not may_retry:
+                raise failure from failure.__cause__
+            if retries_done >= self.settings.retries:
+                raise self._exhausted(failure, retries_done) from failure.__cause__
+            self.sleep(self._wait(failure, retry_after, retries_done, deadline))
+            retries_done += 1
+
+    def _attempt(
+        self,
+        method: str,
+        *,
+        url: str,
+        kwargs: dict[str, Any],
+        operation: str,
+        idempotent: bool,
+        accept: Collection[int],
+        deadline: float,
+    ) -> requests.Response | tuple[PlatformError, bool, float | None]:
+        """Send once: the response to return, or (failure, may retry, Retry-After seconds)."""
+        remaining = max(0.1, deadline - self.clock())
+        timeout = (min(self.settings.connect_timeout, remaining), min(self.settings.read_timeout, remaining))
+        with self._lock:
+            self.requests += 1
+        try:
+            response = self.session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+        except requests.exceptions.ConnectTimeout as exc:
+            # the request was never sent, so even a write may be repeated
+            text = "no connection within the connect timeout"
+            return self._transport_error(PlatformTimeout, text, operation, exc), True, None
+        except requests.exceptions.Timeout as exc:
+            text = "no answer within the read timeout"
+            return self._transport_error(PlatformTimeout, text, operation, exc), idempotent, None
+        except requests.exceptions.ConnectionError as exc:
+            refused = nothing_sent(exc)
+            text = "connection refused" if refused else "connection lost before an answer"
+            failure = self._transport_error(PlatformUnavailable, text, operation, exc)
+            return failure, idempotent or refused, None
+        except requests.exceptions.RequestException as exc:
+            raise self._transport_error(PlatformError, type(exc).__name__, operation, exc) from exc
+        status = response.status_code
+        if 200 <= status < 300 or status in accept:
+            return response
+        if 300 <= status < 400:
+            location = response.headers.get("location", "?")
+            raise PlatformError(
+                f"unexpected redirect to {location}; redirects are not followed with credentials",
+                platform=self.platform,
+                operation=operation,
+                status=status,
+                hint="check the configured names and base URL (a renamed resource redirects)",
+            )
+        if status == 429 or (status >= 500 and idempotent):
+            retry_after = parse_retry_after(response.headers.get("retry-after"))
+            return self.error(response, operation), True, retry_after
+        if status >= 500:
+            extra = "not retried: the write may have reached the server; read the state before repeating"
+            raise self.error(response, operation, extra=extra)
+        raise self.error(response, operation)
+
+    def _wait(
+        self, failure: PlatformError, retry_after: float | None, retries_done: int, deadline: float
+    ) -> float:
+        """Seconds to sleep before the next attempt; raise when that would pass the budget."""
+        remaining = deadline - self.clock()
+        return backoff_wait(failure, retry_after, retries_done, remaining, self.settings.budget)
+
+    def _transport_error(
+        self, cls: type[PlatformError], text: str, operation: str, exc: BaseException
+    ) -> PlatformError:
+        error = cls(
+            f"{text} ({self._origin.netloc})",
+            platform=self.platform,
+            operation=operation,
+            hint="check the network and the base URL; the platform may be down",
+            retryable=True,
+        )
+        error.__cause__ = exc
+        return error
+
+    def _exhausted(self, failure: PlatformError, retries: int) -> PlatformError:
+        return exhausted_error(failure, retries)
+
+    def pages(
+        self,
+        path: str,
+        *,
+        operation: str,
+        params: Mapping[str, Any] | None = None,
+        max_pages: int = 1000,
+    ) -> list[requests.Response]:
+        """Follow ``Link: rel=next`` from ``path``; return every page's response (GitHub style)."""
+        out = [self.request("GET", path, operation=operation, params=params)]
+        while len(out) < max_pages:
+            link = out[-1].links.get("next", {}).get("url")
+            if not link:
+                break
+            out.append(self.request("GET", urljoin(self.base_url + "/", link), operation=operation))
+        return out
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text (for multipart parts)."""
+    return json.dumps(value, separators=(",", ":"))

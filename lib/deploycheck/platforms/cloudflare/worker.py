@@ -1,0 +1,345 @@
+"""Cloudflare Workers: secrets, plain-text vars, versions, deployments and rollback.
+
+Reading costs three requests whatever the number of keys, made concurrently: the secrets
+list, the script settings (bindings: plain_text vars) and the deployments list (the active
+version id is the target-wide change marker). Secrets are written in one merge-patch request to
+``secrets-bulk`` (null deletes); plain vars by reading the settings, merging the
+bindings and sending them back as the ``settings`` part of a multipart PATCH, as
+wrangler does. Rollback creates a deployment sending 100% of traffic to an older
+version, exactly like ``wrangler rollback``.
+
+Idempotency: ``secrets-bulk`` and the settings PATCH carry explicit values, so repeating
+them leaves the same state and they are retried; creating a deployment is not retried
+on 5xx or timeout.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+from deploycheck.errors import NotFoundError, PlatformError
+from deploycheck.http.client import HttpSettings, dumps
+from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
+from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+
+__all__ = ["CloudflareWorkerPlatform", "WorkerVersion"]
+
+SECRETS_CHANGED = 10220
+
+
+@dataclass(frozen=True)
+class WorkerVersion:
+    """One uploaded version of a Worker script (``bindings`` only from :meth:`get_version`)."""
+
+    id: str
+    number: int | None
+    created_on: str
+    source: str | None = None
+    message: str | None = None
+    bindings: tuple[Mapping[str, Any], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _deployment(item: Any, active: bool) -> Deployment:
+    annotations = item.get("annotations") or {}
+    versions = tuple(
+        (str(v.get("version_id")), float(v.get("percentage", 0))) for v in item.get("versions") or []
+    )
+    return Deployment(
+        id=str(item.get("id")),
+        created_on=str(item.get("created_on", "")),
+        active=active,
+        status="success",
+        versions=versions,
+        message=annotations.get("workers/message"),
+        extra={
+            "source": item.get("source"),
+            "strategy": item.get("strategy"),
+            "author_email": item.get("author_email"),
+            "triggered_by": annotations.get("workers/triggered_by"),
+        },
+    )
+
+
+def _version(item: Any) -> WorkerVersion:
+    metadata = item.get("metadata") or {}
+    annotations = item.get("annotations") or {}
+    resources = item.get("resources") or {}
+    return WorkerVersion(
+        id=str(item.get("id")),
+        number=item.get("number"),
+        created_on=str(metadata.get("created_on", "")),
+        source=metadata.get("source"),
+        message=annotations.get("workers/message"),
+        bindings=tuple(resources.get("bindings") or ()),
+        extra={"annotations": annotations, "startup_time_ms": item.get("startup_time_ms")},
+    )
+
+
+def _plain_text(binding: Mapping[str, Any]) -> str | None:
+    kind = binding.get("type")
+    if kind == "plain_text":
+        return str(binding.get("text", ""))
+    if kind == "json":
+        return dumps(binding.get("json"))
+    return None
+
+
+class CloudflareWorkerPlatform(CloudflareAdapter):
+    """The Worker script ``script`` in one Cloudflare account (ConfigPlatform and DeploymentPlatform).
+
+    Extra methods: :meth:`list_secrets`, :meth:`put_secret`, :meth:`delete_secret`,
+    :meth:`put_secrets`, :meth:`settings`, :meth:`list_versions`, :meth:`get_version`,
+    :meth:`active_version`, :meth:`create_deployment`.
+    """
+
+    platform = "cloudflare-worker"
+
+    def __init__(
+        self, api: CloudflareApi, *, script: str, target: str = "CLOUDFLARE_WORKER", env: str = ""
+    ) -> None:
+        self.api = api
+        self.script = script
+        self.resource = script
+        self.target = target
+        self.env = env
+        self._install_hints()
+
+    @classmethod
+    def from_environ(
+        cls,
+        *,
+        script: str,
+        environ: Mapping[str, str],
+        target: str = "CLOUDFLARE_WORKER",
+        env: str = "",
+        settings: HttpSettings | None = None,
+    ) -> CloudflareWorkerPlatform:
+        """Build the adapter from CLOUDFLARE_* variables in ``environ``."""
+        api = cloudflare_api(
+            platform=cls.platform, environ=environ, hint=lambda s, c, o: "", settings=settings
+        )
+        return cls(api, script=script, target=target, env=env)
+
+    def _own_hint(self, status: int | None, code: str | int | None, operation: str) -> str:
+        if status == 404 or code in (10007, 10090):
+            where = f"targets.{self.target}.environments.{self.env or '<env>'}.script"
+            return f"check {where} (script {self.script!r} was not found in the account)"
+        if status == 403:
+            writes = ("put", "delete", "create", "update")
+            needed = "Edit" if any(w in operation for w in writes) else "Read"
+            return f"token lacks Workers Scripts:{needed}"
+        if code == SECRETS_CHANGED:
+            return "secrets changed since that version; re-run with --force to deploy it anyway"
+        if code == 10215:
+            return "a gradual deployment is in progress; finish it before changing secrets"
+        return ""
+
+    @property
+    def _path(self) -> str:
+        return f"/workers/scripts/{quote(self.script, safe='')}"
+
+    # -- secrets and vars ------------------------------------------------------------------------
+
+    def list_secrets(self) -> list[str]:
+        """Names of the script's secrets (values are never readable)."""
+        result = self.api.call("GET", f"{self._path}/secrets", operation="list worker secrets")
+        if not isinstance(result, list):
+            raise self.api.client.malformed("list worker secrets", "result is not a list")
+        return [str(item["name"]) for item in result if isinstance(item, dict) and "name" in item]
+
+    def put_secret(self, name: str, value: str) -> None:
+        """Create or update one secret (PUT, idempotent)."""
+        body = {"name": name, "text": value, "type": "secret_text"}
+        self.api.call("PUT", f"{self._path}/secrets", operation=f"put worker secret {name}", json=body)
+
+    def delete_secret(self, name: str) -> None:
+        """Delete one secret; an already absent secret is not an error."""
+        try:
+            self.api.call(
+                "DELETE",
+                f"{self._path}/secrets/{quote(name, safe='')}",
+                operation=f"delete worker secret {name}",
+                params={"url_encoded": "true"},
+            )
+        except NotFoundError:
+            return
+
+    def put_secrets(self, secrets: Mapping[str, str | None]) -> None:
+        """Create, update (value) or delete (None) several secrets in one ``secrets-bulk`` PATCH.
+
+        Merge-patch: names left out stay as they are. Retried like an idempotent request,
+        since sending the same explicit values twice leaves the same state.
+        """
+        body = {
+            "secrets": {
+                name: None if value is None else {"name": name, "text": value, "type": "secret_text"}
+                for name, value in secrets.items()
+            }
+        }
+        self.api.call(
+            "PATCH",
+            f"{self._path}/secrets-bulk",
+            operation="update worker secrets (bulk)",
+            data=json.dumps(body).encode("utf-8"),
+            headers={"Content-Type": "application/merge-patch+json"},
+            idempotent=True,
+        )
+
+    def settings(self) -> dict[str, Any]:
+        """The script settings (bindings, compatibility date, ...)."""
+        result = self.api.call("GET", f"{self._path}/settings", operation="read worker settings")
+        if not isinstance(result, dict):
+            raise self.api.client.malformed("read worker settings", "result is not an object")
+        return result
+
+    def plain_vars(self, settings: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """Plain-text (and JSON) variables from the settings bindings."""
+        found = settings if settings is not None else self.settings()
+        out: dict[str, str] = {}
+        for binding in found.get("bindings") or []:
+            if isinstance(binding, dict) and (text := _plain_text(binding)) is not None:
+                out[str(binding.get("name"))] = text
+        return out
+
+    def read_config(self) -> ConfigState:
+        """Secrets (names), plain vars (values) and the active version id, in three concurrent requests."""
+        before = self.requests
+        # independent reads: concurrently, reading costs one round trip instead of three
+        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="worker-read") as pool:
+            names_read = pool.submit(self.list_secrets)
+            plain_read = pool.submit(self.plain_vars)
+            marker_read = pool.submit(self.active_version)
+            names, plain, marker = names_read.result(), plain_read.result(), marker_read.result()
+        found: dict[str, RemoteVar] = {n: RemoteVar(n, value, secret=False) for n, value in plain.items()}
+        for name in names:
+            found[name] = RemoteVar(name, None, secret=True)
+        return ConfigState(
+            self.platform, self.resource, found, marker=marker, requests=self.requests - before
+        )
+
+    def apply_config(self, changes: Sequence[VarChange]) -> ApplyResult:
+        """Apply plain-var changes with one settings PATCH and secrets with one bulk PATCH."""
+        plain = [c for c in changes if not c.secret]
+        secret = [c for c in changes if c.secret]
+        if plain:
+            self._write_plain(plain, secret)
+        if secret:
+            self.put_secrets({c.name: None if c.action == "remove" else c.value for c in secret})
+        marker = self.active_version()
+        return ApplyResult(applied=tuple(c.name for c in changes), marker=marker)
+
+    def _write_plain(self, plain: Sequence[VarChange], secret: Sequence[VarChange]) -> None:
+        """Merge plain changes into the bindings; drop plain bindings whose name becomes a secret."""
+        current = self.settings()
+        bindings = [b for b in current.get("bindings") or [] if isinstance(b, dict)]
+        replaced = {c.name for c in plain} | {c.name for c in secret}
+        plain_kinds = {"plain_text", "json"}
+        merged = [b for b in bindings if not (b.get("name") in replaced and b.get("type") in plain_kinds)]
+        # a plain var taking over a secret's name replaces the secret binding
+        names_now_plain = {c.name for c in plain if c.action != "remove"}
+        merged = [
+            b for b in merged if not (b.get("name") in names_now_plain and b.get("type") == "secret_text")
+        ]
+        merged += [
+            {"type": "plain_text", "name": c.name, "text": c.value or ""}
+            for c in plain
+            if c.action != "remove"
+        ]
+        if merged == bindings:
+            return
+        self.api.call(
+            "PATCH",
+            f"{self._path}/settings",
+            operation="update worker settings (plain vars)",
+            files={"settings": (None, dumps({"bindings": merged}), "application/json")},
+            idempotent=True,
+        )
+
+    # -- versions and deployments ------------------------------------------------------------------
+
+    def list_versions(self, limit: int | None = None, *, per_page: int = 100) -> list[WorkerVersion]:
+        """Uploaded versions, latest first (at most ``limit``), read ``per_page`` at a time."""
+        items = self.api.paged(
+            f"{self._path}/versions",
+            operation="list worker versions",
+            items=lambda result: list((result or {}).get("items") or []),
+            per_page=per_page,
+            limit=limit,
+        )
+        return [_version(item) for item in items]
+
+    def get_version(self, version_id: str) -> WorkerVersion:
+        """One version with its bindings (secret values are never included)."""
+        result = self.api.call(
+            "GET",
+            f"{self._path}/versions/{quote(version_id, safe='')}",
+            operation=f"read worker version {version_id}",
+        )
+        if not isinstance(result, dict):
+            raise self.api.client.malformed("read worker version", "result is not an object")
+        return _version(result)
+
+    def list_deployments(self) -> list[Deployment]:
+        """Deployments newest first; the first one the API lists is serving traffic."""
+        result = self.api.call("GET", f"{self._path}/deployments", operation="list worker deployments")
+        items = (result or {}).get("deployments") if isinstance(result, dict) else None
+        if not isinstance(items, list):
+            raise self.api.client.malformed("list worker deployments", "result.deployments is not a list")
+        active_id = items[0].get("id") if items else None
+        ordered = sorted(items, key=lambda d: str(d.get("created_on", "")), reverse=True)
+        return [_deployment(item, item.get("id") == active_id) for item in ordered]
+
+    def active_version(self) -> str | None:
+        """The version id the active deployment serves (ids joined by "," during a split)."""
+        deployments = self.list_deployments()
+        active = next((d for d in deployments if d.active), None)
+        if active is None or not active.versions:
+            return None
+        return active.single_version or ",".join(v for v, _ in active.versions)
+
+    def create_deployment(
+        self, versions: Mapping[str, float], *, force: bool = False, message: str = "Rollback"
+    ) -> Deployment:
+        """Deploy ``versions`` (id -> percentage). Never retried on 5xx or timeout.
+
+        Raises PlatformError with code 10220 (secret names in the message) when secrets
+        changed since a version and ``force`` is False.
+        """
+        body = {
+            "strategy": "percentage",
+            "versions": [{"version_id": v, "percentage": p} for v, p in versions.items()],
+            "annotations": {"workers/message": message[:100]},
+        }
+        result = self.api.call(
+            "POST",
+            f"{self._path}/deployments",
+            operation="create worker deployment",
+            json=body,
+            params={"force": "true"} if force else None,
+            idempotent=False,
+        )
+        if not isinstance(result, dict) or "id" not in result:
+            raise self.api.client.malformed("create worker deployment", "result has no deployment id")
+        return _deployment(result, active=True)
+
+    def roll_back(self, to: str, *, force: bool = False, message: str = "Rollback") -> Deployment:
+        """Send 100% of traffic to ``to`` (a version id, or a deployment id serving one version)."""
+        deployments = self.list_deployments()
+        match = next((d for d in deployments if d.id == to), None)
+        version = to
+        if match is not None:
+            if match.single_version is None:
+                raise PlatformError(
+                    f"deployment {to} splits traffic between versions; name one version id instead",
+                    platform=self.platform,
+                    operation="roll back",
+                    hint="pick a version id from `deploycheck rollback --list`",
+                )
+            version = match.single_version
+        return self.create_deployment({version: 100.0}, force=force, message=message)

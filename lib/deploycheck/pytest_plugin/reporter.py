@@ -1,0 +1,92 @@
+"""The controller's reporter: results.json, the WARN list, the verdict, the HTML summary.
+
+Registered by :mod:`deploycheck.pytest_plugin.plugin` on the controller only (never on xdist workers),
+in the spirit of pytest-reportlog's reporter; it folds the reports the controller
+receives, so every check appears once whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploycheck.redact import redact
+from deploycheck.report import results as reporting
+from deploycheck.verify.session import Run
+
+__all__ = ["RunReporter", "reports_key"]
+
+#: report name ("results", "html", "junit") -> path, for the reports this run writes by default
+reports_key = pytest.StashKey[dict[str, Path]]()
+
+
+class RunReporter:
+    """Folds the reports the controller receives into results.json and the closing summary."""
+
+    def __init__(self, config: pytest.Config, run: Run) -> None:
+        self.config = config
+        self.run = run
+        self.fail_on_warn = bool(config.getoption("dc_fail_on_warn"))
+        self.paths: dict[str, Path] = config.stash.get(reports_key, {})
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Record the check's outcome."""
+        self.run.results.add_report(report)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        """Record collection errors."""
+        if report.failed:
+            self.run.results.add_report(report)
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        """List each WARN with its message, then the verification summary and verdict."""
+        if self.config.option.collectonly:
+            return
+        warned = self.run.results.warned()
+        if warned:
+            terminalreporter.write_sep("=", "WARN", yellow=True)
+            for record in warned:
+                terminalreporter.write_line(redact(f"WARN {record.id} - {record.message}"))
+        if self.fail_on_warn and warned:
+            terminalreporter.write_line("--fail-on-warn: the warnings above fail this run")
+        counts = self.run.results.counts()
+        for line in reporting.summary_lines(counts, self.run.env.name, fail_on_warn=self.fail_on_warn):
+            terminalreporter.write_line(line)
+        if "results" in self.paths:
+            terminalreporter.write_line(f"results: {self.paths['results']}")
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        """Write results.json; with --fail-on-warn, warnings make the exit code 1."""
+        if "results" in self.paths:
+            meta = {"config": str(self.run.config.path), "platforms": list(self.run.platforms)}
+            self.run.results.write(self.paths["results"], **meta)
+        if self.fail_on_warn and self.run.results.warned() and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_report_title(self, report: Any) -> None:
+        """Title the HTML report after the environment."""
+        report.title = f"deploycheck: {self.run.env.name} verification"
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        """Count PASS / WARN / FAIL in the HTML summary, with the verdict."""
+        counts = self.run.results.counts()
+        labels = (
+            ("pass", "passed"),
+            ("warn", "warned"),
+            ("fail", "failed"),
+            ("skip", "skipped"),
+            ("error", "errors"),
+        )
+        spans = "".join(
+            f'<span class="dc-{key}">{counts.get(key, 0)} {label}</span>' for key, label in labels
+        )
+        verdict = html.escape(reporting.verdict(counts, fail_on_warn=self.fail_on_warn))
+        prefix.append(f'<p class="dc-counts">{spans}</p><p class="dc-verdict">Verification {verdict}</p>')

@@ -1,0 +1,1 @@
+"""rollback.schema.ts."""

@@ -1,0 +1,204 @@
+"""A tokenizer and recursive-descent parser for the TypeScript subset of Convex schema files.
+
+It reads what ``convex/schema.ts`` files are made of: imports, ``const`` bindings,
+``export default``, and expressions built from calls, member access, object and array
+literals, strings, numbers and spreads. Type-only syntax (``type`` aliases, interfaces,
+``as T``, ``satisfies T``, type annotations on consts) is recognised and skipped; other
+statements (functions, classes) are skipped whole. The result is a :class:`Module` of
+expression trees that :mod:`deploycheck.rollback.schema.read` evaluates.
+
+This module reads statements; expressions are read by :mod:`deploycheck.rollback.schema.ts.expr`
+on the token stream of :mod:`deploycheck.rollback.schema.ts.stream`.
+"""
+
+from __future__ import annotations
+
+from deploycheck.rollback.schema.ts.ast import (
+    Arr,
+    Call,
+    Ident,
+    Literal,
+    Member,
+    Module,
+    Node,
+    Obj,
+    Opaque,
+    Prop,
+    Spread,
+)
+from deploycheck.rollback.schema.ts.expr import ExpressionParser
+from deploycheck.rollback.schema.ts.lex import ParseError, Token, tokenize
+
+__all__ = [
+    "Arr",
+    "Call",
+    "Ident",
+    "Literal",
+    "Member",
+    "Module",
+    "Node",
+    "Obj",
+    "Opaque",
+    "ParseError",
+    "Prop",
+    "Spread",
+    "Token",
+    "parse_module",
+    "tokenize",
+]
+
+
+class _Parser(ExpressionParser):
+    def parse_module(self) -> Module:
+        module = Module(source=self.source, text=self.text)
+        while self.peek() is not None:
+            self.statement(module)
+        return module
+
+    def statement(self, module: Module) -> None:
+        if self.at(";"):
+            self.next()
+        elif self.at("import") and not self.at("(", ".", offset=1):
+            self.import_statement(module)
+        elif self.at("export"):
+            self.export_statement(module)
+        elif self.at("const", "let", "var"):
+            self.declaration(module, exported=False)
+        else:
+            self.skip_statement()
+
+    def import_statement(self, module: Module) -> None:  # noqa: PLR0912 - the import forms of ES modules
+        self.expect("import")
+        if self.peek() is not None and self.peek().kind == "string":  # type: ignore[union-attr]
+            self.next()
+            self.optional_semicolon()
+            return
+        type_only = self.at("type") and not self.at("from", ",", offset=1)
+        if type_only:
+            self.next()
+        names: list[tuple[str, str]] = []
+        if self.at("*"):
+            self.next()
+            self.expect("as")
+            names.append((self.next().text, "*"))
+        elif not self.at("{"):
+            names.append((self.next().text, "default"))
+            if self.at(","):
+                self.next()
+        if self.at("*"):
+            self.next()
+            self.expect("as")
+            names.append((self.next().text, "*"))
+        if self.at("{"):
+            self.next()
+            while not self.at("}"):
+                item_type = self.at("type") and not self.at(",", "}", "as", offset=1)
+                if item_type:
+                    self.next()
+                imported = self.next().value
+                local = imported
+                if self.at("as"):
+                    self.next()
+                    local = self.next().text
+                if not item_type:
+                    names.append((local, imported))
+                if self.at(","):
+                    self.next()
+            self.expect("}")
+        self.expect("from")
+        module_name = self.next()
+        if module_name.kind != "string":
+            raise ParseError("expected a module name string", module_name.line, module_name.col, self.source)
+        if not type_only:
+            for local, imported in names:
+                module.imports[local] = (module_name.value, imported)
+        self.optional_semicolon()
+
+    def export_statement(self, module: Module) -> None:
+        self.expect("export")
+        if self.at("default"):
+            self.next()
+            if self.at("function", "class", "async", "interface"):
+                self.skip_statement()
+                return
+            module.default = self.expression()
+            self.optional_semicolon()
+        elif self.at("const", "let", "var"):
+            self.declaration(module, exported=True)
+        elif self.at("{") or (self.at("type") and self.at("{", offset=1)):
+            self.export_list(module)
+        else:
+            self.skip_statement()
+
+    def export_list(self, module: Module) -> None:
+        type_only = self.at("type")
+        if type_only:
+            self.next()
+        self.expect("{")
+        pairs: list[tuple[str, str]] = []
+        while not self.at("}"):
+            if self.at("type") and not self.at(",", "}", "as", offset=1):
+                self.next()
+            local = self.next().value
+            exported = local
+            if self.at("as"):
+                self.next()
+                exported = self.next().value
+            pairs.append((local, exported))
+            if self.at(","):
+                self.next()
+        self.expect("}")
+        source_module: str | None = None
+        if self.at("from"):
+            self.next()
+            source_module = self.next().value
+        if not type_only:
+            for local, exported in pairs:
+                if source_module is None:
+                    module.exports[exported] = local
+                else:
+                    module.reexports[exported] = (source_module, local)
+        self.optional_semicolon()
+
+    def declaration(self, module: Module, *, exported: bool) -> None:
+        self.next()
+        while True:
+            if self.at("{", "["):
+                self.skip_statement()
+                return
+            name = self.next().text
+            if self.at(":"):
+                self.next()
+                self.skip_type()
+            if self.at("="):
+                self.next()
+                start = self.pos
+                try:
+                    module.bindings[name] = self.expression()
+                except ParseError:
+                    self.pos = start
+                    token = self.tokens[start]
+                    self.skip_statement()
+                    module.bindings[name] = Opaque(token.line, token.start, token.end, "unparsed expression")
+                    if exported:
+                        module.exports[name] = name
+                    return
+            if exported:
+                module.exports[name] = name
+            if self.at(","):
+                self.next()
+                continue
+            self.optional_semicolon()
+            return
+
+    def optional_semicolon(self) -> None:
+        if self.at(";"):
+            self.next()
+
+
+def parse_module(text: str, source: str = "schema.ts") -> Module:
+    """Parse a TypeScript module into its imports, bindings and exports.
+
+    Raises :class:`ParseError` (with line and column) when the file cannot be read.
+    """
+    return _Parser(text, source).parse_module()

@@ -1,0 +1,290 @@
+"""``sync-env``: push the source-of-truth table to local files or to every platform.
+
+Three modes:
+
+- ``local`` writes each target's ``local_file`` with DEV values only. The local writer is
+  handed the entries' ``dev`` column and nothing else, so a PROD value cannot reach the
+  disk. Files are written atomically, mode 0600, with a generated-file header; keys in
+  the file that the table does not have are kept.
+- ``deploy-dev`` / ``deploy-prod`` read every target of the environment concurrently,
+  plan (:mod:`deploycheck.sync.plan`), and apply only the writes through the adapters (which
+  batch where the vendor allows), then read back what is readable to confirm. The mode
+  picks the value column, ``env`` the platforms.
+
+A failing target does not stop the others: each :class:`TargetOutcome` says which keys
+were applied and which were not, and a re-run converges. Every applied write is
+recorded in the ledger (:mod:`deploycheck.state.ledger`) so that write-only secrets can be
+verified next time; a dry run writes nothing anywhere. The request, outcome and report
+types are in :mod:`deploycheck.sync.model`, re-exported here.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import TYPE_CHECKING
+
+from deploycheck.errors import DeploycheckError, InputError, Problem, UsageError
+from deploycheck.platforms.base import ConfigPlatform, ConfigState
+from deploycheck.state.ledger import Ledger, LedgerEntry, now
+from deploycheck.sync.model import MODES, Mode, SyncReport, SyncRequest, TargetOutcome
+from deploycheck.sync.plan import CASE_INSENSITIVE, plan_target
+
+if TYPE_CHECKING:
+    from deploycheck.config.model import ProjectConfig, Target
+    from deploycheck.sot.parse import SourceOfTruth
+
+__all__ = ["MODES", "Mode", "Opener", "SyncReport", "SyncRequest", "Syncer", "TargetOutcome"]
+
+Opener = Callable[["Target", str], ConfigPlatform]
+MAX_WORKERS = 8
+
+
+def _unknown(label: str, names: list[str], valid: list[str]) -> Problem:
+    close = [difflib.get_close_matches(n, valid, n=1) for n in names]
+    guesses = [f"{n!r} -> {c[0]!r}" for n, c in zip(names, close, strict=True) if c]
+    hint = f"did you mean {', '.join(guesses)}? " if guesses else ""
+    return Problem(
+        source=label,
+        message=f"unknown {', '.join(map(repr, names))}; valid: {', '.join(valid) or '(none)'}.",
+        hint=f"{hint}Use one of the valid names.".strip(),
+    )
+
+
+class Syncer:
+    """Plans and applies one sync of ``sot`` under ``request``.
+
+    ``opener(target, env)`` returns the target's adapter (default:
+    :func:`deploycheck.platforms.open_target`); ``key_fp`` fingerprints values with the
+    ledger key.
+    """
+
+    def __init__(
+        self,
+        config: ProjectConfig,
+        sot: SourceOfTruth,
+        request: SyncRequest,
+        *,
+        ledger: Ledger,
+        key_fp: Callable[[str], str],
+        opener: Opener | None = None,
+    ) -> None:
+        self.config = config
+        self.sot = sot
+        self.request = request
+        self.ledger = ledger
+        self.key_fp = key_fp
+        self.opener = opener or self._open
+        self.adapters: dict[str, ConfigPlatform] = {}
+        self._open_errors: dict[str, DeploycheckError] = {}
+        self.targets = self.select_targets()
+        self._open_all()
+
+    def _open_all(self) -> None:
+        """Build every adapter up front (no requests): a missing credential is an InputError now,
+        before the lock file, the ledger key or anything else is written."""
+        bad_input: list[InputError] = []
+        for target in self.targets:
+            try:
+                self.adapters[target.name] = self.opener(target, self.request.env)
+            except InputError as exc:
+                bad_input.append(exc)
+            except DeploycheckError as exc:
+                self._open_errors[target.name] = exc
+        if bad_input:
+            first = bad_input[0]
+            raise type(first)([p for e in bad_input for p in e.problems], title=first.title)
+
+    def _open(self, target: Target, env: str) -> ConfigPlatform:
+        from deploycheck.platforms import open_local, open_target
+
+        if self.request.mode == "local":
+            assert target.local_file is not None  # select_targets keeps only those
+            plain = tuple(e.key for e in self.sot.for_target(target.name) if not e.secret)
+            return open_local(target.local_file, source=str(self.sot.path), plain_names=plain)
+        adapter: ConfigPlatform = open_target(self.config, target, env)
+        return adapter
+
+    def select_targets(self) -> list[Target]:
+        """The targets this run writes; UsageError for unknown or undeployed names and keys."""
+        config, request = self.config, self.request
+        problems: list[Problem] = []
+        if request.mode == "local":
+            candidates = [t for t in config.targets.values() if t.local_file is not None]
+        else:
+            environment = config.environment(request.env)
+            if environment.values != request.column:
+                problems.append(
+                    Problem(
+                        source="--env",
+                        message=f"--mode={request.mode} writes {request.column.upper()} values, but "
+                        f"environment {request.env!r} takes {environment.values.upper()} values "
+                        f"(environments.{request.env}.values in deploycheck.yaml).",
+                        hint="Use --mode=deploy-prod for environments with PROD values, --mode=deploy-dev "
+                        "for those with DEV values.",
+                    )
+                )
+            candidates = [t for t in config.targets_for(request.env) if t.platform != "local-dotenv"]
+        names = [t.name for t in candidates]
+        unknown = [n for n in request.targets if n not in config.targets]
+        if unknown:
+            problems.append(_unknown("--target", unknown, sorted(config.targets)))
+        elsewhere = [n for n in request.targets if n in config.targets and n not in names]
+        if elsewhere:
+            where = f"are not deployed in {request.env!r}"
+            if request.mode == "local":
+                where = "have no local_file"
+            can = ", ".join(names) or "(none)"
+            problems.append(
+                Problem(
+                    source="--target",
+                    message=f"{', '.join(elsewhere)} {where}; this run can write: {can}.",
+                    hint="Pick another --target or --env.",
+                )
+            )
+        selected = [t for t in candidates if not request.targets or t.name in request.targets]
+        keys = list(dict.fromkeys(e.key for t in selected for e in self.sot.for_target(t.name)))
+        fold = {k.upper(): k for k in keys}
+        missing = [k for k in request.only if k not in keys and k.upper() not in fold]
+        if missing:
+            problems.append(_unknown("--only", missing, keys))
+        if problems:
+            raise UsageError(problems)
+        return selected
+
+    def _plan_one(self, target: Target) -> TargetOutcome:
+        try:
+            if target.name in self._open_errors:
+                raise self._open_errors[target.name]
+            adapter = self.adapters.get(target.name) or self.opener(target, self.request.env)
+            self.adapters[target.name] = adapter
+            state = adapter.read_config()
+        except DeploycheckError as exc:
+            return TargetOutcome(target=target.name, error=f"{type(exc).__name__}: {exc}", exception=exc)
+        plan = plan_target(
+            target=target.name,
+            entries=self.sot.for_target(target.name),
+            state=state,
+            ledger=self.ledger,
+            env=self._ledger_env,
+            column=self.request.column,
+            key_fp=self.key_fp,
+            prune=self.request.prune and self.request.mode != "local",
+            only=self.request.only,
+        )
+        return TargetOutcome(target=target.name, plan=plan)
+
+    @property
+    def _ledger_env(self) -> str:
+        return "local" if self.request.mode == "local" else self.request.env
+
+    def plan(self) -> SyncReport:
+        """Read every selected target concurrently and plan it; nothing is written."""
+        outcomes: dict[str, TargetOutcome] = {}
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(self.targets)))) as pool:
+            futures = {pool.submit(self._plan_one, t): t.name for t in self.targets}
+            for future in as_completed(futures):
+                outcomes[futures[future]] = future.result()
+        return SyncReport(
+            request=self.request,
+            sot=str(self.sot.path),
+            outcomes=[outcomes[t.name] for t in self.targets],
+            warnings=[str(w) for w in self.sot.warnings],
+        )
+
+    def _apply_one(self, outcome: TargetOutcome) -> tuple[TargetOutcome, ConfigState | None, str | None]:
+        plan = outcome.plan
+        assert plan is not None  # only planned targets are applied
+        adapter = self.adapters[outcome.target]
+        changes = plan.changes()
+        outcome.attempted = True
+        try:
+            result = adapter.apply_config(changes)
+        except DeploycheckError as exc:
+            outcome.error = f"{type(exc).__name__}: {exc}"
+            outcome.failed = {c.name: "not applied: the request failed" for c in changes}
+            return outcome, None, None
+        outcome.applied = list(result.applied)
+        outcome.failed = dict(result.failed)
+        markers = dict(result.markers)
+        try:
+            after = adapter.read_config()
+        except DeploycheckError as exc:
+            outcome.readback = f"failed: {type(exc).__name__}: {exc}"
+            return outcome, None, result.marker
+        fold = str.upper if plan.platform in CASE_INSENSITIVE else str
+        remote = {fold(n): v for n, v in after.vars.items()}
+        for item in plan.writes:
+            name = item.change().name
+            if name not in outcome.applied:
+                continue
+            var = remote.get(fold(name))
+            if item.action == "remove":
+                good = var is None
+            else:
+                good = var is not None and (var.value is None or var.value == item.value)
+            if not good:
+                outcome.unconfirmed.append(name)
+            elif var is not None and var.marker is None and name in markers:
+                remote[fold(name)] = type(var)(var.name, var.value, var.secret, markers[name])
+        outcome.readback = "confirmed" if not outcome.unconfirmed else "mismatch"
+        return outcome, ConfigState(after.platform, after.resource, remote, after.marker), result.marker
+
+    def _record(self, outcome: TargetOutcome, after: ConfigState | None, marker: str | None) -> None:
+        plan = outcome.plan
+        assert plan is not None  # only planned targets are recorded
+        env, written = self._ledger_env, now()
+        fold = str.upper if plan.platform in CASE_INSENSITIVE else str
+        remote = {fold(n): v for n, v in after.vars.items()} if after else {}
+        done = set(outcome.applied) - set(outcome.unconfirmed)
+        for item in plan.items:
+            name = item.change().name if item.is_write else item.key
+            if item.action == "remove" and name in done:
+                self.ledger.forget(env, outcome.target, item.key)
+            elif item.is_write and name in done and item.fingerprint:
+                var = remote.get(fold(name))
+                self.ledger.record(
+                    env,
+                    outcome.target,
+                    item.key,
+                    LedgerEntry(
+                        fingerprint=item.fingerprint,
+                        written_at=written,
+                        marker=var.marker if var is not None else None,
+                        created=item.created,
+                        secret=item.secret,
+                    ),
+                )
+            elif (
+                item.action == "unchanged"
+                and item.fingerprint
+                and self.ledger.entry(env, outcome.target, item.key) is None
+            ):
+                entry = LedgerEntry(
+                    item.fingerprint, written, item.remote_marker, created=False, secret=item.secret
+                )
+                self.ledger.record(env, outcome.target, item.key, entry)
+        final = (after.marker if after else None) or marker or plan.marker
+        self.ledger.set_target_marker(env, outcome.target, final)
+
+    def apply(self, report: SyncReport, *, save: bool = True) -> SyncReport:
+        """Apply every planned write concurrently; record applied keys in the ledger as targets finish."""
+        todo = [o for o in report.outcomes if o.plan is not None]
+        report.applied = True
+        writing = [o for o in todo if o.plan is not None and o.plan.writes]
+        if self.request.mode != "local":
+            for outcome in todo:
+                if outcome not in writing:
+                    self._record(outcome, None, None)
+        with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(writing)))) as pool:
+            futures = [pool.submit(self._apply_one, o) for o in writing]
+            for future in as_completed(futures):
+                outcome, after, marker = future.result()
+                if self.request.mode != "local":
+                    self._record(outcome, after, marker)
+                    if save:
+                        self.ledger.save()
+        if save and self.request.mode != "local" and not writing:
+            self.ledger.save()
+        return report

@@ -1,0 +1,312 @@
+"""Platform state for a verification run, read once and concurrently.
+
+A run of checks asks many questions of few sources: the Pages project, the Worker's
+health, the Convex deployment. :class:`VerificationState` answers each question from
+one read per source per session, shared by every check, and the ``start_*`` methods
+(or :meth:`prefetch`) begin every read the selected checks need at once, in parallel,
+so a run takes about as long as its slowest source rather than the sum of them.
+
+Results are memoised with their error: a platform that cannot be read makes each
+check that needs it fail with the same clear message, without asking again. A read
+that could not start because credentials are absent is *unavailable*
+(:attr:`Fetched.unavailable`): API-dependent checks skip with that reason.
+
+What checks see of this state (the per-platform views, :func:`check_url`,
+:func:`start_reads`) lives in :mod:`deploycheck.verify.views`, re-exported here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Any
+
+from deploycheck.config.model import ProjectConfig, Target
+from deploycheck.config.settings import Settings
+from deploycheck.errors import ConfigError, DeploycheckError
+from deploycheck.verify.probes import HealthResult, PageResult, certificate_days_left, fetch_page, read_health
+from deploycheck.verify.views import (
+    ConvexView,
+    PagesView,
+    WorkerApiView,
+    check_url,
+    convex_target,
+    convex_view,
+    pages_view,
+    start_reads,
+    worker_api_view,
+)
+
+__all__ = [
+    "API_READS",
+    "ConvexView",
+    "Fetched",
+    "PagesView",
+    "VerificationState",
+    "WorkerApiView",
+    "check_url",
+    "convex_target",
+    "convex_view",
+    "pages_view",
+    "start_reads",
+    "worker_api_view",
+]
+
+#: the platform API reads a check may ask for, by name (see :meth:`VerificationState.start`)
+API_READS = ("config", "deployments", "pages_active", "worker_versions", "convex_info", "functions")
+#: how many Worker versions are read to find the newest one
+WORKER_VERSIONS_READ = 5
+_MISSING_CREDENTIALS = "missing platform credentials"
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A memoised read: its value, or the error that stopped it."""
+
+    value: Any = None
+    error: DeploycheckError | None = None
+    #: in a remote environment missing credentials are a failure, never a skip
+    strict: bool = False
+
+    def get(self) -> Any:
+        """The value, or raise the error the read ended with."""
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+    @property
+    def unavailable(self) -> str | None:
+        """Why the read could not be made at all (credentials absent), else None."""
+        error = self.error
+        if self.strict:
+            return None
+        if isinstance(error, ConfigError) and error.title == _MISSING_CREDENTIALS:
+            names = ", ".join(p.path for p in error.problems if p.path) or "credentials"
+            return f"{names} not set: the platform API cannot be read"
+        return None
+
+    @property
+    def message(self) -> str:
+        """The error as one line ("" when the read succeeded)."""
+        return " ".join(str(self.error).split()) if self.error is not None else ""
+
+
+#: argument-free adapter reads that several reads use (read_config and active_deployment both
+#: read the Pages project; read_config and the deployments read both list Worker deployments)
+SHARED_READS = ("project_info", "list_deployments", "settings", "list_secrets")
+
+
+def _share_reads(adapter: Any) -> None:
+    """Make the adapter's :data:`SHARED_READS` answer from one request per session (thread-safe)."""
+    for name in SHARED_READS:
+        method = getattr(adapter, name, None)
+        if callable(method):
+            setattr(adapter, name, _once(method))
+
+
+def _once(method: Callable[[], Any]) -> Callable[[], Any]:
+    lock = threading.Lock()
+    memo: list[Any] = []
+
+    def shared() -> Any:
+        with lock:  # concurrent callers wait for the one request instead of repeating it
+            if not memo:
+                memo.append(method())
+            return memo[0]
+
+    return shared
+
+
+def _certificate(url: str) -> tuple[int | None, str | None]:
+    try:
+        return certificate_days_left(url), None
+    except (OSError, ValueError) as exc:
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+class VerificationState:
+    """Everything checks read from platforms during one session, read at most once each."""
+
+    def __init__(
+        self,
+        config: ProjectConfig,
+        env: str,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
+        *,
+        max_workers: int = 128,
+    ) -> None:
+        self.config = config
+        self.env = env
+        self.settings = settings
+        self.environ = dict(os.environ if environ is None else environ)
+        # verifying a remote environment without its credentials verifies nothing: fail, do not skip
+        self.strict = config.environment(env).remote
+        self._lock = threading.Lock()
+        self._futures: dict[tuple[str, ...], Future[Fetched]] = {}
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="deploycheck-read")
+        self._adapters: dict[str, Any] = {}
+        self._adapter_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the reader threads (waits for reads under way)."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    @property
+    def reads(self) -> list[tuple[str, ...]]:
+        """The keys of every read started so far (each made once)."""
+        with self._lock:
+            return list(self._futures)
+
+    # -- memoisation -------------------------------------------------------------------
+
+    def _memo(self, key: tuple[str, ...], read: Callable[[], Any]) -> Future[Fetched]:
+        with self._lock:
+            future = self._futures.get(key)
+            if future is None:
+                future = self._pool.submit(self._read_once, read)
+                self._futures[key] = future
+            return future
+
+    def _read_once(self, read: Callable[[], Any]) -> Fetched:
+        fetched = self._guarded(read)
+        return replace(fetched, strict=True) if self.strict and fetched.error is not None else fetched
+
+    @staticmethod
+    def _guarded(read: Callable[[], Any]) -> Fetched:
+        try:
+            return Fetched(value=read())
+        except DeploycheckError as exc:
+            return Fetched(error=exc)
+
+    def _value(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
+        return self._memo(key, read).result().get()
+
+    # -- adapters ----------------------------------------------------------------------
+
+    def adapter(self, target: Target) -> Any:
+        """The platform adapter for ``target`` in this environment (one per target)."""
+        from deploycheck.platforms import open_target
+
+        with self._adapter_lock:
+            if target.name not in self._adapters:
+                adapter = open_target(self.config, target, self.env, self.environ)
+                _share_reads(adapter)
+                self._adapters[target.name] = adapter
+            return self._adapters[target.name]
+
+    # -- platform API reads ------------------------------------------------------------
+
+    def _api_read(self, kind: str, target: Target) -> Callable[[], Any]:
+        def read() -> Any:
+            adapter = self.adapter(target)
+            if kind == "config":
+                return adapter.read_config()
+            if kind == "deployments":
+                return adapter.list_deployments()
+            if kind == "pages_active":
+                return adapter.active_deployment()
+            if kind == "worker_versions":
+                return adapter.list_versions(limit=WORKER_VERSIONS_READ)
+            if kind == "convex_info":
+                return adapter.deployment_info()
+            if kind == "functions":
+                return list(adapter.function_spec())
+            msg = f"unknown read {kind!r}; valid: {', '.join(API_READS)}"
+            raise ValueError(msg)
+
+        return read
+
+    def start(self, kind: str, target: Target) -> None:
+        """Begin the API read ``kind`` (one of :data:`API_READS`) of ``target``; returns at once."""
+        if kind not in API_READS:
+            msg = f"unknown read {kind!r}; valid: {', '.join(API_READS)}"
+            raise ValueError(msg)
+        self._memo((kind, target.name), self._api_read(kind, target))
+
+    def fetch(self, kind: str, target: Target) -> Fetched:
+        """The API read ``kind`` of ``target`` (started if need be), waited for; never raises."""
+        self.start(kind, target)
+        return self._futures[(kind, target.name)].result()
+
+    def config_state(self, target: Target) -> Any:
+        """The target's variables as the platform holds them (a ConfigState); raises the read's error."""
+        return self.fetch("config", target).get()
+
+    def deployments(self, target: Target) -> Any:
+        """The target's deployments, newest first (Pages and Worker targets); raises the read's error."""
+        return self.fetch("deployments", target).get()
+
+    def convex_info(self, target: Target) -> dict[str, Any]:
+        """What a Convex deployment says about itself (``deployment_info``); raises the read's error."""
+        result: dict[str, Any] = self.fetch("convex_info", target).get()
+        return result
+
+    def convex_functions(self, target: Target) -> list[str]:
+        """The function identifiers in the Convex deployment's function spec; raises the read's error."""
+        result: list[str] = self.fetch("functions", target).get()
+        return result
+
+    # -- data-plane reads (never raise: the results carry their errors) ----------------
+
+    def start_page(self, url: str) -> None:
+        """Begin one GET of ``url``."""
+        self._memo(("page", url), lambda: fetch_page(url))
+
+    def page(self, url: str) -> PageResult:
+        """One GET of ``url`` (never raises; the result carries any error)."""
+        result: PageResult = self._value(("page", url), lambda: fetch_page(url))
+        return result
+
+    def start_health(self, base_url: str, path: str = "/health") -> None:
+        """Begin the Worker health read at ``base_url``."""
+        self._memo(("health", base_url, path), lambda: read_health(base_url, path))
+
+    def health(self, base_url: str, path: str = "/health") -> HealthResult:
+        """The Worker's health answer at ``base_url`` (never raises)."""
+        result: HealthResult = self._value(("health", base_url, path), lambda: read_health(base_url, path))
+        return result
+
+    def start_certificate(self, url: str) -> None:
+        """Begin reading the TLS certificate of an https ``url``."""
+        self._memo(("certificate", url), lambda: _certificate(url))
+
+    def certificate(self, url: str) -> tuple[int | None, str | None]:
+        """(days left, None) for the certificate of ``url``, or (None, the error)."""
+        result: tuple[int | None, str | None] = self._value(("certificate", url), lambda: _certificate(url))
+        return result
+
+    # -- prefetch ------------------------------------------------------------------------
+
+    def prefetch(
+        self,
+        platforms: Iterable[str],
+        *,
+        pages_url: str | None = None,
+        worker_url: str | None = None,
+        health_path: str = "/health",
+        urls: Iterable[str] = (),
+    ) -> None:
+        """Start the usual reads of the selected platforms' targets, and the given URLs; returns at once."""
+        wanted = set(platforms)
+        for target in self.config.targets_for(self.env):
+            if target.platform not in wanted:
+                continue
+            self.start("config", target)
+            if target.platform == "cloudflare-pages":
+                self.start("pages_active", target)
+            if target.platform == "cloudflare-worker":
+                self.start("deployments", target)
+                self.start("worker_versions", target)
+            if target.platform == "convex":
+                self.start("convex_info", target)
+                self.start("functions", target)
+        if pages_url and "cloudflare-pages" in wanted:
+            self.start_page(pages_url)
+        if worker_url and "cloudflare-worker" in wanted:
+            self.start_health(worker_url, health_path)
+        for url in urls:
+            self.start_page(url)
