@@ -8,7 +8,7 @@ import pytest
 
 from deploycheck.config.model import load_config
 from deploycheck.errors import ConfigError
-from deploycheck.platforms import BACKENDS, adapter_class, open_local, open_target
+from deploycheck.platforms import BUILTIN, get_spec, open_local, open_target, platform_names
 from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
 from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
 from deploycheck.platforms.convex import ConvexPlatform
@@ -31,14 +31,15 @@ def config():  # type: ignore[no-untyped-def]
 
 
 def test_every_platform_registered() -> None:
-    """BACKENDS lists every platform and each import path loads."""
-    assert {adapter_class(name).platform for name in BACKENDS} == set(BACKENDS)
+    """Every built-in platform is registered (entry points included) and its spec loads under its name."""
+    assert set(BUILTIN) <= set(platform_names())
+    assert {get_spec(name).name for name in platform_names()} == set(platform_names())
 
 
 def test_unknown_platform() -> None:
     """An unknown platform name lists the valid ones."""
     with pytest.raises(ConfigError, match="cloudflare-pages"):
-        adapter_class("heroku")
+        get_spec("heroku")
 
 
 @pytest.mark.parametrize(

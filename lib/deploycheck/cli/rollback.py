@@ -15,7 +15,6 @@ from typing import Any
 
 __all__ = ["register", "run"]
 
-PLATFORM_ALIASES = {"cloudflare-pages": ["pages"], "cloudflare-worker": ["worker"], "convex": []}
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -83,8 +82,11 @@ def register(subparsers: Any) -> None:
     advise.add_argument(
         "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
     )
-    for platform, aliases in PLATFORM_ALIASES.items():
-        sub = commands.add_parser(platform, aliases=aliases, help=f"Roll back {platform}")
+    from deploycheck.platforms import get_spec, rollbackable
+
+    for platform in rollbackable():
+        spec = get_spec(platform)
+        sub = commands.add_parser(platform, aliases=list(spec.aliases), help=f"Roll back {spec.label}")
         _rollback_options(sub, to=True, convex=platform == "convex")
         sub.set_defaults(rollback_platform=platform)
     everything = commands.add_parser(

@@ -28,7 +28,6 @@ from deploycheck.errors import ConfigError, Problem
 
 __all__ = [
     "CONFIG_NAME",
-    "PLATFORMS",
     "Environment",
     "ProjectConfig",
     "Setting",
@@ -38,16 +37,6 @@ __all__ = [
     "schema",
 ]
 
-#: kept under its former name: :mod:`deploycheck.drift.run` imports it from here
-
-PlatformName = Literal["cloudflare-pages", "cloudflare-worker", "convex", "github-actions", "local-dotenv"]
-PLATFORMS: tuple[str, ...] = (
-    "cloudflare-pages",
-    "cloudflare-worker",
-    "convex",
-    "github-actions",
-    "local-dotenv",
-)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from deploycheck.errors import Problem
+from deploycheck.platforms import platform_names
 
 __all__ = [
     "CONFIG_NAME",
@@ -36,6 +37,8 @@ def schema() -> dict[str, Any]:
     """The JSON Schema of deploycheck.yaml shipped with the package."""
     text = resources.files("deploycheck").joinpath("data/deploycheck.schema.json").read_text("utf-8")
     result: dict[str, Any] = json.loads(text)
+    # the platform names are the registry's, not a list written here
+    result["$defs"]["target"]["properties"]["platform"]["enum"] = list(platform_names())
     return result
 
 

@@ -20,14 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deploycheck.errors import ConfigError, Problem, UsageError
+from deploycheck.platforms import all_specs, deployable, get_spec
 
 if TYPE_CHECKING:
     from deploycheck.config.model import ProjectConfig, Target
 
 __all__ = [
-    "ALIASES",
-    "DEFAULT_ORDER",
-    "DEPLOYABLE",
     "DeployPlan",
     "DeployStep",
     "default_command",
@@ -36,12 +34,7 @@ __all__ = [
     "resolve_command",
 ]
 
-DEPLOYABLE = ("convex", "cloudflare-worker", "cloudflare-pages")
-DEFAULT_ORDER = DEPLOYABLE
-ALIASES = {"pages": "cloudflare-pages", "worker": "cloudflare-worker"}
 DEFAULT_TIMEOUT = 600.0
-#: the parameter naming each platform's resource in a target's environment
-RESOURCE_PARAM = {"convex": "deployment", "cloudflare-worker": "script", "cloudflare-pages": "project"}
 
 
 @dataclass(frozen=True)
@@ -84,11 +77,8 @@ class DeployPlan:
 
 def default_command(platform: str, resource: str) -> str:
     """The vendor's own deploy command for ``platform`` when the target names none."""
-    if platform == "convex":
-        return "npx convex deploy --yes"
-    if platform == "cloudflare-worker":
-        return "npx wrangler deploy"
-    return f"npx wrangler pages deploy out --project-name {shlex.quote(resource)} --branch main"
+    template = get_spec(platform).deploy_command or ""
+    return template.format(resource=shlex.quote(resource))
 
 
 def resolve_command(words: Sequence[str]) -> list[str]:
@@ -104,7 +94,10 @@ def _is_git_push(words: Sequence[str]) -> bool:
 
 def normalize_platform(name: str) -> str:
     """``pages`` -> ``cloudflare-pages``, ``worker`` -> ``cloudflare-worker``, others unchanged."""
-    return ALIASES.get(name, name)
+    for spec in all_specs():
+        if name in spec.names:
+            return spec.name
+    return name
 
 
 def deploy_order(config: ProjectConfig) -> tuple[str, ...]:
@@ -112,28 +105,28 @@ def deploy_order(config: ProjectConfig) -> tuple[str, ...]:
     raw = config.deploy.get("order") or ()
     problems = []
     for index, name in enumerate(raw):
-        if normalize_platform(str(name)) not in DEPLOYABLE:
+        if normalize_platform(str(name)) not in deployable():
             path = f"deploy.order[{index}]"
             problems.append(
                 Problem(
                     source=str(config.path),
                     line=config.line_of(path),
                     path=path,
-                    message=f"{name!r} is not a deployable platform; valid: {', '.join(DEPLOYABLE)}.",
+                    message=f"{name!r} is not a deployable platform; valid: {', '.join(deployable())}.",
                     hint="List platforms, not target names.",
                 )
             )
     if problems:
         raise ConfigError(problems)
     ordered = [normalize_platform(str(n)) for n in raw]
-    return tuple(dict.fromkeys([*ordered, *DEFAULT_ORDER]))
+    return tuple(dict.fromkeys([*ordered, *deployable()]))
 
 
 def _step(config: ProjectConfig, target: Target, env: str, problems: list[Problem]) -> DeployStep | None:
     params = target.params(env) or {}
     where = f"targets.{target.name}.environments.{env}"
     line = config.line_of(where)
-    resource = str(params.get(RESOURCE_PARAM[target.platform]) or target.name)
+    resource = str(params.get(get_spec(target.platform).resource_key) or target.name)
     configured = bool(params.get("deploy_command"))
     command = str(params.get("deploy_command") or default_command(target.platform, resource))
     try:
@@ -196,10 +189,10 @@ def plan_deploy(
     order = deploy_order(config)
     wanted = [normalize_platform(p) for p in platforms]
     problems: list[Problem] = []
-    deployed = {t.platform for t in config.targets_for(env, DEPLOYABLE)}
+    deployed = {t.platform for t in config.targets_for(env, deployable())}
     for name in dict.fromkeys(wanted):
-        if name not in DEPLOYABLE:
-            valid = ", ".join([*DEPLOYABLE, *ALIASES])
+        if name not in deployable():
+            valid = ", ".join(n for p in deployable() for n in get_spec(p).names)
             problems.append(
                 Problem("--platform", f"{name!r} is not a platform deploycheck deploys; valid: {valid}.")
             )

@@ -21,6 +21,7 @@ from deploycheck.drift.model import (
     Note,
     TargetReading,
 )
+from deploycheck.platforms import get_spec
 from deploycheck.redact import fingerprint, mask_value
 
 if TYPE_CHECKING:
@@ -28,13 +29,6 @@ if TYPE_CHECKING:
 
 __all__ = ["compare_target", "newest_marker", "sync_command"]
 
-#: platforms whose names are case-insensitive (GitHub stores them upper case)
-_CASE_INSENSITIVE = frozenset({"github-actions"})
-#: platforms that keep secrets and plain vars apart: a type mismatch is drift there
-TYPED_PLATFORMS = frozenset({"cloudflare-worker", "cloudflare-pages", "github-actions"})
-#: platforms whose target-wide marker changes on every configuration write (the Worker's
-#: active version); other markers (the Pages deployment id) change on code deploys only
-_CONFIG_MARKER = frozenset({"cloudflare-worker"})
 
 
 def sync_command(mode: str, env: str, key: str, target: str) -> str:
@@ -44,29 +38,9 @@ def sync_command(mode: str, env: str, key: str, target: str) -> str:
     )
 
 
-def _github_hint(resource: str, key: str, remote: RemoteVar) -> str:
-    kind = "secret" if remote.secret else "variable"
-    repo, _, environment = resource.partition(":")
-    env_flag = f" --env {shlex.quote(environment)}" if environment else ""
-    return f"gh {kind} delete {shlex.quote(key)} --repo {shlex.quote(repo)}{env_flag}"
-
-
 def _remove_hint(platform: str, resource: str, key: str, remote: RemoteVar) -> str:
     """How a person removes ``key`` from the platform (a command where one exists)."""
-    k, res = shlex.quote(key), shlex.quote(resource)
-    hints = {
-        "convex": f"npx convex env remove {k} (deployment {resource})",
-        "cloudflare-worker": f"npx wrangler secret delete {k} --name {res}"
-        if remote.secret
-        else f"delete the var {k} from the Worker's wrangler configuration and redeploy",
-        "cloudflare-pages": f"npx wrangler pages secret delete {k} --project-name {res}"
-        if remote.secret
-        else f"delete the variable {k} in the Pages project settings ({resource})",
-        "local-dotenv": f"delete the line {key}=... from {resource}",
-    }
-    if platform == "github-actions":
-        return _github_hint(resource, key, remote)
-    return hints.get(platform, f"delete {key} on {platform} ({resource})")
+    return get_spec(platform).how_to_remove(resource, key, remote.secret)
 
 
 @dataclass(frozen=True)
@@ -118,7 +92,7 @@ def _compare_readable(
 ) -> Finding:
     assert remote.value is not None
     # untyped platforms (Convex, .env files) mark unknown names secret to be safe; the SoT decides
-    secret = var.secret or (remote.secret and ctx.reading.platform in TYPED_PLATFORMS)
+    secret = var.secret or (remote.secret and get_spec(ctx.reading.platform).typed_stores)
     expected_fp = ctx.fingerprint(var.value)
     actual_fp = ctx.fingerprint(remote.value)
     shown = (ctx.show(var.value, secret), ctx.show(remote.value, secret))
@@ -268,7 +242,8 @@ def _unexpected(ctx: _Context, remote: RemoteVar, record: LedgerRecord | None) -
 
 def _target_note(reading: TargetReading) -> Note | None:
     marker, recorded = reading.state.marker, reading.recorded_marker
-    if reading.platform not in _CONFIG_MARKER or marker is None or recorded is None or marker == recorded:
+    tracks_config = get_spec(reading.platform).config_marker
+    if not tracks_config or marker is None or recorded is None or marker == recorded:
         return None
     if reading.recorded_bindings is not None and reading.active_bindings is not None:
         how = "binding lists compared; only keys whose binding changed are reported."
@@ -298,7 +273,7 @@ def compare_target(
     ``fingerprint_fn`` must be the function the ledger used (keyed with the ledger key).
     """
     ctx = _Context(env, mode, reading, ledger, fingerprint_fn)
-    fold = str.upper if reading.platform in _CASE_INSENSITIVE else (lambda s: s)
+    fold = get_spec(reading.platform).fold
     remote_vars = {fold(name): var for name, var in reading.state.vars.items()}
     wanted = {fold(v.key) for v in expected}
     results: list[Finding] = []
@@ -307,7 +282,7 @@ def compare_target(
         record = ledger.entry(env, reading.target, var.key) if ledger is not None else None
         if remote is None:
             results.append(_missing(ctx, var, record))
-        elif reading.platform in TYPED_PLATFORMS and remote.secret != var.secret:
+        elif get_spec(reading.platform).typed_stores and remote.secret != var.secret:
             results.append(_kind_differs(ctx, var, remote))
         elif remote.value is None:
             results.append(_compare_write_only(ctx, var, remote, record))

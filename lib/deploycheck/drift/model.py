@@ -93,8 +93,6 @@ DRIFT_STATES: tuple[str, ...] = (
 )
 #: states that are drift but do not fail: the value cannot be checked yet
 WARN_STATES: frozenset[str] = frozenset({"unverifiable"})
-#: platforms whose names are case-insensitive (GitHub stores them upper case)
-_CASE_INSENSITIVE = frozenset({"github-actions"})
 
 
 class LedgerRecord(Protocol):

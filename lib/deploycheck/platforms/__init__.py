@@ -1,7 +1,11 @@
-"""Platform adapters and the factory that opens one per target and environment.
+"""Platform adapters and the one registry every layer asks about platforms.
 
-``BACKENDS`` maps each platform name of deploycheck.yaml to the adapter class, as an
-import path loaded on first use (testinfra's ``BACKENDS``), so the CLI starts fast.
+Each platform module declares its facts once as a :class:`~deploycheck.platforms.spec.PlatformSpec`
+(``SPEC``). The registry finds them through the ``deploycheck.platforms`` entry-point
+group, so a separate package adds a platform by declaring one entry point (as pytest
+plugins and testinfra backends do); the built-in platforms are registered the same way
+and also listed here so an uninstalled source tree still finds them. Modules are
+imported on first use.
 
 Example::
 
@@ -12,80 +16,138 @@ Example::
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 from collections.abc import Mapping
+from functools import cache
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from deploycheck.errors import ConfigError, Problem
+from deploycheck.errors import ConfigError, Problem, UsageError
+from deploycheck.platforms.local_dotenv import LocalDotenvPlatform
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
-if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig, Target
-    from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
-    from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
-    from deploycheck.platforms.convex import ConvexPlatform
-    from deploycheck.platforms.github_actions import GithubActionsPlatform
-    from deploycheck.platforms.local_dotenv import LocalDotenvPlatform
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "Limits",
+    "OpenRequest",
+    "PlatformSpec",
+    "all_specs",
+    "canonical",
+    "deployable",
+    "get_spec",
+    "open_local",
+    "open_target",
+    "platform_names",
+    "rollbackable",
+]
 
-    Adapter = (
-        CloudflarePagesPlatform
-        | CloudflareWorkerPlatform
-        | ConvexPlatform
-        | GithubActionsPlatform
-        | LocalDotenvPlatform
-    )
+ENTRY_POINT_GROUP = "deploycheck.platforms"
 
-__all__ = ["BACKENDS", "adapter_class", "open_local", "open_target"]
-
-BACKENDS: dict[str, str] = {
-    "cloudflare-pages": "deploycheck.platforms.cloudflare.pages.CloudflarePagesPlatform",
-    "cloudflare-worker": "deploycheck.platforms.cloudflare.worker.CloudflareWorkerPlatform",
-    "convex": "deploycheck.platforms.convex.ConvexPlatform",
-    "github-actions": "deploycheck.platforms.github_actions.GithubActionsPlatform",
-    "local-dotenv": "deploycheck.platforms.local_dotenv.LocalDotenvPlatform",
+#: the platforms shipped with deploycheck: name -> "module:attribute" of its spec
+BUILTIN: dict[str, str] = {
+    "cloudflare-pages": "deploycheck.platforms.cloudflare.pages:SPEC",
+    "cloudflare-worker": "deploycheck.platforms.cloudflare.worker:SPEC",
+    "convex": "deploycheck.platforms.convex:SPEC",
+    "github-actions": "deploycheck.platforms.github_actions:SPEC",
+    "local-dotenv": "deploycheck.platforms.local_dotenv:SPEC",
 }
 
 
-def adapter_class(platform: str) -> type[Any]:
-    """The adapter class registered for ``platform`` (imported on first use)."""
+@cache
+def _locations() -> dict[str, str]:
+    found = dict(BUILTIN)
+    for point in entry_points(group=ENTRY_POINT_GROUP):
+        found[point.name] = point.value
+    return found
+
+
+def platform_names() -> tuple[str, ...]:
+    """Every registered platform name, sorted (no module is imported)."""
+    return tuple(sorted(_locations()))
+
+
+@cache
+def get_spec(name: str) -> PlatformSpec:
+    """The spec of platform ``name`` (imported on first use); ConfigError for an unknown name."""
     try:
-        path = BACKENDS[platform]
+        location = _locations()[name]
     except KeyError:
-        msg = f"unknown platform {platform!r}; valid: {', '.join(sorted(BACKENDS))}."
-        raise ConfigError([Problem(source="deploycheck.yaml", message=msg)]) from None
-    module_name, _, class_name = path.rpartition(".")
-    cls: type[Any] = getattr(importlib.import_module(module_name), class_name)
-    return cls
+        close = difflib.get_close_matches(name, platform_names(), n=1)
+        hint = f"did you mean {close[0]!r}?" if close else "Use one of the registered platforms."
+        msg = f"unknown platform {name!r}; valid: {', '.join(platform_names())}."
+        raise ConfigError([Problem(source="deploycheck.yaml", message=msg, hint=hint)]) from None
+    module_name, _, attribute = location.partition(":")
+    spec = getattr(importlib.import_module(module_name), attribute or "SPEC")
+    if not isinstance(spec, PlatformSpec) or spec.name != name:
+        msg = f"entry point {name!r} ({location}) does not name a PlatformSpec called {name!r}."
+        raise ConfigError([Problem(source=ENTRY_POINT_GROUP, message=msg)])
+    return spec
 
 
-def _param(config: ProjectConfig, target: Target, env: str, params: Mapping[str, Any], name: str) -> str:
-    value = params.get(name)
-    if not isinstance(value, str) or not value:
-        path = f"targets.{target.name}.environments.{env}.{name}"
-        problem = Problem(
-            source=str(config.path),
-            line=config.line_of(f"targets.{target.name}.environments.{env}")
-            if hasattr(config, "line_of")
-            else None,
-            path=path,
-            message=f"the {target.platform} target needs {name!r}.",
-            hint=f"Add {name}: <value> under {path.rsplit('.', 1)[0]}.",
-        )
-        raise ConfigError([problem])
-    return value
+def all_specs() -> tuple[PlatformSpec, ...]:
+    """The specs of every registered platform, sorted by name."""
+    return tuple(get_spec(name) for name in platform_names())
+
+
+def deployable() -> tuple[str, ...]:
+    """The platforms deploycheck deploys, in the default deploy order."""
+    ranked = [s for s in all_specs() if s.deploy_rank is not None]
+    return tuple(s.name for s in sorted(ranked, key=lambda s: (s.deploy_rank, s.name)))
+
+
+def rollbackable() -> tuple[str, ...]:
+    """The platforms deploycheck rolls back, in the default rollback order."""
+    ranked = [s for s in all_specs() if s.rollback_rank is not None]
+    return tuple(s.name for s in sorted(ranked, key=lambda s: (s.rollback_rank, s.name)))
+
+
+def canonical(name: str, source: str = "--platform") -> str:
+    """The platform called ``name`` or one of its aliases (``worker``); UsageError when none is."""
+    for spec in all_specs():
+        if name in spec.names:
+            return spec.name
+    choices = [n for spec in all_specs() for n in spec.names]
+    close = difflib.get_close_matches(name, choices, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else "Use one of the valid platforms."
+    msg = f"unknown platform {name!r}; valid: {', '.join(choices)}."
+    raise UsageError([Problem(source=source, message=msg, hint=hint)])
+
+
+class _TargetLike(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def platform(self) -> str: ...
+    @property
+    def plain(self) -> tuple[str, ...]: ...
+    @property
+    def local_file(self) -> Path | None: ...
+
+    def params(self, env: str) -> Mapping[str, Any] | None: ...
+
+
+class _ConfigLike(Protocol):
+    @property
+    def path(self) -> Path: ...
+
+    def line_of(self, dotted: str) -> int | None: ...
+
+    def resolve_path(self, raw: str) -> Path: ...
 
 
 def open_target(
-    config: ProjectConfig, target: Target, env: str, environ: Mapping[str, str] | None = None
-) -> Adapter:
-    """The adapter of ``target`` in environment ``env``.
+    config: _ConfigLike, target: _TargetLike, env: str, environ: Mapping[str, str] | None = None
+) -> Any:
+    """The adapter of ``target`` in environment ``env``, built by its platform's factory.
 
     Base URLs and credentials come from ``environ`` (default ``os.environ``); raises
     ConfigError when the target is not deployed in ``env``, a parameter or credential
     is missing, or a base URL is not https (loopback excepted).
     """
-    env_vars: Mapping[str, str] = os.environ if environ is None else environ
     params = target.params(env)
     if params is None:
         problem = Problem(
@@ -95,60 +157,33 @@ def open_target(
             hint=f"Add environments.{env} to the target or pick another --env.",
         )
         raise ConfigError([problem])
-    platform = target.platform
-    if platform == "cloudflare-worker":
-        from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
 
-        script = _param(config, target, env, params, "script")
-        return CloudflareWorkerPlatform.from_environ(
-            script=script, environ=env_vars, target=target.name, env=env
+    def fail(name: str) -> None:
+        where = f"targets.{target.name}.environments.{env}"
+        problem = Problem(
+            source=str(config.path),
+            line=config.line_of(where),
+            path=f"{where}.{name}",
+            message=f"the {target.platform} target needs {name!r}.",
+            hint=f"Add {name}: <value> under {where}.",
         )
-    if platform == "cloudflare-pages":
-        from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
+        raise ConfigError([problem])
 
-        project = _param(config, target, env, params, "project")
-        stage = str(params.get("stage") or "production")
-        return CloudflarePagesPlatform.from_environ(
-            project=project, stage=stage, environ=env_vars, target=target.name, env=env
-        )
-    if platform == "convex":
-        from deploycheck.platforms.convex import ConvexPlatform
-
-        return ConvexPlatform.from_environ(
-            environ=env_vars,
-            deployment=params.get("deployment"),
-            url=params.get("url"),
-            plain_names=target.plain,
-            target=target.name,
-            env=env,
-        )
-    if platform == "github-actions":
-        from deploycheck.platforms.github_actions import GithubActionsPlatform
-
-        repository = params.get("repository") or env_vars.get("GITHUB_REPOSITORY") or ""
-        if not repository:
-            repository = _param(config, target, env, params, "repository")
-        return GithubActionsPlatform.from_environ(
-            repository=repository,
-            environment=params.get("environment") or None,
-            environ=env_vars,
-            target=target.name,
-            env=env,
-        )
-    if platform == "local-dotenv":
-        raw = params.get("path") or target.local_file
-        if not raw:
-            raw = _param(config, target, env, params, "path")
-        return open_local(config.resolve_path(raw), plain_names=target.plain)
-    adapter_class(platform)  # raises the unknown-platform error
-    msg = f"platform {platform!r} has no factory"
-    raise ConfigError([Problem(source=str(config.path), path=f"targets.{target.name}.platform", message=msg)])
+    request = OpenRequest(
+        target=target.name,
+        env=env,
+        params=params,
+        environ=os.environ if environ is None else environ,
+        plain_names=tuple(target.plain),
+        local_file=target.local_file,
+        fail=fail,
+        resolve_path=config.resolve_path,
+    )
+    return get_spec(target.platform).factory(request)
 
 
 def open_local(
     path: Path, *, source: str = "the source-of-truth table", plain_names: tuple[str, ...] = ()
 ) -> LocalDotenvPlatform:
     """The adapter of a local ``.env.local`` file (read and written with python-dotenv)."""
-    from deploycheck.platforms.local_dotenv import LocalDotenvPlatform
-
     return LocalDotenvPlatform(Path(path), source=source, plain_names=plain_names)

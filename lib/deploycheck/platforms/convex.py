@@ -14,12 +14,14 @@ target's ``plain`` list), so a value is never shown by mistake.
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from deploycheck.errors import ConfigError, NotFoundError, Problem
 from deploycheck.http.client import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["ConvexPlatform", "deployment_name_of_key", "normalize_function_id"]
 
@@ -271,3 +273,38 @@ class ConvexPlatform:
         """When code was last pushed (epoch seconds), or None."""
         stamp, _message = self.last_push()
         return stamp / 1000.0 if stamp is not None else None
+
+
+def _open(request: OpenRequest) -> ConvexPlatform:
+    return ConvexPlatform.from_environ(
+        environ=request.environ,
+        deployment=request.params.get("deployment"),
+        url=request.params.get("url"),
+        plain_names=request.plain_names,
+        target=request.target,
+        env=request.env,
+    )
+
+
+def _remove_hint(resource: str, key: str, secret: bool) -> str:
+    return f"npx convex env remove {shlex.quote(key)} (deployment {resource})"
+
+
+SPEC = PlatformSpec(
+    name="convex",
+    label="Convex",
+    short_label="Convex",
+    factory=_open,
+    resource_key="deployment",
+    limits=Limits(
+        max_value_bytes=8192,
+        max_name_bytes=256,
+        warn_name_chars=40,
+        reserved=("CONVEX_CLOUD_URL", "CONVEX_SITE_URL"),
+    ),
+    remove_hint=_remove_hint,
+    dashboard="https://dashboard.convex.dev/d/{resource}",
+    deploy_command="npx convex deploy --yes",
+    deploy_rank=1,
+    rollback_rank=3,
+)

@@ -14,6 +14,7 @@ retried on 5xx or timeout.
 
 from __future__ import annotations
 
+import shlex
 from base64 import b64encode
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from urllib.parse import quote
 from deploycheck.errors import ConfigError, DeploycheckError, PlatformError, Problem
 from deploycheck.http.client import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["DEFAULT_BASE_URL", "GithubActionsPlatform", "seal"]
 
@@ -314,3 +316,41 @@ class GithubActionsPlatform:
             except PlatformError:
                 pass  # markers are a convenience; the writes themselves succeeded
         return ApplyResult(applied=tuple(applied), failed=failed, markers=markers)
+
+
+def _open(request: OpenRequest) -> GithubActionsPlatform:
+    repository = request.params.get("repository") or request.environ.get("GITHUB_REPOSITORY") or ""
+    if not repository:
+        repository = request.require("repository")
+    return GithubActionsPlatform.from_environ(
+        repository=repository,
+        environment=request.params.get("environment") or None,
+        environ=request.environ,
+        target=request.target,
+        env=request.env,
+    )
+
+
+def _remove_hint(resource: str, key: str, secret: bool) -> str:
+    repo, _, environment = resource.partition(":")
+    words = ["gh", "secret" if secret else "variable", "delete", key, "--repo", repo]
+    if environment:
+        words += ["--env", environment]
+    return shlex.join(words)
+
+
+SPEC = PlatformSpec(
+    name="github-actions",
+    label="GitHub Actions",
+    short_label="GitHub",
+    aliases=("github",),
+    factory=_open,
+    resource_key="repository",
+    typed_stores=True,
+    case_insensitive=True,
+    # GitHub: secrets up to 48 KB, names may not start with GITHUB_, 100 secrets per scope
+    limits=Limits(max_value_bytes=48 * 1024, forbidden_prefixes=("GITHUB_",), max_count=100),
+    remove_hint=_remove_hint,
+    dashboard="https://github.com/{repository}/settings/secrets/actions",
+    resource_id=lambda text: text.replace("/", "-"),
+)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from deploycheck.errors import SyncError
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
+from deploycheck.platforms.spec import OpenRequest, PlatformSpec
 
 __all__ = ["HEADER", "LocalDotenv", "LocalDotenvPlatform", "format_value", "read_dotenv", "write_dotenv"]
 
@@ -109,3 +110,22 @@ class LocalDotenvPlatform:
 
 
 LocalDotenv = LocalDotenvPlatform
+
+
+def _open(request: OpenRequest) -> LocalDotenvPlatform:
+    raw = request.params.get("path") or request.local_file
+    if not raw:
+        raw = request.require("path")
+    return LocalDotenvPlatform(Path(request.resolve_path(str(raw))), plain_names=request.plain_names)
+
+
+SPEC = PlatformSpec(
+    name="local-dotenv",
+    label="local .env file",
+    short_label="local file",
+    aliases=("local",),
+    factory=_open,
+    resource_key="file",
+    remote=False,
+    remove_hint=lambda resource, key, secret: f"delete the line {key}=... from {resource}",
+)

@@ -24,8 +24,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from deploycheck.config.model import PLATFORMS
 from deploycheck.errors import DeploycheckError
+from deploycheck.platforms import platform_names
 from deploycheck.pytest_plugin.plugin import run_key
 from deploycheck.redact import redact
 from deploycheck.verify.chains import Chain, chains
@@ -77,7 +77,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     """Register one marker per platform."""
-    for platform in PLATFORMS:
+    for platform in platform_names():
         config.addinivalue_line(
             "markers", f"{platform_marker(platform)}: the check verifies a {platform} target"
         )
@@ -115,7 +115,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         marker = item.get_closest_marker("platform")
         names = {target.platform} if target is not None else set(marker.args if marker else ())
         for name in sorted(names):
-            if name in PLATFORMS:
+            if name in platform_names():
                 item.add_marker(platform_marker(name))
 
 

@@ -17,14 +17,13 @@ from typing import Any, TextIO
 
 from deploycheck.config.model import ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, UsageError
+from deploycheck.platforms import rollbackable
 from deploycheck.rollback.schema.guard import enforce, git
 from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
 
-__all__ = ["DEFAULT_ORDER", "RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order"]
+__all__ = ["RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order"]
 
-DEFAULT_ORDER = ("cloudflare-pages", "cloudflare-worker", "convex")
-ROLLBACK_PLATFORMS = DEFAULT_ORDER
 
 
 @dataclass
@@ -262,14 +261,14 @@ def _ask(question: str) -> bool:
 
 def rollback_order(config: ProjectConfig) -> tuple[str, ...]:
     """``rollback.order`` of deploycheck.yaml, else Pages, then Worker, then Convex."""
-    order = tuple(str(p) for p in config.rollback.get("order") or DEFAULT_ORDER)
-    unknown = [p for p in order if p not in ROLLBACK_PLATFORMS]
+    order = tuple(str(p) for p in config.rollback.get("order") or rollbackable())
+    unknown = [p for p in order if p not in rollbackable()]
     if unknown:
         raise UsageError(
             [
                 Problem(
                     str(config.path),
-                    f"rollback.order names {', '.join(unknown)}; valid: {', '.join(ROLLBACK_PLATFORMS)}.",
+                    f"rollback.order names {', '.join(unknown)}; valid: {', '.join(rollbackable())}.",
                     path="rollback.order",
                 )
             ]

@@ -31,12 +31,13 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from deploycheck.errors import Problem
+from deploycheck.platforms import get_spec, platform_names
 
 if TYPE_CHECKING:
     from deploycheck.config.model import ProjectConfig, Target
     from deploycheck.sot.parse import Entry
 
-__all__ = ["LIMITS", "PlatformLimits", "dev_markers", "validate"]
+__all__ = ["PlatformLimits", "dev_markers", "limits_of", "validate"]
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 LOCAL_HOSTS = re.compile(r"(?i)(?<![\w.-])(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?![\w-])")
@@ -55,23 +56,21 @@ class PlatformLimits:
     case_insensitive: bool = False
 
 
-LIMITS: dict[str, PlatformLimits] = {
-    "github-actions": PlatformLimits(
-        "GitHub Actions", max_value_bytes=48 * 1024, forbidden_prefixes=("GITHUB_",), case_insensitive=True
-    ),
-    "convex": PlatformLimits(
-        "Convex",
-        max_value_bytes=8192,
-        max_name_bytes=256,
-        warn_name_chars=40,
-        reserved=("CONVEX_CLOUD_URL", "CONVEX_SITE_URL"),
-    ),
-    "cloudflare-worker": PlatformLimits("Cloudflare Workers", max_value_bytes=5 * 1024),
-    "cloudflare-pages": PlatformLimits(
-        "Cloudflare Pages", reserved=("CF_PAGES", "CF_PAGES_BRANCH", "CF_PAGES_COMMIT_SHA", "CF_PAGES_URL")
-    ),
-    "local-dotenv": PlatformLimits("local .env file"),
-}
+def limits_of(platform: str) -> PlatformLimits | None:
+    """The name and value rules of ``platform``, from its spec in the registry (None if unknown)."""
+    if platform not in platform_names():
+        return None
+    spec = get_spec(platform)
+    limits = spec.limits
+    return PlatformLimits(
+        spec.label,
+        max_value_bytes=limits.max_value_bytes,
+        max_name_bytes=limits.max_name_bytes,
+        warn_name_chars=limits.warn_name_chars,
+        forbidden_prefixes=limits.forbidden_prefixes,
+        reserved=limits.reserved,
+        case_insensitive=spec.case_insensitive,
+    )
 
 
 def _at(entry: Entry, message: str, hint: str, path: str = "") -> Problem:
@@ -110,7 +109,7 @@ def _name_problems(entry: Entry, config: ProjectConfig) -> list[Problem]:
         ]
     problems = []
     for target in _known(entry, config):
-        limits = LIMITS.get(target.platform)
+        limits = limits_of(target.platform)
         if limits is None:
             continue
         upper = key.upper()
@@ -150,7 +149,7 @@ def _known(entry: Entry, config: ProjectConfig) -> list[Target]:
 def _size_problems(entry: Entry, config: ProjectConfig) -> list[Problem]:
     problems = []
     for target in _known(entry, config):
-        limits = LIMITS.get(target.platform)
+        limits = limits_of(target.platform)
         if limits is None or limits.max_value_bytes is None:
             continue
         for column, value in (("DEV_VALUE", entry.dev), ("PROD_VALUE", entry.prod)):
@@ -242,7 +241,7 @@ def _duplicates(entries: list[Entry], config: ProjectConfig) -> list[Problem]:
     for entry in entries:
         for target_name in entry.targets:
             target = config.targets.get(target_name)
-            limits = LIMITS.get(target.platform) if target else None
+            limits = limits_of(target.platform) if target else None
             key = entry.key.upper() if limits and limits.case_insensitive else entry.key
             first = seen.setdefault((target_name, key), entry)
             if first is entry:
@@ -326,7 +325,7 @@ def validate(entries: list[Entry], config: ProjectConfig) -> tuple[list[Problem]
                 )
             )
         for target in known:
-            limits = LIMITS.get(target.platform)
+            limits = limits_of(target.platform)
             if limits and limits.warn_name_chars and len(entry.key) > limits.warn_name_chars:
                 warnings.append(
                     _at(

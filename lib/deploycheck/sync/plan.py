@@ -25,6 +25,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigState, RemoteVar, VarChange
 from deploycheck.redact import mask_value
 
@@ -32,13 +33,9 @@ if TYPE_CHECKING:
     from deploycheck.sot.parse import Column, Entry
     from deploycheck.state.ledger import Ledger, LedgerEntry
 
-__all__ = ["CASE_INSENSITIVE", "TYPED_PLATFORMS", "Action", "PlanItem", "TargetPlan", "plan_target"]
+__all__ = ["Action", "PlanItem", "TargetPlan", "plan_target"]
 
 Action = Literal["add", "change", "remove", "unchanged", "extra"]
-#: platforms that store secrets and plain vars apart: a type switch is a change there
-TYPED_PLATFORMS = frozenset({"cloudflare-worker", "cloudflare-pages", "github-actions"})
-#: platforms whose names ignore case (GitHub stores them upper-cased)
-CASE_INSENSITIVE = frozenset({"github-actions"})
 SYMBOLS: dict[str, str] = {"add": "+", "change": "~", "remove": "-", "unchanged": "=", "extra": "?"}
 
 
@@ -153,7 +150,7 @@ def _plan_entry(
     base["remote_name"] = remote.name
     base["remote_marker"] = remote.marker
     base["created"] = ledger_entry.created if ledger_entry is not None else False
-    if platform in TYPED_PLATFORMS and remote.secret != entry.secret:
+    if get_spec(platform).typed_stores and remote.secret != entry.secret:
         kinds = ("plain", "secret")
         reason = f"stored as {kinds[remote.secret]}, the table says {kinds[entry.secret]}"
         old = "(write-only)" if remote.value is None else _show(remote.value, remote.secret, key_fp)
@@ -200,7 +197,7 @@ def plan_target(
     keys (extras outside it are not reported). ``key_fp`` fingerprints values (with the
     ledger key).
     """
-    fold = str.upper if state.platform in CASE_INSENSITIVE else str
+    fold = get_spec(state.platform).fold
     wanted = {fold(k) for k in only}
     remotes = {fold(name): var for name, var in state.vars.items()}
     ledger_entries = {fold(k): e for k, e in ledger.entries(env, target).items()}

@@ -26,10 +26,11 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import TYPE_CHECKING
 
 from deploycheck.errors import DeploycheckError, InputError, Problem, UsageError
+from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigPlatform, ConfigState
 from deploycheck.state.ledger import Ledger, LedgerEntry, now
 from deploycheck.sync.model import MODES, Mode, SyncReport, SyncRequest, TargetOutcome
-from deploycheck.sync.plan import CASE_INSENSITIVE, plan_target
+from deploycheck.sync.plan import plan_target
 
 if TYPE_CHECKING:
     from deploycheck.config.model import ProjectConfig, Target
@@ -125,7 +126,7 @@ class Syncer:
                         "for those with DEV values.",
                     )
                 )
-            candidates = [t for t in config.targets_for(request.env) if t.platform != "local-dotenv"]
+            candidates = [t for t in config.targets_for(request.env) if get_spec(t.platform).remote]
         names = [t.name for t in candidates]
         unknown = [n for n in request.targets if n not in config.targets]
         if unknown:
@@ -213,7 +214,7 @@ class Syncer:
         except DeploycheckError as exc:
             outcome.readback = f"failed: {type(exc).__name__}: {exc}"
             return outcome, None, result.marker
-        fold = str.upper if plan.platform in CASE_INSENSITIVE else str
+        fold = get_spec(plan.platform).fold
         remote = {fold(n): v for n, v in after.vars.items()}
         for item in plan.writes:
             name = item.change().name
@@ -235,7 +236,7 @@ class Syncer:
         plan = outcome.plan
         assert plan is not None  # only planned targets are recorded
         env, written = self._ledger_env, now()
-        fold = str.upper if plan.platform in CASE_INSENSITIVE else str
+        fold = get_spec(plan.platform).fold
         remote = {fold(n): v for n, v in after.vars.items()} if after else {}
         done = set(outcome.applied) - set(outcome.unconfirmed)
         for item in plan.items:

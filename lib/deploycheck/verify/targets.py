@@ -7,24 +7,16 @@ check written once runs for each matching target, with ids such as
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploycheck.config.model import PLATFORMS, ProjectConfig, Target
+from deploycheck.config.model import ProjectConfig, Target
 from deploycheck.errors import Problem, UsageError
+from deploycheck.platforms import canonical, get_spec
 
-__all__ = ["RESOURCE_KEYS", "CheckTarget", "check_platforms", "resource_of", "select_targets"]
+__all__ = ["CheckTarget", "check_platforms", "resource_of", "select_targets"]
 
-#: the parameter naming a target's platform resource, by platform
-RESOURCE_KEYS: dict[str, str] = {
-    "cloudflare-pages": "project",
-    "cloudflare-worker": "script",
-    "convex": "deployment",
-    "github-actions": "repository",
-    "local-dotenv": "file",
-}
 
 
 @dataclass(frozen=True)
@@ -51,31 +43,28 @@ class CheckTarget:
 def resource_of(target: Target, env: str) -> str:
     """The platform resource ``target`` names in ``env``, else the target's name in lower case."""
     params = target.params(env) or {}
-    value = params.get(RESOURCE_KEYS.get(target.platform, ""))
+    spec = get_spec(target.platform)
+    value = params.get(spec.resource_key)
     if not value:
         return target.name.lower()
-    text = str(value)
-    return text.replace("/", "-") if target.platform == "github-actions" else text
+    return spec.resource_id(str(value))
 
 
 def check_platforms(names: Iterable[str], source: str) -> tuple[str, ...]:
-    """Validate platform names; raise UsageError listing the valid ones for each unknown name."""
-    names = tuple(names)
-    problems = []
+    """The registered platforms ``names`` mean (aliases such as ``worker`` accepted).
+
+    Raises UsageError with one problem per unknown name, each with a did-you-mean.
+    """
+    problems: list[Problem] = []
+    found: list[str] = []
     for name in names:
-        if name not in PLATFORMS:
-            close = difflib.get_close_matches(name, PLATFORMS, n=1)
-            hint = f"did you mean {close[0]!r}?" if close else "Use one of the valid platforms."
-            problems.append(
-                Problem(
-                    source=source,
-                    message=f"unknown platform {name!r}; valid: {', '.join(PLATFORMS)}.",
-                    hint=hint,
-                )
-            )
+        try:
+            found.append(canonical(name, source))
+        except UsageError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise UsageError(problems)
-    return names
+    return tuple(found)
 
 
 def select_targets(

@@ -11,6 +11,7 @@ Rollback is ``POST .../deployments/{id}/rollback`` with ``{}`` and is never retr
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +20,7 @@ from deploycheck.errors import ConfigError, Problem
 from deploycheck.http.client import HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflarePagesPlatform"]
 
@@ -229,3 +231,36 @@ class CloudflarePagesPlatform(CloudflareAdapter):
         if not isinstance(result, dict):
             raise self.api.client.malformed("roll back pages", "result is not a deployment")
         return _deployment(result, str(result.get("id")))
+
+
+def _open(request: OpenRequest) -> CloudflarePagesPlatform:
+    return CloudflarePagesPlatform.from_environ(
+        project=request.require("project"),
+        stage=str(request.params.get("stage") or "production"),
+        environ=request.environ,
+        target=request.target,
+        env=request.env,
+    )
+
+
+def _remove_hint(resource: str, key: str, secret: bool) -> str:
+    if secret:
+        return shlex.join(["npx", "wrangler", "pages", "secret", "delete", key, "--project-name", resource])
+    return f"delete the variable {shlex.quote(key)} in the Pages project settings ({resource})"
+
+
+SPEC = PlatformSpec(
+    name="cloudflare-pages",
+    label="Cloudflare Pages",
+    short_label="Pages",
+    aliases=("pages",),
+    factory=_open,
+    resource_key="project",
+    typed_stores=True,
+    limits=Limits(reserved=("CF_PAGES", "CF_PAGES_BRANCH", "CF_PAGES_COMMIT_SHA", "CF_PAGES_URL")),
+    remove_hint=_remove_hint,
+    dashboard="https://dash.cloudflare.com/{account}/pages/view/{resource}",
+    deploy_command="npx wrangler pages deploy out --project-name {resource} --branch main",
+    deploy_rank=3,
+    rollback_rank=1,
+)

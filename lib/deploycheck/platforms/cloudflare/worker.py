@@ -16,6 +16,7 @@ on 5xx or timeout.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from deploycheck.errors import NotFoundError, PlatformError
 from deploycheck.http.client import HttpSettings, dumps
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflareWorkerPlatform", "WorkerVersion"]
 
@@ -343,3 +345,34 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
                 )
             version = match.single_version
         return self.create_deployment({version: 100.0}, force=force, message=message)
+
+
+def _open(request: OpenRequest) -> CloudflareWorkerPlatform:
+    return CloudflareWorkerPlatform.from_environ(
+        script=request.require("script"), environ=request.environ, target=request.target, env=request.env
+    )
+
+
+def _remove_hint(resource: str, key: str, secret: bool) -> str:
+    if secret:
+        return shlex.join(["npx", "wrangler", "secret", "delete", key, "--name", resource])
+    return f"delete the var {shlex.quote(key)} from the Worker's wrangler configuration and redeploy"
+
+
+SPEC = PlatformSpec(
+    name="cloudflare-worker",
+    label="Cloudflare Workers",
+    short_label="Workers",
+    aliases=("worker",),
+    factory=_open,
+    resource_key="script",
+    typed_stores=True,
+    config_marker=True,
+    # Workers limits: 5 KB per environment variable, 128 variables and secrets per script
+    limits=Limits(max_value_bytes=5 * 1024, max_count=128),
+    remove_hint=_remove_hint,
+    dashboard="https://dash.cloudflare.com/{account}/workers/services/view/{resource}/production",
+    deploy_command="npx wrangler deploy",
+    deploy_rank=2,
+    rollback_rank=2,
+)

@@ -1,0 +1,140 @@
+"""What a platform declares about itself, once: :class:`PlatformSpec`.
+
+Every layer asks these facts of the registry (:mod:`deploycheck.platforms`) instead of
+testing a platform's name: the label, the parameter naming its resource, whether secrets
+and plain values are separate stores, case rules, value and count limits, how a person
+removes a key, where the vendor's console shows the resource, and how to open an adapter.
+
+A platform module declares ``SPEC = PlatformSpec(...)``; a separate package adds a
+platform by declaring one and naming it in the ``deploycheck.platforms`` entry-point group.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+__all__ = ["AdapterFactory", "Limits", "OpenRequest", "PlatformSpec", "RemoveHint"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one platform accepts as a variable name and value, and how many it keeps."""
+
+    max_value_bytes: int | None = None
+    max_name_bytes: int | None = None
+    warn_name_chars: int | None = None
+    forbidden_prefixes: tuple[str, ...] = ()
+    reserved: tuple[str, ...] = ()
+    max_count: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """Everything an adapter factory gets: the target, its parameters, the environment.
+
+    ``fail(name)`` raises the configuration error for a missing parameter ``name``, with
+    the file, line and key path of the target; ``resolve_path`` resolves a path written in
+    deploycheck.yaml against the project root.
+    """
+
+    target: str
+    env: str
+    params: Mapping[str, Any]
+    environ: Mapping[str, str]
+    plain_names: tuple[str, ...] = ()
+    local_file: Path | None = None
+    fail: Callable[[str], Any] = field(default=lambda name: None)
+    resolve_path: Callable[[str], Any] = field(default=lambda raw: raw)
+
+    def require(self, name: str) -> str:
+        """The non-empty string parameter ``name``; raises the configuration error otherwise."""
+        value = self.params.get(name)
+        if not isinstance(value, str) or not value:
+            self.fail(name)
+            msg = f"missing parameter {name!r}"  # fail() raises; this is a guard for bad factories
+            raise ValueError(msg)
+        return value
+
+
+class AdapterFactory(Protocol):
+    """Builds the adapter of one target (the registry's one uniform constructor)."""
+
+    def __call__(self, request: OpenRequest) -> Any:
+        """Return the adapter for ``request``; raise ConfigError for missing parameters or credentials."""
+        ...
+
+
+class RemoveHint(Protocol):
+    """How a person removes ``key`` from ``resource``: a command where one exists."""
+
+    def __call__(self, resource: str, key: str, secret: bool) -> str:
+        """The text of the remedy."""
+        ...
+
+
+def _default_remove_hint(label: str) -> RemoveHint:
+    def hint(resource: str, key: str, secret: bool) -> str:
+        return f"delete {shlex.quote(key)} in {label} ({resource})"
+
+    return hint
+
+
+@dataclass(frozen=True)
+class PlatformSpec:
+    """The facts of one platform, declared once in its module.
+
+    ``typed_stores``: secrets and plain values live in separate stores, so a secret held
+    as a plain value (or the reverse) is drift. ``config_marker``: the target-wide change
+    marker moves on every configuration write (the Worker's active version), not only on
+    code deploys. ``dashboard`` is a format string over ``resource`` and ``account``.
+    ``deploy_command`` (a format string over ``resource``) is the vendor's own deploy
+    command when a target names none; ``deploy_rank`` and ``rollback_rank`` place the
+    platform in the default deploy and rollback orders (None: deploycheck does not deploy
+    or roll it back).
+    """
+
+    name: str
+    label: str
+    factory: AdapterFactory
+    resource_key: str
+    short_label: str = ""
+    aliases: tuple[str, ...] = ()
+    typed_stores: bool = False
+    case_insensitive: bool = False
+    config_marker: bool = False
+    remote: bool = True
+    limits: Limits = field(default_factory=Limits)
+    remove_hint: RemoveHint | None = None
+    dashboard: str | None = None
+    resource_id: Callable[[str], str] = field(default=lambda text: text)
+    deploy_command: str | None = None
+    deploy_rank: int | None = None
+    rollback_rank: int | None = None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The platform's name and its aliases, as accepted on every command line."""
+        return (self.name, *self.aliases)
+
+    def fold(self, name: str) -> str:
+        """``name`` as the platform compares it (upper case where names are case-insensitive)."""
+        return name.upper() if self.case_insensitive else name
+
+    def how_to_remove(self, resource: str, key: str, secret: bool) -> str:
+        """The remedy that removes ``key`` from ``resource`` by hand."""
+        hint = self.remove_hint or _default_remove_hint(self.label)
+        return hint(resource, key, secret)
+
+    def dashboard_url(self, resource: str, environ: Mapping[str, str]) -> str | None:
+        """The vendor console page of ``resource``, or None when the platform has none."""
+        if not self.dashboard:
+            return None
+        account = environ.get("CLOUDFLARE_ACCOUNT_ID", "") or "-"
+        owner_repo, _, environment = resource.partition(":")
+        return self.dashboard.format(
+            resource=resource, account=account, repository=owner_repo, environment=environment
+        )
