@@ -52,8 +52,8 @@ def _sync(ctx: Context, config: Path, state: Path, env: dict[str, str]) -> None:
 
 
 def _drift(config: Path, state: Path, environ: dict[str, str], targets: list[str] | None = None) -> Any:
-    from deploycheck.config.model import load_config
-    from deploycheck.drift.run import run_drift
+    from deploycheck.config import load_config
+    from deploycheck.drift import run_drift
 
     report = run_drift(load_config(config), "sandbox", state_dir=state, environ=environ, targets=targets)
     if report.errors:

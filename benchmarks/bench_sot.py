@@ -24,8 +24,8 @@ TARGET_S = 0.5
 
 def run(ctx: Context) -> Section:
     """Time load_sot on a generated table; profile it when the target is missed."""
-    from deploycheck.config.model import load_config
-    from deploycheck.sot.parse import load_sot
+    from deploycheck.config import load_config
+    from deploycheck.sot import load_sot
 
     rows = 200 if ctx.smoke else ROWS
     repeats = ctx.repeats()

@@ -155,7 +155,7 @@ def paired_runs(
 
 
 def _sequential(urls: list[str]) -> None:
-    from deploycheck.verify.probes import fetch_page
+    from deploycheck.verify import fetch_page
 
     for url in urls:
         page = fetch_page(url)
@@ -250,7 +250,7 @@ def run(ctx: Context) -> Section:
                 "\n".join(f"{c / 1000:8.1f} ms  {'  ' * d}{m}" for _, c, d, m in rows),
             )
         )
-    from deploycheck.verify.state import VerificationState
+    from deploycheck.verify import VerificationState
 
     workers = inspect.signature(VerificationState).parameters["max_workers"].default
     section.notes.append(

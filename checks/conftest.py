@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import pytest
 
-from deploycheck.config.model import Environment, ProjectConfig
-from deploycheck.drift.model import DriftReport
+from deploycheck.config import Environment, ProjectConfig
+from deploycheck.drift import DriftReport
 
 
 @pytest.fixture(scope="session")
 def drift_report(dc_config: ProjectConfig, dc_env: Environment, pytestconfig: pytest.Config) -> DriftReport:
     """The drift report of the environment under verification, read once per session."""
-    from deploycheck.drift.run import plan_targets, run_drift
+    from deploycheck.drift import plan_targets, run_drift
 
     platforms = tuple(pytestconfig.getoption("--platform") or ())
     targets = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploycheck.verify.config_checks import (
+from deploycheck.verify import (
     ConfigSubject,
     config_matches_sot,
     dev_markers,

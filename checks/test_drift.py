@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import deploycheck
-from deploycheck.drift.model import DriftReport, Finding
+from deploycheck.drift import DriftReport, Finding
 
 
 class Unloadable(str):
@@ -22,9 +22,9 @@ class Unloadable(str):
 
 def _cases(config: pytest.Config) -> tuple[str, list[Any], list[Any]]:
     """(env, per-key params, per-target params) from the plugin's options and the SoT."""
-    from deploycheck.config.model import load_config
-    from deploycheck.drift.run import drift_cases, plan_targets, resolve_sot_path
-    from deploycheck.sot.parse import load_sot
+    from deploycheck.config import load_config
+    from deploycheck.drift import drift_cases, plan_targets, resolve_sot_path
+    from deploycheck.sot import load_sot
 
     config_path = config.getoption("--deploycheck-config")
     project = load_config(Path(config_path) if config_path else None)

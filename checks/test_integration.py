@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploycheck.verify.chains import app_convex_url, log_roundtrip_chain, run_chain
-from deploycheck.verify.state import check_url
+from deploycheck.verify import app_convex_url, check_url, log_roundtrip_chain, run_chain
 
 
 @pytest.mark.platform("cloudflare-pages")

@@ -48,7 +48,7 @@ def test_pages_expected_deployment(target, pages, expected, judge) -> None:
 
 def test_pages_serves_active_deployment(target, pages, dc_poll, judge) -> None:
     """The site serves the API's active deployment (its meta tag), polling while the edge updates."""
-    from deploycheck.verify.probes import fetch_page
+    from deploycheck.verify import fetch_page
 
     active = _active(pages)
     first = iter([pages.page])  # the session's read is the first attempt

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config.model import find_config, load_config
+from deploycheck.config import find_config, load_config
 from deploycheck.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ import json
 import requests
 import responses
 
-from deploycheck.verify.probes import call, fetch_page, find_meta, poll, read_health
+from deploycheck.verify import call, fetch_page, find_meta, poll, read_health
 
 APP = "https://app.example.com/"
 WORKER = "https://log-ingestion.example.workers.dev"

@@ -17,7 +17,7 @@ from deploycheck.redact import (
     register_secret,
     set_fingerprint_key,
 )
-from deploycheck.report.results import holds_secret, redact_tree
+from deploycheck.report import holds_secret, redact_tree
 
 
 @pytest.fixture

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config.model import load_config
-from deploycheck.config.settings import Settings, parse_overrides
+from deploycheck.config import Settings, load_config, parse_overrides
 from deploycheck.errors import ConfigError, UsageError
 from deploycheck.redact import fingerprint, redact
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from deploycheck.config.model import load_config
-from deploycheck.config.settings import Settings
+from deploycheck.config import Settings, load_config
 from deploycheck.sandbox import SandboxInfo
-from deploycheck.verify.checkers import ChecksSettings
-from deploycheck.verify.state import VerificationState, convex_view, pages_view, start_reads, worker_api_view
+from deploycheck.verify import (
+    ChecksSettings,
+    VerificationState,
+    convex_view,
+    pages_view,
+    start_reads,
+    worker_api_view,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 

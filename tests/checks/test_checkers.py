@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.platforms.base import Deployment
-from deploycheck.verify import checkers
-from deploycheck.verify.probes import HealthResult, PageResult, Polled
+from deploycheck.verify import HealthResult, PageResult, Polled, checkers
 
 W = "cloudflare-worker log-ingestion"
 

@@ -8,9 +8,11 @@ from typing import Any
 
 import pytest
 
-from deploycheck.verify.chains import (
+from deploycheck.verify import (
+    CallResult,
     Chain,
     ChainError,
+    PollSettings,
     Step,
     app_convex_url,
     capture,
@@ -19,8 +21,6 @@ from deploycheck.verify.chains import (
     run_chain,
     substitute,
 )
-from deploycheck.verify.checkers import PollSettings
-from deploycheck.verify.probes import CallResult
 
 FAST = PollSettings(deadline_s=5, interval_s=0.1)
 
@@ -173,7 +173,7 @@ def test_app_convex_url() -> None:
 
 def test_schema_rejects_malformed_chain_step(tmp_path) -> None:
     """deploycheck.yaml with an unknown step key or a bad capture path is refused, naming the key path."""
-    from deploycheck.config.model import load_config
+    from deploycheck.config import load_config
     from deploycheck.errors import ConfigError
 
     repo = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config.model import Environment, Target, load_config
+from deploycheck.config import Environment, Target, load_config
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import Entry
-from deploycheck.verify.config_checks import (
+from deploycheck.sot import Entry
+from deploycheck.verify import (
     ConfigSubject,
     config_matches_sot,
     dev_markers,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import requests
 
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.platforms import open_target
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import load_sot
+from deploycheck.sot import load_sot
 
 REPO = Path(__file__).resolve().parents[2]
 SOT = REPO / "fixtures" / "example" / "app.env"

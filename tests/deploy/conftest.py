@@ -11,10 +11,8 @@ from typing import Any
 
 import pytest
 
-from deploycheck.config.model import ProjectConfig, load_config
-from deploycheck.deploy.readback import Snapshot
-from deploycheck.deploy.run import DeployOptions
-from deploycheck.deploy.verify import Verification
+from deploycheck.config import ProjectConfig, load_config
+from deploycheck.deploy import DeployOptions, Snapshot, Verification
 from deploycheck.platforms.base import Deployment
 
 #: a deploy command: ``fake_deploy.py PLATFORM MODE``; modes: ok, fail, noop, partial, sleep, secret

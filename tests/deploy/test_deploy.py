@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from deploycheck.config.model import load_config
-from deploycheck.deploy.run import GateResult, deploy
-from deploycheck.state.ledger import StateStore
+from deploycheck.config import load_config
+from deploycheck.deploy import GateResult, deploy
+from deploycheck.state import StateStore
 
 
 def passing_gate():

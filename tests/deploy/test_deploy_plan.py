@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config.model import load_config
-from deploycheck.deploy.plan import default_command, deploy_order, plan_deploy, resolve_command
+from deploycheck.config import load_config
+from deploycheck.deploy import default_command, deploy_order, plan_deploy, resolve_command
 from deploycheck.errors import ConfigError, UsageError
 
 ROOT = Path(__file__).resolve().parents[2]

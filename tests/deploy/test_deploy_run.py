@@ -7,9 +7,9 @@ import os
 import sys
 import time
 
-from deploycheck.deploy.command import run_command
+from deploycheck.deploy import run_command
 from deploycheck.redact import fingerprint, redactor, register_secret
-from deploycheck.report.results import holds_secret
+from deploycheck.report import holds_secret
 
 
 def python(code: str) -> list[str]:

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from deploycheck.cli import main
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.platforms import open_target
 from deploycheck.sandbox import SandboxInfo
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.drift.baseline import default_baseline_path, load_baseline
-from deploycheck.drift.model import DriftReport, Finding
+from deploycheck.drift import DriftReport, Finding, default_baseline_path, load_baseline
 from deploycheck.errors import BaselineError
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "baselines"

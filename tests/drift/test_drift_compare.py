@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.drift.compare import compare_target, newest_marker, sync_command
-from deploycheck.drift.model import ExpectedVar, Finding, TargetReading
+from deploycheck.drift import ExpectedVar, Finding, TargetReading, compare_target, newest_marker, sync_command
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
-from deploycheck.state.ledger import Ledger, LedgerEntry
+from deploycheck.state import Ledger, LedgerEntry
 
 KEY = b"k" * 32
 SECRET = "s3cr3t-value-0123456789abcdef"

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
-from deploycheck.config.model import load_config
-from deploycheck.drift.run import run_drift
+from deploycheck.config import load_config
+from deploycheck.drift import run_drift
 
 REPO = Path(__file__).resolve().parents[2]
 TARGETS = ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB")

@@ -6,9 +6,20 @@ import datetime
 import json
 from pathlib import Path
 
-from deploycheck.drift.baseline import Baseline, BaselineEntry
-from deploycheck.drift.model import DriftReport, Finding, Note, TargetError, TargetSummary
-from deploycheck.drift.render import render, render_json, render_markdown, render_text, report_dict
+from deploycheck.drift import (
+    Baseline,
+    BaselineEntry,
+    DriftReport,
+    Finding,
+    Note,
+    TargetError,
+    TargetSummary,
+    render,
+    render_json,
+    render_markdown,
+    render_text,
+    report_dict,
+)
 from deploycheck.redact import fingerprint
 
 TODAY = datetime.date(2026, 5, 1)

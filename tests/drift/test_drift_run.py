@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from deploycheck.config.model import ProjectConfig, load_config
-from deploycheck.drift.run import DriftTarget, detect_drift, plan_targets
+from deploycheck.config import ProjectConfig, load_config
+from deploycheck.drift import DriftTarget, detect_drift, plan_targets
 from deploycheck.errors import AuthError, ConfigError, NotFoundError
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import SourceOfTruth, load_sot
-from deploycheck.state.ledger import Ledger, LedgerEntry
+from deploycheck.sot import SourceOfTruth, load_sot
+from deploycheck.state import Ledger, LedgerEntry
 
 CONFIG = """\
 project: drift-test

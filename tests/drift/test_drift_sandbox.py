@@ -13,12 +13,11 @@ import requests
 from nacl import encoding, public
 
 from deploycheck.cli import main
-from deploycheck.config.model import load_config
-from deploycheck.drift.render import report_dict
-from deploycheck.drift.run import run_drift
+from deploycheck.config import load_config
+from deploycheck.drift import report_dict, run_drift
 from deploycheck.redact import PIECE
 from deploycheck.sandbox import SandboxInfo
-from deploycheck.sot.parse import load_sot
+from deploycheck.sot import load_sot
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "deploycheck.yaml"

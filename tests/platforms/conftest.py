@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import responses
 
-from deploycheck.http.client import HttpClient
+from deploycheck.http import HttpClient
 from deploycheck.redact import redactor
 
 RECORDED = Path(__file__).resolve().parents[2] / "fixtures" / "recorded"

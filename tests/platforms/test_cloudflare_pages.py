@@ -10,7 +10,7 @@ import responses
 
 from deploycheck.errors import ConfigError, NotFoundError, PlatformError
 from deploycheck.platforms.base import ConfigPlatform, DeploymentPlatform, VarChange
-from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
+from deploycheck.platforms.cloudflare import CloudflarePagesPlatform
 
 from .conftest import CF, FakeTime, cf_error, cf_ok
 

@@ -10,7 +10,7 @@ import responses
 
 from deploycheck.errors import AuthError, ConfigError, MalformedResponse, NotFoundError, PlatformError
 from deploycheck.platforms.base import ConfigPlatform, DeploymentPlatform, VarChange
-from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
+from deploycheck.platforms.cloudflare import CloudflareWorkerPlatform
 
 from .conftest import CF, FakeTime, cf_error, cf_ok
 

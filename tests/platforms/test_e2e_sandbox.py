@@ -7,12 +7,11 @@ from typing import Any
 
 import pytest
 
-from deploycheck.config.model import ProjectConfig, load_config
+from deploycheck.config import ProjectConfig, load_config
 from deploycheck.errors import AuthError, PlatformError, PlatformTimeout, PlatformUnavailable
 from deploycheck.platforms import open_target
 from deploycheck.platforms.base import VarChange
-from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
-from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
+from deploycheck.platforms.cloudflare import CloudflarePagesPlatform, CloudflareWorkerPlatform
 from deploycheck.platforms.convex import ConvexPlatform, normalize_function_id
 from deploycheck.platforms.github_actions import GithubActionsPlatform
 from deploycheck.redact import fingerprint

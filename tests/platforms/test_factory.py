@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.errors import ConfigError
 from deploycheck.platforms import BUILTIN, get_spec, open_local, open_target, platform_names
-from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
-from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform
+from deploycheck.platforms.cloudflare import CloudflarePagesPlatform, CloudflareWorkerPlatform
 from deploycheck.platforms.convex import ConvexPlatform
 from deploycheck.platforms.github_actions import GithubActionsPlatform
 from deploycheck.platforms.local_dotenv import LocalDotenvPlatform

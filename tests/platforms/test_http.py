@@ -21,7 +21,7 @@ from deploycheck.errors import (
     PlatformUnavailable,
     RateLimitedError,
 )
-from deploycheck.http.client import (
+from deploycheck.http import (
     HttpClient,
     HttpSettings,
     check_base_url,

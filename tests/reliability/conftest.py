@@ -21,11 +21,11 @@ from typing import Any
 import pytest
 
 from deploycheck.cli import main
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.redact import PIECE, fingerprint, redactor, set_fingerprint_key
 from deploycheck.sandbox import SandboxInfo
 from deploycheck.sandbox.admin import AdminClient
-from deploycheck.sot.parse import load_sot
+from deploycheck.sot import load_sot
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "deploycheck.yaml"

@@ -16,12 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deploycheck.cli import main
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.errors import SoTError
 from deploycheck.platforms.base import VarChange
 from deploycheck.platforms.local_dotenv import LocalDotenvPlatform
 from deploycheck.redact import redactor
-from deploycheck.sot.parse import load_sot
+from deploycheck.sot import load_sot
 
 from .conftest import CONFIG
 

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 import requests
 
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.errors import ConfigError
 from deploycheck.platforms import open_target
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import load_sot
+from deploycheck.sot import load_sot
 
 from .conftest import CONFIG, TARGETS, leaks
 

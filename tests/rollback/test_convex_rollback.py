@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from deploycheck.cli import main
-from deploycheck.rollback.schema.guard import check_schema, previous_ref
+from deploycheck.rollback.schema import check_schema, previous_ref
 
 OLD = """\
 import { defineSchema, defineTable } from "convex/server";

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.rollback.schema.read import ParseError, Validator, parse_schema
-from deploycheck.rollback.schema.ts.parse import tokenize
+from deploycheck.rollback.schema import Validator, parse_schema
+from deploycheck.rollback.schema.read import ParseError
+from deploycheck.rollback.schema.ts import tokenize
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "convex-schemas"
 SCHEMAS = [*sorted(p for p in FIXTURES.glob("*.ts")), FIXTURES / "multi-file" / "schema.ts"]

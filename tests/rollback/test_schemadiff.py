@@ -7,8 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from deploycheck.rollback.schema.diff import diff_schemas
-from deploycheck.rollback.schema.read import parse_schema
+from deploycheck.rollback.schema import diff_schemas, parse_schema
 
 PAIRS = Path(__file__).resolve().parents[2] / "fixtures" / "convex-schemas" / "pairs"
 

@@ -23,7 +23,7 @@ from openapi_core.testing import MockRequest, MockResponse
 from openapi_core.validation.response.exceptions import InvalidData
 
 from deploycheck.sandbox.core import Request
-from deploycheck.sandbox.github.api import GithubEmulator
+from deploycheck.sandbox.github import GithubEmulator
 
 SPEC_PATH = Path(__file__).resolve().parents[2] / "fixtures" / "vendor-api" / "github-openapi-subset.json"
 SPEC_SERVER = "https://api.github.com"

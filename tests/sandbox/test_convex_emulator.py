@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from deploycheck.redact import fingerprint
-from deploycheck.sandbox.convex.deployment import ConvexEmulator
+from deploycheck.sandbox.convex import ConvexEmulator
 from deploycheck.sandbox.core import Request, Response
 
 NAME = "prod-graceful-shrimp-355"

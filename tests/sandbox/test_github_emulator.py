@@ -14,8 +14,8 @@ from nacl import encoding, public
 
 from deploycheck.redact import fingerprint
 from deploycheck.sandbox.core import Request, Response
+from deploycheck.sandbox.github import GithubEmulator
 from deploycheck.sandbox.github import api as github_module
-from deploycheck.sandbox.github.api import GithubEmulator
 
 TOKEN = "ghp_unit_test_token_0123456789"
 REPO = "/repos/example/app"

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from deploycheck.cli import main
-from deploycheck.config.model import ProjectConfig, load_config
+from deploycheck.config import ProjectConfig, load_config
 from deploycheck.redact import fingerprint, redactor, set_fingerprint_key
 
 REPO = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 
 from deploycheck.errors import InputError, LockError
 from deploycheck.redact import register_secret
-from deploycheck.state.ledger import KEY_BYTES, Ledger, LedgerEntry, StateStore, append_audit
+from deploycheck.state import KEY_BYTES, Ledger, LedgerEntry, StateStore, append_audit
 
 from .conftest import EXAMPLE_SOT
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import Entry
-from deploycheck.state.ledger import Ledger, LedgerEntry
-from deploycheck.sync.plan import plan_target
+from deploycheck.sot import Entry
+from deploycheck.state import Ledger, LedgerEntry
+from deploycheck.sync import plan_target
 
 SOURCE = Path("/tmp/app.env")
 SECRET = "AXq8Lx2vN5bR7tY1wE4uI6oP3aZkQ2xvdWRm"

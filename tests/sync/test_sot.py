@@ -8,10 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.errors import SoTError
-from deploycheck.sot.parse import is_secret_name, load_sot, parse_sot, split_row
-from deploycheck.sot.rules import dev_markers
+from deploycheck.sot import dev_markers, is_secret_name, load_sot, parse_sot, split_row
 
 from .conftest import EXAMPLE_SOT, REPO
 

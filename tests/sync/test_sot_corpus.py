@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 import yaml
 
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.errors import SoTError
-from deploycheck.sot.parse import load_sot
+from deploycheck.sot import load_sot
 
 from .conftest import CORPUS, REPO
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
-from deploycheck.config.model import load_config
-from deploycheck.sot.parse import load_sot
+from deploycheck.config import load_config
+from deploycheck.sot import load_sot
 
 from .conftest import EXAMPLE_SOT, REPO
 

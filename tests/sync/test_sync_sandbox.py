@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.platforms import open_target
 from deploycheck.platforms.base import VarChange
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import load_sot
-from deploycheck.state.ledger import StateStore
+from deploycheck.sot import load_sot
+from deploycheck.state import StateStore
 
 from .conftest import EXAMPLE_SOT, REPO, fingerprints, platform_values
 

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from deploycheck.config.model import Target, load_config
+from deploycheck.config import Target, load_config
 from deploycheck.errors import PlatformUnavailable, UsageError
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import load_sot
-from deploycheck.state.ledger import Ledger
-from deploycheck.sync.run import Syncer, SyncRequest
+from deploycheck.sot import load_sot
+from deploycheck.state import Ledger
+from deploycheck.sync import Syncer, SyncRequest
 
 from .conftest import EXAMPLE_SOT, REPO
 

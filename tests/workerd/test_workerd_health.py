@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 
-from deploycheck.verify.probes import read_health
+from deploycheck.verify import read_health
 
 if TYPE_CHECKING:
     from conftest import RunningWorker

@@ -20,7 +20,7 @@ import requests
 import yaml
 
 from deploycheck.cli import main
-from deploycheck.config.model import load_config
+from deploycheck.config import load_config
 from deploycheck.platforms import open_target
 from deploycheck.redact import fingerprint, register_secret
 from deploycheck.sandbox import SandboxInfo

@@ -30,7 +30,7 @@ def register(subparsers: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Validate or show; errors propagate (ConfigError exits 2)."""
-    from deploycheck.config.model import load_config
+    from deploycheck.config import load_config
 
     config = load_config(args.config)
     if args.action == "validate":
@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
             f"{len(config.settings)} settings)"
         )
         return 0
-    from deploycheck.config.settings import Settings, parse_overrides
-    from deploycheck.verify.targets import select_targets
+    from deploycheck.config import Settings, parse_overrides
+    from deploycheck.verify import select_targets
 
     env = config.environment(args.env or config.default_env)
     settings = Settings.from_config(config, env.name, parse_overrides(args.overrides, "--set"))

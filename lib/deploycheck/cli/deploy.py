@@ -90,8 +90,8 @@ def run(args: argparse.Namespace) -> int:
     """Plan, gate, deploy, verify and summarize; return the exit code."""
     import os
 
-    from deploycheck.config.model import load_config
-    from deploycheck.deploy.run import DeployOptions, deploy
+    from deploycheck.config import load_config
+    from deploycheck.deploy import DeployOptions, deploy
 
     config = load_config(args.config)
     sot = args.sot or (Path(os.environ["DEPLOYCHECK_SOT"]) if os.environ.get("DEPLOYCHECK_SOT") else None)

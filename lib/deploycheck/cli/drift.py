@@ -75,9 +75,8 @@ def _step_summary(markdown: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run drift detection and print the report; return its exit code."""
-    from deploycheck.config.model import load_config
-    from deploycheck.drift.render import render, render_markdown
-    from deploycheck.drift.run import run_drift
+    from deploycheck.config import load_config
+    from deploycheck.drift import render, render_markdown, run_drift
 
     config = load_config(args.config)
     env = args.env or config.default_env

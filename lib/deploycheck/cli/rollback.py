@@ -103,7 +103,7 @@ def _register_table_secrets(config: Any, env: str | None) -> None:
     import os
 
     from deploycheck.errors import InputError
-    from deploycheck.sot.parse import load_sot
+    from deploycheck.sot import load_sot
 
     # a rollback does not need the table, so an unreadable one only means fewer masks
     with contextlib.suppress(InputError, OSError):
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the rollback command ``args`` describes."""
     import os
 
-    from deploycheck.config.model import load_config
+    from deploycheck.config import load_config
     from deploycheck.rollback.run import RollbackOptions, roll_back, rollback_order
 
     config = load_config(args.config_path)

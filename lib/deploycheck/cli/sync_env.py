@@ -21,7 +21,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from deploycheck.sync.run import SyncReport
+    from deploycheck.sync import SyncReport
 
 __all__ = ["register", "render_plan", "render_result", "run"]
 
@@ -165,12 +165,13 @@ def _raise_unreadable(report: SyncReport) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the config and table, plan, confirm, apply, report; see the module docstring."""
-    from deploycheck.config.model import load_config
+    from deploycheck.config import load_config
     from deploycheck.errors import SyncError, UsageError
     from deploycheck.redact import fingerprint, set_fingerprint_key
-    from deploycheck.sot.parse import load_sot
-    from deploycheck.state.ledger import DEFAULT_LOCK_TIMEOUT, StateStore
-    from deploycheck.sync.run import Syncer, SyncRequest
+    from deploycheck.sot import load_sot
+    from deploycheck.state import StateStore
+    from deploycheck.state.ledger import DEFAULT_LOCK_TIMEOUT
+    from deploycheck.sync import Syncer, SyncRequest
 
     interactive = sys.stdin.isatty()
     if args.mode == "deploy-prod" and not args.dry_run and not args.yes and not interactive:

@@ -36,24 +36,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-class _Collector:
-    """A pytest plugin object folding the reports of the run into deploycheck outcomes."""
-
-    def __init__(self, env: str) -> None:
-        from deploycheck.report.results import Results
-
-        self.results = Results(env)
-
-    def pytest_runtest_logreport(self, report: Any) -> None:
-        """Record each check phase's report."""
-        self.results.add_report(report)
-
-    def pytest_collectreport(self, report: Any) -> None:
-        """Record collection errors."""
-        if report.failed:
-            self.results.add_report(report)
-
-
 def _own_options(args: argparse.Namespace) -> None:
     """Take ``--set`` and ``--config`` written after ENV out of the arguments meant for pytest."""
     rest: list[str] = []
@@ -85,7 +67,7 @@ def pytest_arguments(args: argparse.Namespace) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     """Run the checks in-process; return 0 (passed, with or without warnings), 1 (failed) or 2 (usage)."""
     from deploycheck.errors import Problem, UsageError
-    from deploycheck.report.results import load_results, render_markdown, summary_lines
+    from deploycheck.report import load_results, render_markdown, summary_lines
 
     if args.summary_from:
         print(render_markdown(load_results(Path(args.summary_from))), end="")
@@ -94,25 +76,21 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(
             [Problem(source="verify", message="missing ENV.", hint="deploycheck verify production")]
         )
-    from deploycheck.config.settings import parse_overrides
+    from deploycheck.config import parse_overrides
 
     _own_options(args)
     parse_overrides(args.overrides, "--set")
-    import pytest
+    from deploycheck.pytest_plugin.runner import run_checks
 
-    collector = _Collector(args.env)
-    code = int(pytest.main(pytest_arguments(args), plugins=[collector]))
-    if code == pytest.ExitCode.INTERRUPTED and collector.results.counts().get("error"):
-        # pytest reports a check module that does not import as "interrupted": it is a failed check
-        code = pytest.ExitCode.TESTS_FAILED
-    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
-        return 2 if code == pytest.ExitCode.USAGE_ERROR else 130
-    counts = collector.results.counts()
+    outcome = run_checks(pytest_arguments(args), args.env)
+    if outcome.usage_error or outcome.interrupted:
+        return 2 if outcome.usage_error else 130
+    counts = outcome.counts
     fail_on_warn = "--fail-on-warn" in args.pytest_args
     print()
     for line in summary_lines(counts, args.env, fail_on_warn=fail_on_warn):
         print(line)
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+    if outcome.nothing_collected:
         print("no checks were collected: nothing was verified")
         return 1
-    return 0 if code == pytest.ExitCode.OK else 1
+    return 0 if outcome.passed else 1

@@ -19,23 +19,13 @@ from deploycheck.config.problems import (
     CONFIG_NAME,
     duplicate_keys,
     node_lines,
-    schema,
     schema_problems,
     semantic_problems,
     unknown_name,
 )
 from deploycheck.errors import ConfigError, Problem
 
-__all__ = [
-    "CONFIG_NAME",
-    "Environment",
-    "ProjectConfig",
-    "Setting",
-    "Target",
-    "find_config",
-    "load_config",
-    "schema",
-]
+__all__ = ["Environment", "ProjectConfig", "Setting", "Target", "find_config", "load_config"]
 
 
 

@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import Literal
 
 from deploycheck.config.model import ProjectConfig, Setting
-from deploycheck.errors import ConfigError, Problem, SoTError, UsageError
-from deploycheck.redact import mask_value, register_environment_credentials, register_secret
+from deploycheck.errors import ConfigError, Problem, UsageError
+from deploycheck.redact import mask_value, register_secret
 
 __all__ = [
     "ResolvedSetting",
     "SettingSource",
     "Settings",
     "parse_overrides",
-    "register_run_secrets",
 ]
 
 SettingSource = Literal["cli", "env", "local-file", "default"]
@@ -246,37 +245,3 @@ def parse_overrides(items: Sequence[str], option: str = "--set") -> dict[str, st
     if problems:
         raise UsageError(problems)
     return overrides
-
-
-def register_run_secrets(
-    config: ProjectConfig, env_name: str, environ: Mapping[str, str] | None = None
-) -> int:
-    """Register every secret the run may print with the redactor; return how many SoT tables were read.
-
-    Registers vendor credentials from the environment and the secret values (both
-    columns) of each source-of-truth table the configuration names that exists. A
-    malformed table of ``env_name`` is an error; those of other environments are skipped.
-    """
-    register_environment_credentials(dict(os.environ if environ is None else environ))
-    try:
-        from deploycheck.sot.parse import load_sot
-    except ImportError:  # pragma: no cover - the SoT module ships with the package
-        return 0
-    override = (environ or os.environ).get("DEPLOYCHECK_SOT")
-    paths: dict[Path, bool] = {}
-    for name in config.environments:
-        path = config.sot_path(name, override)
-        paths[path] = paths.get(path, False) or name == env_name
-    read = 0
-    for path, own in paths.items():
-        if not path.is_file():
-            continue
-        try:
-            table = load_sot(path, config)
-        except SoTError:
-            if own:
-                raise
-            continue
-        table.register_with_redactor()
-        read += 1
-    return read

@@ -23,7 +23,7 @@ from deploycheck.errors import ConfigError, Problem, UsageError
 from deploycheck.platforms import all_specs, deployable, get_spec
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig, Target
+    from deploycheck.config import ProjectConfig, Target
 
 __all__ = [
     "DeployPlan",

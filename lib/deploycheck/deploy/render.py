@@ -20,8 +20,8 @@ from deploycheck.deploy.verify import Verification
 from deploycheck.redact import redact
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig
-    from deploycheck.state.ledger import StateStore
+    from deploycheck.config import ProjectConfig
+    from deploycheck.state import StateStore
 
 __all__ = [
     "DeployReport",

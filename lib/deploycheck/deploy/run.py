@@ -36,7 +36,6 @@ from deploycheck.deploy.render import (
     StepOutcome,
     previous_deploy_commit,
     print_summary,
-    rollback_command,
     rollback_commands,
 )
 from deploycheck.deploy.verify import Verification, verify_deploy
@@ -44,20 +43,10 @@ from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.redact import redact
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig
-    from deploycheck.state.ledger import StateStore
+    from deploycheck.config import ProjectConfig
+    from deploycheck.state import StateStore
 
-__all__ = [
-    "DeployOptions",
-    "DeployReport",
-    "Deployer",
-    "GateResult",
-    "StepOutcome",
-    "deploy",
-    "expectations",
-    "rollback_command",
-    "run_gate",
-]
+__all__ = ["DeployOptions", "Deployer", "deploy", "expectations", "run_gate"]
 
 
 @dataclass
@@ -90,8 +79,7 @@ def run_gate(
     config: ProjectConfig, env: str, *, sot: Path | None, state_dir: Path | None, environ: Mapping[str, str]
 ) -> GateResult:
     """Run drift detection over ``env`` and say whether a deploy may proceed."""
-    from deploycheck.drift.render import render_text
-    from deploycheck.drift.run import run_drift
+    from deploycheck.drift import render_text, run_drift
 
     report = run_drift(config, env, sot_path=sot, state_dir=state_dir, environ=environ)
     code = report.exit_code
@@ -258,7 +246,7 @@ def deploy(
     ``gate``, ``reader`` and ``verifier`` default to drift detection, the platform
     adapters and the pytest checks. Raises an InputError (nothing run) for bad input.
     """
-    from deploycheck.state.ledger import StateStore
+    from deploycheck.state import StateStore
 
     plan = plan_deploy(config, options.env, options.platforms, stop_on_failure=options.stop_on_failure)
     _preconditions(config, options)

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from deploycheck.config.model import ProjectConfig
+from deploycheck.config import ProjectConfig
 from deploycheck.redact import redact
-from deploycheck.verify.command import NO_TESTS, checks_command, checks_folder
+from deploycheck.verify import NO_TESTS, checks_command, checks_folder
 
 __all__ = ["EXPECT_OPTIONS", "Verification", "verify_deploy"]
 

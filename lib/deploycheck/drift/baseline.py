@@ -22,14 +22,24 @@ from __future__ import annotations
 import datetime
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 
 from deploycheck.errors import BaselineError, Problem
 
-if TYPE_CHECKING:
-    from deploycheck.drift.model import Finding
+
+class Finding(Protocol):
+    """What a baseline entry matches on: a drift finding's place and state."""
+
+    @property
+    def env(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def state(self) -> str: ...
 
 __all__ = ["BASELINE_NAME", "Baseline", "BaselineEntry", "default_baseline_path", "load_baseline"]
 

@@ -29,8 +29,8 @@ from deploycheck.errors import DeploycheckError, InputError, PlatformError
 from deploycheck.redact import fingerprint, redact, register_secret
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig, Target
-    from deploycheck.sot.parse import SourceOfTruth
+    from deploycheck.config import ProjectConfig, Target
+    from deploycheck.sot import SourceOfTruth
 
 __all__ = [
     "DriftTarget",
@@ -84,7 +84,7 @@ def plan_targets(
     ``sync-env --mode=local`` writes, unless ``remote`` asks for its platforms (what
     ``--mode=deploy-dev`` writes). Other environments compare every deployed target.
     """
-    from deploycheck.config.problems import unknown_name
+    from deploycheck.config import unknown_name
     from deploycheck.errors import ConfigError
 
     environment = config.environment(env)
@@ -294,7 +294,7 @@ def open_ledger(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[LedgerView, Callable[[str], str]]:
     """The sync ledger and the fingerprint function keyed like it (read-only: no key is created)."""
-    from deploycheck.state.ledger import StateStore
+    from deploycheck.state import StateStore
 
     store = StateStore.for_project(config, sot_path, state_dir, environ)
     key = store.key(create=False)
@@ -334,7 +334,7 @@ def run_drift(
     input before any platform is read.
     """
     from deploycheck.drift.baseline import default_baseline_path, load_baseline
-    from deploycheck.sot.parse import load_sot
+    from deploycheck.sot import load_sot
 
     config.environment(env)
     path = resolve_sot_path(config, env, sot_path, environ)

@@ -44,7 +44,6 @@ from deploycheck.http.errors import (
     Classifier,
     ErrorParser,
     Hinter,
-    default_hint,
     default_parse_error,
     error_for_status,
     no_hint,
@@ -56,22 +55,9 @@ from deploycheck.http.retry import (
     nothing_sent,
     parse_retry_after,
 )
-from deploycheck.http.settings import HttpSettings, check_base_url, is_loopback, require_credentials
+from deploycheck.http.settings import HttpSettings, check_base_url
 
-__all__ = [
-    "IDEMPOTENT_METHODS",
-    "Classifier",
-    "ErrorParser",
-    "Hinter",
-    "HttpClient",
-    "HttpSettings",
-    "check_base_url",
-    "default_hint",
-    "error_for_status",
-    "is_loopback",
-    "parse_retry_after",
-    "require_credentials",
-]
+__all__ = ["HttpClient"]
 
 
 class HttpClient:

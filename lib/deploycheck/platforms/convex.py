@@ -19,7 +19,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from deploycheck.errors import ConfigError, NotFoundError, Problem
-from deploycheck.http.client import HttpClient, HttpSettings, require_credentials
+from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 

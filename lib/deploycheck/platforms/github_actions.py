@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deploycheck.errors import ConfigError, DeploycheckError, PlatformError, Problem
-from deploycheck.http.client import HttpClient, HttpSettings, require_credentials
+from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 

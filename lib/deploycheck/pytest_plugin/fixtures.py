@@ -28,23 +28,27 @@ from deploycheck.errors import DeploycheckError
 from deploycheck.platforms import platform_names
 from deploycheck.pytest_plugin.plugin import run_key
 from deploycheck.redact import redact
-from deploycheck.verify.chains import Chain, chains
-from deploycheck.verify.checkers import ChecksSettings, Verdict
-from deploycheck.verify.probes import HealthResult, Polled, poll
-from deploycheck.verify.state import (
+from deploycheck.verify import (
+    Chain,
+    ChecksSettings,
+    CheckTarget,
     ConvexView,
     Fetched,
+    HealthResult,
     PagesView,
+    Polled,
+    Verdict,
     VerificationState,
     WorkerApiView,
+    chains,
     check_url,
     convex_target,
     convex_view,
     pages_view,
+    poll,
     start_reads,
     worker_api_view,
 )
-from deploycheck.verify.targets import CheckTarget
 from deploycheck.warnings import warn
 
 state_key = pytest.StashKey[VerificationState]()
@@ -155,7 +159,7 @@ def dc_checks(dc_state: VerificationState) -> ChecksSettings:
 @pytest.fixture(scope="session")
 def dc_sot(dc_state: VerificationState) -> Any:
     """The source-of-truth table of the environment; skips when the file does not exist here."""
-    from deploycheck.sot.parse import load_sot
+    from deploycheck.sot import load_sot
 
     path = dc_state.config.sot_path(dc_state.env, os.environ.get("DEPLOYCHECK_SOT"))
     if not path.is_file():

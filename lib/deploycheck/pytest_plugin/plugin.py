@@ -20,16 +20,22 @@ from typing import Any
 
 import pytest
 
-from deploycheck.config.model import Environment, ProjectConfig
-from deploycheck.config.settings import Settings
+from deploycheck.config import Environment, ProjectConfig, Settings
 from deploycheck.errors import DeploycheckError
 from deploycheck.output import RedactingStream
 from deploycheck.pytest_plugin.reporter import RunReporter, reports_key
 from deploycheck.redact import fingerprint, redact
+from deploycheck.report import MESSAGE_PROPERTY, OUTCOME_PROPERTY, holds_secret, warn_message
 from deploycheck.report import results as reporting
-from deploycheck.report.results import MESSAGE_PROPERTY, OUTCOME_PROPERTY, holds_secret, warn_message
-from deploycheck.verify.session import Run, RunOptions, scrub_file, start_run
-from deploycheck.verify.targets import CheckTarget, check_platforms, select_targets
+from deploycheck.verify import (
+    CheckTarget,
+    Run,
+    RunOptions,
+    check_platforms,
+    scrub_file,
+    select_targets,
+    start_run,
+)
 from deploycheck.warnings import take_warnings
 
 pytest_plugins = ["deploycheck.pytest_plugin.fixtures"]

@@ -15,7 +15,7 @@ import pytest
 
 from deploycheck.redact import redact
 from deploycheck.report import results as reporting
-from deploycheck.verify.session import Run
+from deploycheck.verify import Run
 
 __all__ = ["RunReporter", "reports_key"]
 

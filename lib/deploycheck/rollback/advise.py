@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
-from deploycheck.config.model import ProjectConfig
+from deploycheck.config import ProjectConfig
 from deploycheck.errors import DeploycheckError
 from deploycheck.rollback.matrix import decide, load_matrix, normalize_impact, normalize_severity
 from deploycheck.rollback.run import RollbackOptions, _target_for, plan_platform, rollback_order

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from deploycheck.config.model import ProjectConfig, Target
+from deploycheck.config import ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.platforms import rollbackable
-from deploycheck.rollback.schema.guard import enforce, git
+from deploycheck.rollback.schema import enforce, git
 from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
 

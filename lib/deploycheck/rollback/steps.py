@@ -24,7 +24,7 @@ from typing import Any
 from deploycheck.errors import PlatformError, Problem, RollbackError, UsageError
 from deploycheck.platforms.base import Deployment
 from deploycheck.redact import redact
-from deploycheck.rollback.schema.guard import GuardResult, check_schema, previous_ref, resolve_ref
+from deploycheck.rollback.schema import GuardResult, check_schema, previous_ref, resolve_ref
 
 __all__ = ["SCOPE", "Plan", "execute", "plan_convex", "plan_pages", "plan_worker"]
 

@@ -11,9 +11,9 @@ import subprocess
 from collections.abc import Mapping
 from typing import Any
 
-from deploycheck.config.model import Environment, ProjectConfig
+from deploycheck.config import Environment, ProjectConfig
 from deploycheck.redact import redact
-from deploycheck.verify.command import NO_TESTS, checks_command, checks_folder
+from deploycheck.verify import NO_TESTS, checks_command, checks_folder
 
 __all__ = ["audit", "reason_required", "setting", "verify_platform", "worker_state"]
 
@@ -27,7 +27,7 @@ def setting(
     config: ProjectConfig, env: str, name: str, environ: Mapping[str, str] | None = None
 ) -> str | None:
     """The value of setting ``name`` (e.g. WORKER_URL) in ``env``, resolved as the checks resolve it."""
-    from deploycheck.config.settings import Settings
+    from deploycheck.config import Settings
 
     return Settings.from_config(config, env, environ=environ).value(name)
 
@@ -40,7 +40,7 @@ def worker_state(url: str | None, version: str | None) -> tuple[str, dict[str, A
     """
     if not url:
         return "not checked: WORKER_URL has no value in this environment", {"checked": False}
-    from deploycheck.verify.probes import read_health
+    from deploycheck.verify import read_health
 
     health = read_health(url)
     facts: dict[str, Any] = {
@@ -84,7 +84,7 @@ def verify_platform(config: ProjectConfig, env: str, platform: str, target: str)
 
 def audit(config: ProjectConfig, env: str, event: Mapping[str, Any]) -> None:
     """Append ``event`` to the project's audit log (the state dir of :mod:`deploycheck.state.ledger`)."""
-    from deploycheck.state.ledger import StateStore
+    from deploycheck.state import StateStore
 
     sot = config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT"))
     StateStore.for_project(config, sot).append_audit(event)

@@ -170,10 +170,10 @@ class Sandbox:
         )
 
     def _build_emulators(self, info: SandboxInfo) -> None:
-        from deploycheck.sandbox.cloudflare.control import CloudflareEmulator
-        from deploycheck.sandbox.convex.deployment import ConvexEmulator
+        from deploycheck.sandbox.cloudflare import CloudflareEmulator
+        from deploycheck.sandbox.convex import ConvexEmulator
         from deploycheck.sandbox.dataplane import PagesSiteEmulator, WorkerEmulator
-        from deploycheck.sandbox.github.api import GithubEmulator
+        from deploycheck.sandbox.github import GithubEmulator
 
         cloudflare = CloudflareEmulator(
             account_id=info.cloudflare_account_id, token=info.cloudflare_api_token

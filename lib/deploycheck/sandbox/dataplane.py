@@ -14,7 +14,7 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from deploycheck.sandbox.cloudflare.control import CloudflareEmulator
+from deploycheck.sandbox.cloudflare import CloudflareEmulator
 from deploycheck.sandbox.core import Request, Response, json_response
 from deploycheck.sandbox.faults import FaultRegistry
 

@@ -117,7 +117,7 @@ def _post(
     (an upload creates a new version each time)."""
     from urllib.parse import urlsplit
 
-    from deploycheck.http.client import HttpClient, HttpSettings
+    from deploycheck.http import HttpClient, HttpSettings
 
     parts = urlsplit(url)
     client = HttpClient(

@@ -35,21 +35,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deploycheck.errors import Problem, SoTError
-from deploycheck.sot.model import Column, Entry, SourceOfTruth, is_secret_name
+from deploycheck.sot.model import Entry, SourceOfTruth, is_secret_name
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig
+    from deploycheck.config import ProjectConfig
 
-__all__ = [
-    "COLUMNS",
-    "Column",
-    "Entry",
-    "SourceOfTruth",
-    "is_secret_name",
-    "load_sot",
-    "parse_sot",
-    "split_row",
-]
+__all__ = ["COLUMNS", "load_sot", "parse_sot", "split_row"]
 
 #: the required header, in order
 COLUMNS: tuple[str, ...] = ("TARGET", "GROUP", "KEY", "DEV_VALUE", "PROD_VALUE")

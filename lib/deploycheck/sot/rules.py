@@ -34,8 +34,8 @@ from deploycheck.errors import Problem
 from deploycheck.platforms import get_spec, platform_names
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig, Target
-    from deploycheck.sot.parse import Entry
+    from deploycheck.config import ProjectConfig, Target
+    from deploycheck.sot.model import Entry
 
 __all__ = ["PlatformLimits", "dev_markers", "limits_of", "validate"]
 

@@ -45,7 +45,7 @@ from deploycheck.errors import InputError, LockError, Problem
 from deploycheck.redact import redact
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig
+    from deploycheck.config import ProjectConfig
 
 __all__ = [
     "KEY_BYTES",

@@ -1,1 +1,23 @@
-"""sync."""
+"""``sync-env``: plans per target (:mod:`.plan`), the request and report (:mod:`.model`), and
+the run that applies them (:mod:`.run`).
+"""
+
+from __future__ import annotations
+
+from deploycheck.sync.model import MODES, Mode, SyncReport, SyncRequest, TargetOutcome
+from deploycheck.sync.plan import Action, PlanItem, TargetPlan, plan_target
+from deploycheck.sync.run import Opener, Syncer
+
+__all__ = [
+    "MODES",
+    "Action",
+    "Mode",
+    "Opener",
+    "PlanItem",
+    "SyncReport",
+    "SyncRequest",
+    "Syncer",
+    "TargetOutcome",
+    "TargetPlan",
+    "plan_target",
+]

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from deploycheck.errors import DeploycheckError
 
 if TYPE_CHECKING:
-    from deploycheck.sot.parse import Column
+    from deploycheck.sot import Column
     from deploycheck.sync.plan import TargetPlan
 
 __all__ = ["MODES", "Mode", "SyncReport", "SyncRequest", "TargetOutcome"]

@@ -30,8 +30,8 @@ from deploycheck.platforms.base import ConfigState, RemoteVar, VarChange
 from deploycheck.redact import mask_value
 
 if TYPE_CHECKING:
-    from deploycheck.sot.parse import Column, Entry
-    from deploycheck.state.ledger import Ledger, LedgerEntry
+    from deploycheck.sot import Column, Entry
+    from deploycheck.state import Ledger, LedgerEntry
 
 __all__ = ["Action", "PlanItem", "TargetPlan", "plan_target"]
 

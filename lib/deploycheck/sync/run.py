@@ -28,15 +28,15 @@ from typing import TYPE_CHECKING
 from deploycheck.errors import DeploycheckError, InputError, Problem, UsageError
 from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigPlatform, ConfigState
-from deploycheck.state.ledger import Ledger, LedgerEntry, now
-from deploycheck.sync.model import MODES, Mode, SyncReport, SyncRequest, TargetOutcome
+from deploycheck.state import Ledger, LedgerEntry, now
+from deploycheck.sync.model import SyncReport, SyncRequest, TargetOutcome
 from deploycheck.sync.plan import plan_target
 
 if TYPE_CHECKING:
-    from deploycheck.config.model import ProjectConfig, Target
-    from deploycheck.sot.parse import SourceOfTruth
+    from deploycheck.config import ProjectConfig, Target
+    from deploycheck.sot import SourceOfTruth
 
-__all__ = ["MODES", "Mode", "Opener", "SyncReport", "SyncRequest", "Syncer", "TargetOutcome"]
+__all__ = ["Opener", "Syncer"]
 
 Opener = Callable[["Target", str], ConfigPlatform]
 MAX_WORKERS = 8

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from deploycheck.config.model import ProjectConfig
+from deploycheck.config import ProjectConfig
 from deploycheck.platforms.base import Deployment
 from deploycheck.verify.probes import HealthResult, PageResult, Polled
 

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from deploycheck.config.model import ProjectConfig
+from deploycheck.config import ProjectConfig
 
 __all__ = ["NO_TESTS", "checks_command", "checks_folder"]
 

@@ -11,10 +11,10 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from deploycheck.config.model import Environment, ProjectConfig, Target
+from deploycheck.config import Environment, ProjectConfig, Target
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
-from deploycheck.sot.parse import Entry
+from deploycheck.sot import Entry
 from deploycheck.verify.checkers import Verdict
 
 __all__ = [

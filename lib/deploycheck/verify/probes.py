@@ -161,7 +161,7 @@ def _get(
 
     Returns the response and the seconds waited (callers leave the wait out of the latency).
     """
-    from deploycheck.http.client import parse_retry_after
+    from deploycheck.http import parse_retry_after
 
     response = requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
     waited = 0.0

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploycheck.config.model import Environment, ProjectConfig, find_config, load_config
-from deploycheck.config.settings import Settings, parse_overrides, register_run_secrets
+from deploycheck.config import Environment, ProjectConfig, Settings, find_config, load_config, parse_overrides
 from deploycheck.errors import ConfigError, Problem
 from deploycheck.redact import redact
-from deploycheck.report.results import Results, holds_secret
+from deploycheck.report import Results, holds_secret
+from deploycheck.sot import register_run_secrets
 from deploycheck.verify.targets import check_platforms
 
 __all__ = ["Run", "RunOptions", "scrub_file", "start_run"]
@@ -140,9 +140,9 @@ def _sync_sandbox(run: Run) -> None:
     """
     from deploycheck.errors import SyncError
     from deploycheck.redact import fingerprint
-    from deploycheck.sot.parse import load_sot
-    from deploycheck.state.ledger import StateStore
-    from deploycheck.sync.run import Syncer, SyncRequest
+    from deploycheck.sot import load_sot
+    from deploycheck.state import StateStore
+    from deploycheck.sync import Syncer, SyncRequest
 
     config, env = run.config, run.env.name
     sot_path = config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT"))

@@ -12,7 +12,7 @@ that could not start because credentials are absent is *unavailable*
 (:attr:`Fetched.unavailable`): API-dependent checks skip with that reason.
 
 What checks see of this state (the per-platform views, :func:`check_url`,
-:func:`start_reads`) lives in :mod:`deploycheck.verify.views`, re-exported here.
+:func:`start_reads`) lives in :mod:`deploycheck.verify.views`.
 """
 
 from __future__ import annotations
@@ -21,77 +21,20 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-from deploycheck.config.model import ProjectConfig, Target
-from deploycheck.config.settings import Settings
-from deploycheck.errors import ConfigError, DeploycheckError
+from deploycheck.config import ProjectConfig, Settings, Target
+from deploycheck.errors import DeploycheckError
 from deploycheck.verify.probes import HealthResult, PageResult, certificate_days_left, fetch_page, read_health
-from deploycheck.verify.views import (
-    ConvexView,
-    PagesView,
-    WorkerApiView,
-    check_url,
-    convex_target,
-    convex_view,
-    pages_view,
-    start_reads,
-    worker_api_view,
-)
+from deploycheck.verify.reads import Fetched
 
-__all__ = [
-    "API_READS",
-    "ConvexView",
-    "Fetched",
-    "PagesView",
-    "VerificationState",
-    "WorkerApiView",
-    "check_url",
-    "convex_target",
-    "convex_view",
-    "pages_view",
-    "start_reads",
-    "worker_api_view",
-]
+__all__ = ["API_READS", "VerificationState"]
 
 #: the platform API reads a check may ask for, by name (see :meth:`VerificationState.start`)
 API_READS = ("config", "deployments", "pages_active", "worker_versions", "convex_info", "functions")
 #: how many Worker versions are read to find the newest one
 WORKER_VERSIONS_READ = 5
-_MISSING_CREDENTIALS = "missing platform credentials"
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A memoised read: its value, or the error that stopped it."""
-
-    value: Any = None
-    error: DeploycheckError | None = None
-    #: in a remote environment missing credentials are a failure, never a skip
-    strict: bool = False
-
-    def get(self) -> Any:
-        """The value, or raise the error the read ended with."""
-        if self.error is not None:
-            raise self.error
-        return self.value
-
-    @property
-    def unavailable(self) -> str | None:
-        """Why the read could not be made at all (credentials absent), else None."""
-        error = self.error
-        if self.strict:
-            return None
-        if isinstance(error, ConfigError) and error.title == _MISSING_CREDENTIALS:
-            names = ", ".join(p.path for p in error.problems if p.path) or "credentials"
-            return f"{names} not set: the platform API cannot be read"
-        return None
-
-    @property
-    def message(self) -> str:
-        """The error as one line ("" when the read succeeded)."""
-        return " ".join(str(self.error).split()) if self.error is not None else ""
 
 
 #: argument-free adapter reads that several reads use (read_config and active_deployment both

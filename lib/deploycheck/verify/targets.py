@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploycheck.config.model import ProjectConfig, Target
+from deploycheck.config import ProjectConfig, Target
 from deploycheck.errors import Problem, UsageError
 from deploycheck.platforms import canonical, get_spec
 

@@ -8,16 +8,14 @@ from the session's shared reads, :func:`check_url` for settings that name URLs, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from deploycheck.config.model import Target
+from deploycheck.config import Target
 from deploycheck.errors import ConfigError, DeploycheckError, Problem
 from deploycheck.platforms.base import Deployment
 from deploycheck.verify.checkers import ChecksSettings
 from deploycheck.verify.probes import PageResult
-
-if TYPE_CHECKING:
-    from deploycheck.verify.state import Fetched, VerificationState
+from deploycheck.verify.reads import Fetched, StateReads
 
 __all__ = [
     "ConvexView",
@@ -32,7 +30,7 @@ __all__ = [
 ]
 
 
-def check_url(state: VerificationState, setting: str, path: str = "") -> str:
+def check_url(state: StateReads, setting: str, path: str = "") -> str:
     """The URL of setting ``setting`` (APP_URL, WORKER_URL, ...) joined with ``path``.
 
     Raises ConfigError naming the setting when it has no value in the environment.
@@ -109,13 +107,13 @@ class ConvexView:
         }
 
 
-def pages_view(state: VerificationState, target: Target, checks: ChecksSettings) -> PagesView:
+def pages_view(state: StateReads, target: Target, checks: ChecksSettings) -> PagesView:
     """The page at ``checks.pages`` URL and the target's active deployment (reads shared per session)."""
     url = check_url(state, checks.pages.url_setting, checks.pages.path)
     return PagesView(url=url, page=state.page(url), active_read=state.fetch("pages_active", target))
 
 
-def worker_api_view(state: VerificationState, target: Target) -> tuple[WorkerApiView | None, Fetched]:
+def worker_api_view(state: StateReads, target: Target) -> tuple[WorkerApiView | None, Fetched]:
     """(the view, None-error read) or (None, the failed read) of the Worker's deployments and versions."""
     deployments = state.fetch("deployments", target)
     if deployments.error is not None:
@@ -127,14 +125,14 @@ def worker_api_view(state: VerificationState, target: Target) -> tuple[WorkerApi
     return WorkerApiView(list(deployments.value), newest.id if newest is not None else None), versions
 
 
-def convex_target(state: VerificationState, target: Target | None, checks: ChecksSettings) -> Target:
+def convex_target(state: StateReads, target: Target | None, checks: ChecksSettings) -> Target:
     """The Convex target under check: ``target`` when it is one, else ``checks.convex.target``."""
     if target is not None and target.platform == "convex":
         return target
     return state.config.targets[checks.convex.target]
 
 
-def _convex_url(state: VerificationState, target: Target) -> str:
+def _convex_url(state: StateReads, target: Target) -> str:
     url = state.settings.value("CONVEX_URL") or state.environ.get("CONVEX_URL")
     if not url:
         url = str((target.params(state.env) or {}).get("url") or "")
@@ -143,7 +141,7 @@ def _convex_url(state: VerificationState, target: Target) -> str:
     return url.rstrip("/")
 
 
-def convex_view(state: VerificationState, target: Target) -> ConvexView:
+def convex_view(state: StateReads, target: Target) -> ConvexView:
     """The Convex deployment's answers for ``target`` (reads shared per session)."""
     url = _convex_url(state, target)
     return ConvexView(
@@ -156,7 +154,7 @@ def convex_view(state: VerificationState, target: Target) -> ConvexView:
 
 
 def start_reads(
-    state: VerificationState, fixture: str, target: Target | None, checks: ChecksSettings
+    state: StateReads, fixture: str, target: Target | None, checks: ChecksSettings
 ) -> None:
     """Begin the reads the check fixture ``fixture`` will need for ``target``; returns at once.
 

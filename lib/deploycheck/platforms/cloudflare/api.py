@@ -15,7 +15,7 @@ from typing import Any
 import requests
 
 from deploycheck.errors import AuthError, PlatformError
-from deploycheck.http.client import Hinter, HttpClient, HttpSettings, error_for_status, require_credentials
+from deploycheck.http import Hinter, HttpClient, HttpSettings, error_for_status, require_credentials
 
 __all__ = [
     "DEFAULT_BASE_URL",

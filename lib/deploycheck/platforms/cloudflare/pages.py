@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import quote
 
 from deploycheck.errors import ConfigError, Problem
-from deploycheck.http.client import HttpSettings
+from deploycheck.http import HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec

@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import quote
 
 from deploycheck.errors import NotFoundError, PlatformError
-from deploycheck.http.client import HttpSettings, dumps
+from deploycheck.http import HttpSettings
+from deploycheck.http.client import dumps
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from deploycheck.rollback.schema.read import Schema, Table, Validator
+from deploycheck.rollback.schema.model import Schema, Table, Validator
 
 __all__ = ["SchemaChange", "SchemaDiff", "diff_schemas"]
 

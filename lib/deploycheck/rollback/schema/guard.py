@@ -15,7 +15,9 @@ from pathlib import Path, PurePosixPath
 
 from deploycheck.errors import Problem, SchemaGuardError, UsageError
 from deploycheck.rollback.schema.diff import SchemaDiff, diff_schemas
-from deploycheck.rollback.schema.read import ParseError, Schema, parse_schema
+from deploycheck.rollback.schema.model import Schema
+from deploycheck.rollback.schema.read import parse_schema
+from deploycheck.rollback.schema.ts import ParseError
 
 __all__ = ["GuardResult", "check_schema", "enforce", "git", "previous_ref", "resolve_ref", "schema_at"]
 

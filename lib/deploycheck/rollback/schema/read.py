@@ -33,7 +33,7 @@ from deploycheck.rollback.schema.model import (
     Validator,
     union_of,
 )
-from deploycheck.rollback.schema.ts.parse import (
+from deploycheck.rollback.schema.ts import (
     Arr,
     Call,
     Ident,
@@ -47,9 +47,9 @@ from deploycheck.rollback.schema.ts.parse import (
     Spread,
     parse_module,
 )
-from deploycheck.rollback.schema.ts.parse import Literal as LiteralNode
+from deploycheck.rollback.schema.ts import Literal as LiteralNode
 
-__all__ = ["ExternalTables", "Index", "ParseError", "Schema", "Table", "Validator", "parse_schema"]
+__all__ = ["parse_schema"]
 
 _PRIMITIVES: dict[str, Kind] = {
     "string": "string", "number": "float64", "float64": "float64", "int64": "int64", "bigint": "int64",

@@ -32,7 +32,6 @@ from deploycheck.sandbox.cloudflare.pages import PagesEndpoints
 from deploycheck.sandbox.cloudflare.projects import PagesProject, seed_projects
 from deploycheck.sandbox.cloudflare.scripts import (
     SCRIPT_NOT_FOUND,
-    SECRET_TYPES,
     SECRETS_CHANGED,
     WorkerScript,
     seed_scripts,
@@ -44,6 +43,7 @@ from deploycheck.sandbox.cloudflare.uploads import (
     request_source,
     version_from_upload,
 )
+from deploycheck.sandbox.cloudflare.versions import SECRET_TYPES
 from deploycheck.sandbox.core import Request, Response
 
 __all__ = ["API_PREFIX", "CloudflareEmulator"]

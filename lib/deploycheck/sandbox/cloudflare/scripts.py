@@ -23,28 +23,15 @@ from datetime import datetime
 from typing import Any
 
 from deploycheck.sandbox.cloudflare.envelope import ApiError, days_ago, iso, new_id, now, seed_id
-from deploycheck.sandbox.cloudflare.services import ScriptService
 from deploycheck.sandbox.cloudflare.versions import (
-    AUTHOR_EMAIL,
-    SECRET_TYPES,
-    VAR_TYPES,
+    ScriptService,
     WorkerDeployment,
     WorkerVersion,
     expected_state_version,
     public_binding,
 )
 
-__all__ = [
-    "AUTHOR_EMAIL",
-    "SECRET_TYPES",
-    "VAR_TYPES",
-    "WorkerDeployment",
-    "WorkerScript",
-    "WorkerVersion",
-    "expected_state_version",
-    "public_binding",
-    "seed_scripts",
-]
+__all__ = ["WorkerScript", "seed_scripts"]
 
 SCRIPT_NOT_FOUND = (10007, "workers.api.error.script_not_found")
 SECRET_EDIT_BLOCKED = 10215

@@ -20,16 +20,13 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from deploycheck.sandbox.cloudflare.envelope import ApiError, iso, json_body, now, ok
+from deploycheck.sandbox.cloudflare.scripts import WorkerScript
 from deploycheck.sandbox.core import Request, Response
 
-if TYPE_CHECKING:
-    from deploycheck.sandbox.cloudflare.scripts import WorkerScript
-
-__all__ = ["ACCOUNT_SUBDOMAIN", "ScriptService", "WorkersServices"]
+__all__ = ["ACCOUNT_SUBDOMAIN", "WorkersServices"]
 
 #: the seeded account's workers.dev subdomain: scripts answer on <script>.example.workers.dev
 ACCOUNT_SUBDOMAIN = "example"
@@ -37,39 +34,6 @@ SERVICE_NOT_FOUND = (10090, "workers.api.error.service_not_found")
 _SUBDOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,#?LW-]+$")
 _Handler = Callable[[Request, list[str]], Response]
-
-
-@dataclass
-class ScriptService:
-    """A script's state outside its versions: migrations, triggers, workers.dev, observability.
-
-    ``durable_object_classes`` maps each class a migration created to its storage
-    (``sqlite`` for ``new_sqlite_classes``, ``kv`` for ``new_classes``).
-    """
-
-    tag: str = field(default_factory=lambda: uuid.uuid4().hex)
-    migration_tag: str | None = None
-    durable_object_classes: dict[str, str] = field(default_factory=dict)
-    workers_dev: bool = True
-    previews_enabled: bool = True
-    schedules: list[dict[str, Any]] = field(default_factory=list)
-    routes: list[dict[str, Any]] = field(default_factory=list)
-    observability: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
-    last_deployed_from: str = "wrangler"
-
-    def stored(self) -> dict[str, Any]:
-        """Everything stored (for the admin state)."""
-        return {
-            "tag": self.tag,
-            "migration_tag": self.migration_tag,
-            "durable_object_classes": dict(self.durable_object_classes),
-            "workers_dev": self.workers_dev,
-            "previews_enabled": self.previews_enabled,
-            "schedules": [dict(s) for s in self.schedules],
-            "routes": [dict(r) for r in self.routes],
-            "observability": dict(self.observability),
-            "last_deployed_from": self.last_deployed_from,
-        }
 
 
 class WorkersServices:

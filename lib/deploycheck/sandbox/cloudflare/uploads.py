@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import Any
 
 from deploycheck.sandbox.cloudflare.envelope import ApiError, form_json, parse_multipart, seed_id
-from deploycheck.sandbox.cloudflare.scripts import SECRET_TYPES, WorkerScript, WorkerVersion
+from deploycheck.sandbox.cloudflare.scripts import WorkerScript
+from deploycheck.sandbox.cloudflare.versions import SECRET_TYPES, WorkerVersion
 from deploycheck.sandbox.core import Request
 
 __all__ = ["merge_bindings", "replace_bindings", "request_source", "version_from_upload"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,6 +22,7 @@ __all__ = [
     "AUTHOR_EMAIL",
     "SECRET_TYPES",
     "VAR_TYPES",
+    "ScriptService",
     "WorkerDeployment",
     "WorkerVersion",
     "expected_state_version",
@@ -44,6 +46,39 @@ def public_binding(binding: dict[str, Any]) -> dict[str, Any]:
     if binding.get("type") in SECRET_TYPES:
         return {k: v for k, v in binding.items() if k not in ("text", "key_base64", "key_jwk")}
     return dict(binding)
+
+
+@dataclass
+class ScriptService:
+    """A script's state outside its versions: migrations, triggers, workers.dev, observability.
+
+    ``durable_object_classes`` maps each class a migration created to its storage
+    (``sqlite`` for ``new_sqlite_classes``, ``kv`` for ``new_classes``).
+    """
+
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex)
+    migration_tag: str | None = None
+    durable_object_classes: dict[str, str] = field(default_factory=dict)
+    workers_dev: bool = True
+    previews_enabled: bool = True
+    schedules: list[dict[str, Any]] = field(default_factory=list)
+    routes: list[dict[str, Any]] = field(default_factory=list)
+    observability: dict[str, Any] = field(default_factory=lambda: {"enabled": False})
+    last_deployed_from: str = "wrangler"
+
+    def stored(self) -> dict[str, Any]:
+        """Everything stored (for the admin state)."""
+        return {
+            "tag": self.tag,
+            "migration_tag": self.migration_tag,
+            "durable_object_classes": dict(self.durable_object_classes),
+            "workers_dev": self.workers_dev,
+            "previews_enabled": self.previews_enabled,
+            "schedules": [dict(s) for s in self.schedules],
+            "routes": [dict(r) for r in self.routes],
+            "observability": dict(self.observability),
+            "last_deployed_from": self.last_deployed_from,
+        }
 
 
 @dataclass

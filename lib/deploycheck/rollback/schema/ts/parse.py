@@ -14,38 +14,13 @@ on the token stream of :mod:`deploycheck.rollback.schema.ts.stream`.
 from __future__ import annotations
 
 from deploycheck.rollback.schema.ts.ast import (
-    Arr,
-    Call,
-    Ident,
-    Literal,
-    Member,
     Module,
-    Node,
-    Obj,
     Opaque,
-    Prop,
-    Spread,
 )
 from deploycheck.rollback.schema.ts.expr import ExpressionParser
-from deploycheck.rollback.schema.ts.lex import ParseError, Token, tokenize
+from deploycheck.rollback.schema.ts.lex import ParseError
 
-__all__ = [
-    "Arr",
-    "Call",
-    "Ident",
-    "Literal",
-    "Member",
-    "Module",
-    "Node",
-    "Obj",
-    "Opaque",
-    "ParseError",
-    "Prop",
-    "Spread",
-    "Token",
-    "parse_module",
-    "tokenize",
-]
+__all__ = ["parse_module"]
 
 
 class _Parser(ExpressionParser):
