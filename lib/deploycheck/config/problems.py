@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from deploycheck.errors import Problem
-from deploycheck.platforms import platform_names
+from deploycheck.platforms import BUILTIN, get_spec, platform_names
 
 __all__ = [
     "CONFIG_NAME",
@@ -39,6 +39,12 @@ def schema() -> dict[str, Any]:
     result: dict[str, Any] = json.loads(text)
     # the platform names are the registry's, not a list written here
     result["$defs"]["target"]["properties"]["platform"]["enum"] = list(platform_names())
+    # parameters of platforms added by other packages (the built-in ones are in the file)
+    params = result["$defs"]["target_env"]["properties"]
+    for name in platform_names():
+        if name not in BUILTIN:
+            for key, fragment in get_spec(name).params.items():
+                params.setdefault(key, dict(fragment))
     return result
 
 

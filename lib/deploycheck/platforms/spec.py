@@ -94,7 +94,8 @@ class PlatformSpec:
     ``deploy_command`` (a format string over ``resource``) is the vendor's own deploy
     command when a target names none; ``deploy_rank`` and ``rollback_rank`` place the
     platform in the default deploy and rollback orders (None: deploycheck does not deploy
-    or roll it back).
+    or roll it back). ``params`` are the JSON Schema of the per-environment parameters the
+    platform adds to a target (the built-in ones are written in the shipped schema).
     """
 
     name: str
@@ -112,6 +113,7 @@ class PlatformSpec:
     dashboard: str | None = None
     resource_id: Callable[[str], str] = field(default=lambda text: text)
     deploy_command: str | None = None
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     deploy_rank: int | None = None
     rollback_rank: int | None = None
 
