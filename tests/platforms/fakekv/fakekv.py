@@ -82,7 +82,7 @@ SPEC = PlatformSpec(
 class _Handler(BaseHTTPRequestHandler):
     server: FakeKvServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
 
     def _send(self, status: int, body: Any) -> None:
