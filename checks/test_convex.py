@@ -35,10 +35,10 @@ def test_convex_identity(target, convex, dc_env, judge) -> None:
     judge(verdict)
 
 
-def test_convex_functions(target, convex, dc_checks, judge) -> None:
+def test_convex_functions(target, convex, target_checks, judge) -> None:
     """Every function in checks.convex.functions is in the deployment's function spec."""
     functions = _read(convex.functions_read, target, "function spec")
-    judge(checkers.convex_functions(functions, dc_checks.convex.functions, _where(target)))
+    judge(checkers.convex_functions(functions, target_checks.functions, _where(target)))
 
 
 def _read(read, target, what):

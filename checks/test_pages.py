@@ -22,16 +22,16 @@ def test_pages_answers(target, pages, judge) -> None:
     judge(checkers.page_answers(pages.page, _where(target)))
 
 
-def test_pages_content_marker(target, pages, dc_checks, judge) -> None:
+def test_pages_content_marker(target, pages, target_checks, judge) -> None:
     """The page contains the expected content marker (checks.pages.marker)."""
-    judge(checkers.content_marker(pages.page, dc_checks.pages.marker, _where(target)))
+    judge(checkers.content_marker(pages.page, target_checks.marker, _where(target)))
 
 
-def test_pages_response_time(target, pages, dc_checks, judge) -> None:
+def test_pages_response_time(target, pages, target_checks, judge) -> None:
     """The page answers under the warn threshold (WARN above it, FAIL above the fail threshold)."""
     if pages.page.error:
         pytest.fail(pages.page.describe(), pytrace=False)
-    limits = dc_checks.pages
+    limits = target_checks
     judge(checkers.response_time(pages.page.elapsed_ms, limits.warn_ms, limits.fail_ms, pages.url))
 
 
@@ -62,12 +62,12 @@ def test_pages_serves_active_deployment(target, pages, dc_poll, judge) -> None:
     judge(checkers.polled(result, served(result.value)))
 
 
-def test_pages_certificate(target, pages, dc_state, dc_checks, judge) -> None:
+def test_pages_certificate(target, pages, dc_state, target_checks, judge) -> None:
     """For an https app URL, the TLS certificate is valid for more than checks.pages.cert_warn_days."""
     if not pages.url.startswith("https://"):
         pytest.skip(f"{pages.url} is not https: no certificate to check")
     days, error = dc_state.certificate(pages.url)
-    judge(checkers.certificate(pages.url, days, error, dc_checks.pages.cert_warn_days, _where(target)))
+    judge(checkers.certificate(pages.url, days, error, target_checks.cert_warn_days, _where(target)))
 
 
 def _active(pages):

@@ -23,11 +23,11 @@ def test_worker_health(target, worker_health, judge) -> None:
     judge(checkers.worker_health(worker_health, _where(target)))
 
 
-def test_worker_response_time(target, worker_health, dc_checks, judge) -> None:
+def test_worker_response_time(target, worker_health, target_checks, judge) -> None:
     """/health answers under the warn threshold (WARN above it, FAIL above the fail threshold)."""
     if worker_health.error:
         pytest.fail(f"{_where(target)}: {worker_health.reason}", pytrace=False)
-    limits = dc_checks.worker
+    limits = target_checks
     judge(checkers.response_time(worker_health.elapsed_ms, limits.warn_ms, limits.fail_ms, worker_health.url))
 
 
@@ -46,10 +46,10 @@ def test_worker_version(target, worker_health, worker_api, expected, judge) -> N
     judge(verdict)
 
 
-def test_worker_state_version(target, worker_health, dc_checks, judge) -> None:
+def test_worker_state_version(target, worker_health, target_checks, judge) -> None:
     """The Durable Object state version is what the code expects (newer = WARN, older = FAIL)."""
     judge(
-        checkers.worker_state_version(worker_health, dc_checks.worker.expected_state_version, _where(target))
+        checkers.worker_state_version(worker_health, target_checks.expected_state_version, _where(target))
     )
 
 

@@ -389,7 +389,8 @@ def test_reset_forgets_values_but_keeps_keys(github: GithubEmulator) -> None:
                     "staging/eu": {"secrets": {}, "variables": {}},
                 },
             }
-        }
+        },
+        "issues": {"example/app": {}},
     }
     assert call(github, "GET", f"{REPO}/actions/secrets/public-key").body == key_before
 

@@ -24,6 +24,8 @@ COMMANDS: dict[str, str] = {
     "rollback": "deploycheck.cli.rollback",
     "deploy": "deploycheck.cli.deploy",
     "config": "deploycheck.cli.config",
+    "ci": "deploycheck.cli.ci",
+    "report": "deploycheck.cli.report",
 }
 
 

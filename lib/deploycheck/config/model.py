@@ -57,6 +57,8 @@ class Target:
     secrets: tuple[str, ...] = ()
     plain: tuple[str, ...] = ()
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the target's own check parameters (``targets.<T>.checks``), over ``checks.<section>``
+    checks: dict[str, Any] = field(default_factory=dict)
 
     def params(self, env: str) -> dict[str, Any] | None:
         """The parameters of this target in ``env``, or None when it is not deployed there."""
@@ -238,6 +240,7 @@ def _build(path: Path, data: dict[str, Any], lines: dict[str, int]) -> ProjectCo
             secrets=tuple(t.get("secrets") or ()),
             plain=tuple(t.get("plain") or ()),
             environments={e: dict(p or {}) for e, p in (t.get("environments") or {}).items()},
+            checks=dict(t.get("checks") or {}),
         )
         for name, t in data["targets"].items()
     }

@@ -306,5 +306,6 @@ SPEC = PlatformSpec(
     dashboard="https://dashboard.convex.dev/d/{resource}",
     deploy_command="npx convex deploy --yes",
     deploy_rank=1,
+    checks_section="convex",
     rollback_rank=3,
 )

@@ -96,6 +96,8 @@ class PlatformSpec:
     platform in the default deploy and rollback orders (None: deploycheck does not deploy
     or roll it back). ``params`` are the JSON Schema of the per-environment parameters the
     platform adds to a target (the built-in ones are written in the shipped schema).
+    ``checks_section`` names the ``checks:`` section of deploycheck.yaml holding the
+    defaults of the platform's shipped data-plane checks (``pages``, ``worker``, ``convex``).
     """
 
     name: str
@@ -114,6 +116,7 @@ class PlatformSpec:
     resource_id: Callable[[str], str] = field(default=lambda text: text)
     deploy_command: str | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    checks_section: str | None = None
     deploy_rank: int | None = None
     rollback_rank: int | None = None
 

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 import pytest
 
 from deploycheck.errors import DeploycheckError
-from deploycheck.platforms import platform_names
+from deploycheck.platforms import get_spec, platform_names
 from deploycheck.pytest_plugin.plugin import run_key
 from deploycheck.redact import redact
 from deploycheck.verify import (
@@ -66,8 +66,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """Add the expectation options to the deploycheck group."""
     group = parser.getgroup("deploycheck", "deployment verification")
     group.addoption(
-        "--expect-commit", dest="dc_expect_commit", default=None, metavar="SHA",
-        help="The commit the active Pages deployment must be built from (default: GITHUB_SHA)",
+        "--expect-commit", dest="dc_expect_commit", default=None, metavar="REF", type=parse_commit,
+        help="The commit (or git ref, e.g. HEAD) the active Pages deployment must be built from "
+        "(default: GITHUB_SHA)",
     )  # fmt: skip
     group.addoption(
         "--expect-pages-deployment", dest="dc_expect_pages_deployment", default=None, metavar="ID",
@@ -77,6 +78,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--expect-worker-version", dest="dc_expect_worker_version", default=None, metavar="ID",
         help="The Worker version id /health must report",
     )  # fmt: skip
+
+
+def parse_commit(value: str) -> str:
+    """``--expect-commit``: a commit hash as given, or the commit a git ref names in this checkout."""
+    from pathlib import Path
+
+    from deploycheck.gitrepo import is_commit_hash, resolve_commit
+
+    if is_commit_hash(value):
+        return value.lower()
+    commit = resolve_commit(value, Path.cwd())
+    if commit is None:
+        msg = (
+            f"--expect-commit {value!r} is neither a commit hash nor a ref git resolves in {Path.cwd()}. "
+            "Hint: pass a commit hash, or run from the checkout (e.g. --expect-commit HEAD)"
+        )
+        raise pytest.UsageError(msg)
+    return commit
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -247,20 +266,51 @@ def _readable(read: Fetched, what: str) -> Any:
     return read.value
 
 
+def _section(target: CheckTarget, checks: ChecksSettings, section: str) -> Any:
+    chosen = checks.for_target(target.target, section)
+    if chosen is None:
+        default = getattr(checks, section).target
+        pytest.skip(f"target {target.name} is not checks.{section}.target ({default}) and has no "
+                    f"checks: block of its own (targets.{target.name}.checks)")  # fmt: skip
+    return chosen
+
+
+@pytest.fixture
+def target_checks(target: CheckTarget, dc_checks: ChecksSettings) -> Any:
+    """The check parameters of ``target``: ``checks.<section>`` with the target's own ``checks:``.
+
+    Skips when the shipped data-plane checks do not cover the target (see
+    :meth:`~deploycheck.verify.ChecksSettings.for_target`).
+    """
+    section = get_spec(target.platform).checks_section if target.platform in platform_names() else None
+    if section is None:
+        pytest.skip(f"{target.platform} has no checks: section")
+    return _section(target, dc_checks, section)
+
+
 @pytest.fixture
 def pages(target: CheckTarget, dc_state: VerificationState, dc_checks: ChecksSettings) -> PagesView:
-    """The Pages app of a cloudflare-pages ``target``: its page (checks.pages) and active deployment."""
+    """The Pages app of a cloudflare-pages ``target``: its page (its own parameters) and active deployment."""
     chosen = _require(target, "cloudflare-pages", "pages")
-    if chosen.name != dc_checks.pages.target:
-        pytest.skip(f"target {chosen.name} is not checks.pages.target ({dc_checks.pages.target})")
-    return _setting_url(lambda: pages_view(dc_state, chosen.target, dc_checks))
+    section = _section(chosen, dc_checks, "pages")
+    return _setting_url(lambda: pages_view(dc_state, chosen.target, section))
 
 
 @pytest.fixture
-def worker_health(dc_state: VerificationState, dc_checks: ChecksSettings) -> HealthResult:
-    """The Worker's ``/health`` answer at the environment's WORKER_URL (never raises; may carry an error)."""
-    url = _setting_url(lambda: check_url(dc_state, dc_checks.worker.url_setting))
-    return dc_state.health(url, dc_checks.worker.health_path)
+def worker_health(
+    request: pytest.FixtureRequest, dc_state: VerificationState, dc_checks: ChecksSettings
+) -> HealthResult:
+    """The Worker's ``/health`` answer at its URL setting (never raises; may carry an error).
+
+    For a check parametrized by a Worker ``target``, that target's own parameters;
+    otherwise those of ``checks.worker``.
+    """
+    target = request.getfixturevalue("target") if "target" in request.fixturenames else None
+    worker = dc_checks.worker
+    if isinstance(target, CheckTarget) and get_spec(target.platform).checks_section == "worker":
+        worker = _section(target, dc_checks, "worker")
+    url = _setting_url(lambda: check_url(dc_state, worker.url_setting))
+    return dc_state.health(url, worker.health_path)
 
 
 @pytest.fixture

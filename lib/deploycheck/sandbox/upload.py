@@ -3,7 +3,8 @@
 - Worker: ``PUT /accounts/{id}/workers/scripts/{name}`` multipart (a ``metadata`` part
   plus module parts), which creates a version and deploys it, as ``wrangler deploy`` does.
 - Pages: ``POST /accounts/{id}/pages/projects/{name}/deployments`` multipart (``manifest``,
-  ``branch``, ``commit_hash``, ``commit_message`` and one part per file).
+  ``branch``, ``commit_hash``, ``commit_message``, ``commit_dirty`` and one part per file);
+  the commit is the one given, else the git checkout's ``HEAD`` as wrangler records it.
 - Convex: ``POST {CONVEX_URL}/api/push_config`` with ``Authorization: Convex <key>`` and
   ``{modules: [{path, source}], schema, message}``.
 
@@ -28,6 +29,7 @@ from deploycheck.errors import (
     Problem,
     UsageError,
 )
+from deploycheck.gitrepo import checkout_commit
 
 __all__ = ["upload_convex", "upload_pages", "upload_worker"]
 
@@ -227,16 +229,21 @@ def upload_pages(
         content = path.read_bytes()
         manifest[name] = hashlib.sha256(content).hexdigest()[:32]
         files.append((name, (name, content, "application/octet-stream")))
-    commit_hash = (
-        commit
-        or hashlib.sha1(json.dumps(manifest, sort_keys=True).encode(), usedforsecurity=False).hexdigest()
-    )
     fields: list[tuple[str, tuple[str | None, bytes, str]]] = [
         ("manifest", (None, json.dumps(manifest).encode(), "application/json")),
         ("branch", (None, branch.encode(), "text/plain")),
-        ("commit_hash", (None, commit_hash.encode(), "text/plain")),
-        ("commit_message", (None, f"Deploy {commit_hash[:7]}".encode(), "text/plain")),
     ]
+    # as wrangler pages deploy: the commit given, else the checkout's HEAD, else none at all
+    checkout = None if commit else checkout_commit(directory)
+    commit_hash = commit or (checkout.commit if checkout else None)
+    if commit_hash:
+        message = checkout.message if checkout and checkout.message else f"Deploy {commit_hash[:7]}"
+        dirty = "true" if checkout and checkout.dirty else "false"
+        fields += [
+            ("commit_hash", (None, commit_hash.encode(), "text/plain")),
+            ("commit_message", (None, message.encode(), "text/plain")),
+            ("commit_dirty", (None, dirty.encode(), "text/plain")),
+        ]
     base = env["CLOUDFLARE_API_BASE_URL"].rstrip("/")
     url = f"{base}/accounts/{env['CLOUDFLARE_ACCOUNT_ID']}/pages/projects/{project}/deployments"
     body = _post(

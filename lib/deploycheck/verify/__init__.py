@@ -41,6 +41,7 @@ from deploycheck.verify.checkers import (
     worker_health,
     worker_state_version,
 )
+from deploycheck.verify.checkout import deploy_checkout
 from deploycheck.verify.command import NO_TESTS, checks_command, checks_folder
 from deploycheck.verify.config_checks import (
     ConfigSubject,
@@ -123,6 +124,7 @@ __all__ = [
     "convex_reachable",
     "convex_target",
     "convex_view",
+    "deploy_checkout",
     "dev_markers",
     "expected_pages_deployment",
     "expected_worker_version",

@@ -15,10 +15,12 @@ in :mod:`deploycheck.verify.chains`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Literal
 
-from deploycheck.config import ProjectConfig
+from deploycheck.config import ProjectConfig, Target
+from deploycheck.errors import ConfigError, Problem
+from deploycheck.platforms import get_spec, platform_names
 from deploycheck.platforms.base import Deployment
 from deploycheck.verify.probes import HealthResult, PageResult, Polled
 
@@ -130,6 +132,38 @@ class ChecksSettings:
     convex: ConvexChecks = field(default_factory=ConvexChecks)
     poll: PollSettings = field(default_factory=PollSettings)
     integration: tuple[Mapping[str, Any], ...] = ()
+
+    def for_target(self, target: Target, section: str | None = None) -> Any:
+        """The check parameters of ``target``: its platform's section with the target's own ``checks:``.
+
+        None when the shipped data-plane checks do not cover the target: its platform has no
+        section, or the target is not the section's ``target`` and has no ``checks:`` block
+        of its own (its URL would be another target's), or ``section`` is given and is not
+        the platform's.
+        """
+        name = get_spec(target.platform).checks_section if target.platform in platform_names() else None
+        if name is None or (section is not None and name != section):
+            return None
+        defaults: PagesChecks | WorkerChecks | ConvexChecks = getattr(self, name)
+        own = dict(target.checks)
+        if not own and defaults.target != target.name:
+            return None
+        valid = sorted(f.name for f in fields(defaults) if f.name != "target")
+        unknown = sorted(set(own) - set(valid))
+        if unknown:
+            problems = [
+                Problem(
+                    source="deploycheck.yaml",
+                    path=f"targets.{target.name}.checks.{key}",
+                    message=f"{key!r} is not a parameter of the {name} checks; valid: {', '.join(valid)}.",
+                    hint=f"Remove it, or move it to the section it belongs to (checks.{name} takes these).",
+                )
+                for key in unknown
+            ]
+            raise ConfigError(problems)
+        if "functions" in own:
+            own["functions"] = tuple(own["functions"])
+        return replace(defaults, target=target.name, **own)
 
     @classmethod
     def from_config(cls, config: ProjectConfig) -> ChecksSettings:

@@ -131,6 +131,18 @@ def _start_sandbox(run: Run) -> None:
     run.export({"DEPLOYCHECK_STATE_DIR": run.state_dir.name})
     register_run_secrets(run.config, run.env.name)
     _sync_sandbox(run)
+    _deploy_checkout(run)
+
+
+def _deploy_checkout(run: Run) -> None:
+    """Serve the web app of this checkout, recording its commit, as ``deploycheck deploy`` would.
+
+    GitHub Actions sets ``GITHUB_SHA`` (the default of ``--expect-commit``) to the commit it
+    checked out; the sandbox's seeded deployments are of other commits (#19).
+    """
+    from deploycheck.verify.checkout import deploy_checkout
+
+    deploy_checkout(run.config, run.env.name, os.environ)
 
 
 def _sync_sandbox(run: Run) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 from deploycheck.config import Target
 from deploycheck.errors import ConfigError, DeploycheckError, Problem
 from deploycheck.platforms.base import Deployment
-from deploycheck.verify.checkers import ChecksSettings
+from deploycheck.verify.checkers import ChecksSettings, PagesChecks
 from deploycheck.verify.probes import PageResult
 from deploycheck.verify.reads import Fetched, StateReads
 
@@ -107,9 +107,9 @@ class ConvexView:
         }
 
 
-def pages_view(state: StateReads, target: Target, checks: ChecksSettings) -> PagesView:
-    """The page at ``checks.pages`` URL and the target's active deployment (reads shared per session)."""
-    url = check_url(state, checks.pages.url_setting, checks.pages.path)
+def pages_view(state: StateReads, target: Target, checks: PagesChecks) -> PagesView:
+    """The page at the target's URL (``checks`` of the target) and its active deployment (reads shared)."""
+    url = check_url(state, checks.url_setting, checks.path)
     return PagesView(url=url, page=state.page(url), active_read=state.fetch("pages_active", target))
 
 
@@ -163,13 +163,17 @@ def start_reads(
     """
     try:
         if fixture == "pages" and target is not None and target.platform == "cloudflare-pages":
-            url = check_url(state, checks.pages.url_setting, checks.pages.path)
+            section = checks.for_target(target)
+            if section is None:
+                return
+            url = check_url(state, section.url_setting, section.path)
             state.start_page(url)
             state.start("pages_active", target)
             if url.startswith("https://"):
                 state.start_certificate(url)
         elif fixture == "worker_health":
-            state.start_health(check_url(state, checks.worker.url_setting), checks.worker.health_path)
+            worker = (checks.for_target(target, "worker") if target is not None else None) or checks.worker
+            state.start_health(check_url(state, worker.url_setting), worker.health_path)
         elif (
             fixture in ("worker_api", "worker_deployments")
             and target

@@ -262,5 +262,6 @@ SPEC = PlatformSpec(
     dashboard="https://dash.cloudflare.com/{account}/pages/view/{resource}",
     deploy_command="npx wrangler pages deploy out --project-name {resource} --branch main",
     deploy_rank=3,
+    checks_section="pages",
     rollback_rank=1,
 )

@@ -375,5 +375,6 @@ SPEC = PlatformSpec(
     dashboard="https://dash.cloudflare.com/{account}/workers/services/view/{resource}/production",
     deploy_command="npx wrangler deploy",
     deploy_rank=2,
+    checks_section="worker",
     rollback_rank=2,
 )

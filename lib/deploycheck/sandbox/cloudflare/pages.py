@@ -99,6 +99,7 @@ class PagesEndpoints:
             branch=_field(fields, "branch") or project.production_branch,
             commit_hash=_field(fields, "commit_hash"),
             commit_message=_field(fields, "commit_message"),
+            commit_dirty=_field(fields, "commit_dirty") == "true",
             files=files,
         )
         return ok(deployment.as_api(project.subdomain))

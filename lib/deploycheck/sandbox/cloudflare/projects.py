@@ -62,6 +62,7 @@ class PagesDeployment:
     branch: str
     commit_hash: str
     commit_message: str
+    commit_dirty: bool = False
     trigger_type: str = "ad_hoc"
     env_vars: dict[str, dict[str, str]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
@@ -114,7 +115,7 @@ class PagesDeployment:
                     "branch": self.branch,
                     "commit_hash": self.commit_hash,
                     "commit_message": self.commit_message,
-                    "commit_dirty": False,
+                    "commit_dirty": self.commit_dirty,
                 },
             },
             "build_config": _build_config(),
@@ -262,6 +263,7 @@ class PagesProject:
         commit_hash: str,
         commit_message: str,
         files: dict[str, bytes],
+        commit_dirty: bool = False,
         status: str = "success",
         created_on: datetime | None = None,
         deployment_id: str | None = None,
@@ -278,6 +280,7 @@ class PagesProject:
             branch=branch,
             commit_hash=commit_hash,
             commit_message=commit_message,
+            commit_dirty=commit_dirty,
             env_vars=copy.deepcopy(self.env_vars[environment]),
             files=dict(files),
         )

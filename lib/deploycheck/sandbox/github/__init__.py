@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from deploycheck.sandbox.github.api import GithubEmulator
+from deploycheck.sandbox.github.issue_store import API, WEB, Comment, Issue, Label
+from deploycheck.sandbox.github.issues import IssuesApi, is_issues_path
 from deploycheck.sandbox.github.store import (
     MAX_VALUE_BYTES,
     Entry,
@@ -14,11 +16,18 @@ from deploycheck.sandbox.github.store import (
 )
 
 __all__ = [
+    "API",
     "MAX_VALUE_BYTES",
+    "WEB",
+    "Comment",
     "Entry",
     "GithubEmulator",
+    "Issue",
+    "IssuesApi",
+    "Label",
     "LogicalClock",
     "Scope",
+    "is_issues_path",
     "link_header",
     "name_problem",
     "page_slice",

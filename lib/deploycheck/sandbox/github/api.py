@@ -1,9 +1,10 @@
-"""Emulator of the GitHub REST API (version 2022-11-28) for Actions secrets and variables.
+"""Emulator of the GitHub REST API (version 2022-11-28) for Actions secrets and variables, and issues.
 
 Covers the 20 operations deploycheck uses, at repository and environment level: the
 public key, list/get/put/delete of secrets (sealed boxes opened with the scope's real
 private key) and list/create/get/update/delete of variables, with GitHub's
 authentication errors, validation errors, ``Link`` pagination and rate-limit headers.
+Issues and their comments: :mod:`deploycheck.sandbox.github.issues`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from deploycheck.sandbox.core import Request, Response, json_response
+from deploycheck.sandbox.github.issues import IssuesApi, is_issues_path
 from deploycheck.sandbox.github.store import (
     MAX_VALUE_BYTES,
     Entry,
@@ -128,6 +130,7 @@ class GithubEmulator:
         }
         self._window_start = 0.0
         self._used = {"core": 0, "anonymous": 0}
+        self.issues = IssuesApi([repository], now)
 
     # -- Emulator protocol -------------------------------------------------------------------
 
@@ -151,7 +154,7 @@ class GithubEmulator:
                 state: dict[str, Any] = repo.scope.snapshot()
                 state["environments"] = {name: scope.snapshot() for name, scope in repo.environments.values()}
                 repositories[repo.full_name] = state
-            return {"repositories": repositories}
+            return {"repositories": repositories, "issues": self.issues.snapshot()}
 
     def reset(self) -> None:
         """Forget every secret, variable and counted request; keypairs stay as they are."""
@@ -162,6 +165,7 @@ class GithubEmulator:
                     scope.clear()
             self._used = {"core": 0, "anonymous": 0}
             self._window_start = 0.0
+            self.issues.reset()
 
     # -- request plumbing ---------------------------------------------------------------------
 
@@ -226,6 +230,8 @@ class GithubEmulator:
         return _Route(repo, scope, level, kind, rest, action)
 
     def _dispatch(self, request: Request) -> Response:
+        if is_issues_path(request.path):
+            return self.issues.handle(request)
         route = self._route(request)
         if isinstance(route, Response):
             return route
