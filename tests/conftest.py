@@ -9,7 +9,7 @@ import pytest
 from deploycheck.sandbox import Sandbox, SandboxInfo
 from deploycheck.sandbox.admin import AdminClient
 
-pytest_plugins = ["pytester", "reliability.summary"]
+pytest_plugins = ["pytester", "reliability.summary", "s3_server"]
 
 
 @pytest.fixture(scope="session")
@@ -42,3 +42,4 @@ def sandbox_env(sandbox: SandboxInfo, monkeypatch: pytest.MonkeyPatch) -> dict[s
 def sandbox_admin(sandbox: SandboxInfo) -> AdminClient:
     """A client of the sandbox admin API: requests(), writes(), fault(**kw), clear_faults(), state(), reset()."""
     return AdminClient(sandbox.admin_url)
+

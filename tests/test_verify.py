@@ -34,7 +34,7 @@ def test_each_source_is_read_once(sandbox: SandboxInfo, sandbox_env: dict[str, s
     sandbox_admin.clear_requests()
     try:
         for _ in range(3):
-            view = pages_view(state, pages, checks)
+            view = pages_view(state, pages, checks.for_target(pages))
             assert view.page.is_ok
             assert view.active is not None
             state.config_state(pages)

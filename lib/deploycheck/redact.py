@@ -207,6 +207,11 @@ CREDENTIAL_VARIABLES = (
     "CONVEX_SELF_HOSTED_ADMIN_KEY",
     "GITHUB_TOKEN",
     "GH_TOKEN",
+    # the shared ledger key, the S3 state bucket's credentials and age identities (one per line)
+    "DEPLOYCHECK_LEDGER_KEY",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "DEPLOYCHECK_AGE_KEY",
 )
 
 
@@ -219,4 +224,8 @@ def register_environment_credentials(environ: dict[str, str] | None = None) -> N
             # Convex keys read "prod:<deployment name>|<secret>": only the part after "|" is
             # secret, and masking pieces of the deployment name would hide which one was used
             value = value.split("|", 1)[1]
+        if value and name == "DEPLOYCHECK_AGE_KEY":
+            for line in value.splitlines():
+                register_secret(line.strip())
+            continue
         register_secret(value)

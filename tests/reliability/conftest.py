@@ -267,11 +267,12 @@ def ledger_truth(ws: Workspace, state: dict[str, Any]) -> list[str]:
     ledger = json.loads(files[0].read_text())
     values = platform_values(state)
     wrong = []
-    for target, keys in ledger.get("entries", {}).get("sandbox", {}).items():
-        for name, entry in keys.items():
-            held = values.get(target, {}).get(name)
-            if held is None or fingerprint(held, key) != entry["fingerprint"]:
-                wrong.append(f"{target}.{name}")
+    for target, by_resource in ledger.get("entries", {}).get("sandbox", {}).items():
+        for keys in by_resource.values():
+            for name, entry in keys.items():
+                held = values.get(target, {}).get(name)
+                if held is None or fingerprint(held, key) != entry["fingerprint"]:
+                    wrong.append(f"{target}.{name}")
     return wrong
 
 

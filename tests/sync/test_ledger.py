@@ -105,7 +105,7 @@ def test_ledger_file_never_holds_a_value(store: StateStore) -> None:
     ledger.save()
     text = store.ledger_path.read_text("utf-8")
     assert '"value"' not in text
-    assert set(json.loads(text)["entries"]["e"]["T"]["K"]) == {"fingerprint", "written_at", "marker", "created", "secret"}
+    assert set(json.loads(text)["entries"]["e"]["T"][""]["K"]) == {"fingerprint", "written_at", "marker", "created", "secret"}
 
 
 def test_state_dir_resolution_order(project, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -176,3 +176,55 @@ def test_audit_refuses_value_fields_and_masks_secrets(store: StateStore) -> None
     register_secret("Zk8vQ3nR6tW9yB2eH5jM8pS1")
     store.append_audit({"event": "x", "note": "leaked Zk8vQ3nR6tW9yB2eH5jM8pS1"})
     assert "Zk8vQ3nR" not in store.audit_path.read_text("utf-8")
+
+
+def entry(fp: str) -> LedgerEntry:
+    """A ledger entry with fingerprint ``fp``."""
+    return LedgerEntry(fingerprint=fp, written_at="2026-01-01T00:00:00Z", secret=True)
+
+
+def test_entries_are_kept_per_platform_resource(tmp_path: Path) -> None:
+    """An entry recorded for one resource is not found once the target points at another one."""
+    ledger = Ledger(tmp_path / "ledger.json")
+    ledger.bind("production", "CONVEX", "r-account-a")
+    ledger.record("production", "CONVEX", "API_KEY", entry("fp-a"))
+    ledger.set_target_marker("production", "CONVEX", "v1")
+    ledger.save()
+    again = Ledger.load(tmp_path / "ledger.json")
+    again.bind("production", "CONVEX", "r-account-b")
+    assert again.entry("production", "CONVEX", "API_KEY") is None
+    assert again.target_marker("production", "CONVEX") is None
+    again.bind("production", "CONVEX", "r-account-a")
+    assert again.entry("production", "CONVEX", "API_KEY") == entry("fp-a")
+    assert again.target_marker("production", "CONVEX") == "v1"
+
+
+def test_version_1_entries_are_adopted_by_the_first_bound_resource(tmp_path: Path) -> None:
+    """A ledger written before resources were recorded keeps working: the first binding adopts its entries."""
+    path = tmp_path / "ledger.json"
+    raw = {"fingerprint": "fp", "written_at": "2026-01-01T00:00:00Z", "marker": None, "created": False, "secret": True}
+    path.write_text(json.dumps({"version": 1, "entries": {"production": {"GITHUB": {"TOKEN": raw}}}, "markers": {"production": {"GITHUB": "m1"}}}))
+    ledger = Ledger.load(path)
+    ledger.bind("production", "GITHUB", "r-repo")
+    assert ledger.entry("production", "GITHUB", "TOKEN") is not None
+    assert ledger.target_marker("production", "GITHUB") == "m1"
+    ledger.save()
+    saved = json.loads(path.read_text())
+    assert saved["version"] == 2 and list(saved["entries"]["production"]["GITHUB"]) == ["r-repo"]
+
+
+def test_resource_identity_names_platform_base_url_account_and_resource(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two Worker adapters differing only in account or base URL get different identities; no name is in clear."""
+    from deploycheck.platforms.cloudflare import CloudflareWorkerPlatform
+    from deploycheck.state import describe_resource, resource_identity
+
+    def worker(base: str, account: str) -> CloudflareWorkerPlatform:
+        env = {"CLOUDFLARE_API_BASE_URL": base, "CLOUDFLARE_API_TOKEN": "t" * 40, "CLOUDFLARE_ACCOUNT_ID": account}
+        return CloudflareWorkerPlatform.from_environ(script="log-ingestion", environ=env)
+
+    one = worker("http://127.0.0.1:1/client/v4", "a" * 32)
+    assert describe_resource(one) == f"cloudflare-worker http://127.0.0.1:1/client/v4 account={'a' * 32} log-ingestion"
+    others = [worker("http://127.0.0.1:2/client/v4", "a" * 32), worker("http://127.0.0.1:1/client/v4", "b" * 32)]
+    identities = {resource_identity(w) for w in [one, *others]}
+    assert len(identities) == 3
+    assert all(i.startswith("r-") and "log-ingestion" not in i for i in identities)

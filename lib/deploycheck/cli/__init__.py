@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "config": "deploycheck.cli.config",
     "ci": "deploycheck.cli.ci",
     "report": "deploycheck.cli.report",
+    "state": "deploycheck.cli.state",
+    "sot": "deploycheck.cli.sot",
 }
 
 

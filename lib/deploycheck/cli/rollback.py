@@ -107,7 +107,8 @@ def _register_table_secrets(config: Any, env: str | None) -> None:
 
     # a rollback does not need the table, so an unreadable one only means fewer masks
     with contextlib.suppress(InputError, OSError):
-        load_sot(config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT")), config).register_with_redactor()
+        sot_path = config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT"))
+        load_sot(sot_path, config, columns=()).register_with_redactor()
 
 
 def run(args: argparse.Namespace) -> int:

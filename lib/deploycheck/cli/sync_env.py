@@ -21,7 +21,9 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from deploycheck.sync import SyncReport
+    from deploycheck.sot import Column
+    from deploycheck.state import StateBackend
+    from deploycheck.sync import Syncer, SyncReport
 
 __all__ = ["register", "render_plan", "render_result", "run"]
 
@@ -163,14 +165,33 @@ def _raise_unreadable(report: SyncReport) -> None:
         raise errors[0]
 
 
+def _prepare(store: StateBackend, syncer: Syncer, key: bytes | None, *, locked: bool) -> None:
+    """Bind identities and check the key in the syncer's ledger; under the lock, guard its writes."""
+    from deploycheck.state import guard_adapters, prepare_ledger
+
+    if syncer.request.mode == "local":
+        return
+    prepare_ledger(store, syncer.ledger, syncer.request.env, syncer.adapters, key)
+    if locked:
+        guard_adapters(store, syncer.adapters)
+
+
+def lock_timeout(given: float | None) -> float:
+    """``--lock-timeout``, else ``DEPLOYCHECK_LOCK_TIMEOUT``, else the default (5 s)."""
+    from deploycheck.state.ledger import DEFAULT_LOCK_TIMEOUT
+
+    if given is not None:
+        return given
+    return float(os.environ.get("DEPLOYCHECK_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT)
+
+
 def run(args: argparse.Namespace) -> int:
     """Load the config and table, plan, confirm, apply, report; see the module docstring."""
     from deploycheck.config import load_config
     from deploycheck.errors import SyncError, UsageError
     from deploycheck.redact import fingerprint, set_fingerprint_key
     from deploycheck.sot import load_sot
-    from deploycheck.state import StateStore
-    from deploycheck.state.ledger import DEFAULT_LOCK_TIMEOUT
+    from deploycheck.state import open_state
     from deploycheck.sync import Syncer, SyncRequest
 
     interactive = sys.stdin.isatty()
@@ -184,11 +205,14 @@ def run(args: argparse.Namespace) -> int:
     env = args.env or DEFAULT_ENV.get(args.mode) or fallback
     config.environment(env)
     sot_path = config.sot_path(env, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
-    sot = load_sot(sot_path, config)
+    column: Column = "prod" if args.mode == "deploy-prod" else "dev"
+    sot = load_sot(sot_path, config, columns=(column,))
     sot.register_with_redactor()
     for warning in sot.warnings:
         print(f"warning: {warning}", file=sys.stderr)
-    store = StateStore.for_project(config, sot_path, args.state_dir)
+    # --mode=local writes this machine's files only: its lock and audit stay local
+    local = "local" if args.mode == "local" else None
+    store = open_state(config, sot_path, args.state_dir, backend=local)
     request = SyncRequest(
         mode=args.mode,
         env=env,
@@ -199,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
     )
     key = store.key(create=False)
     syncer = Syncer(config, sot, request, ledger=store.ledger(), key_fp=lambda v: fingerprint(v, key))
+    _prepare(store, syncer, key, locked=False)
     if args.dry_run:
         set_fingerprint_key(key)
         report = syncer.plan()
@@ -206,14 +231,12 @@ def run(args: argparse.Namespace) -> int:
         _emit(report, args.format, final=True)
         _raise_unreadable(report)
         return 0 if report.ok else 1
-    timeout = args.lock_timeout
-    if timeout is None:
-        timeout = float(os.environ.get("DEPLOYCHECK_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT)
-    with store.lock(timeout, purpose=f"sync-env {args.mode} {env}"):
+    with store.lock(lock_timeout(args.lock_timeout), purpose=f"sync-env {args.mode} {env}"):
         key = store.key(create=True)
         set_fingerprint_key(key)
         syncer.key_fp = lambda v: fingerprint(v, key)
         syncer.ledger = store.ledger()
+        _prepare(store, syncer, key, locked=True)
         report = syncer.plan()
         _emit(report, args.format, final=False)
         if report.writes and args.mode == "deploy-prod" and not args.yes and not _confirm(report):

@@ -5,9 +5,11 @@
 from __future__ import annotations
 
 from deploycheck.config.model import (
+    EncryptionConfig,
     Environment,
     ProjectConfig,
     Setting,
+    StateConfig,
     Target,
     find_config,
     load_config,
@@ -25,12 +27,14 @@ from deploycheck.config.settings import ResolvedSetting, Settings, SettingSource
 
 __all__ = [
     "CONFIG_NAME",
+    "EncryptionConfig",
     "Environment",
     "ProjectConfig",
     "ResolvedSetting",
     "Setting",
     "SettingSource",
     "Settings",
+    "StateConfig",
     "Target",
     "duplicate_keys",
     "find_config",

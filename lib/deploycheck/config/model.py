@@ -25,7 +25,16 @@ from deploycheck.config.problems import (
 )
 from deploycheck.errors import ConfigError, Problem
 
-__all__ = ["Environment", "ProjectConfig", "Setting", "Target", "find_config", "load_config"]
+__all__ = [
+    "EncryptionConfig",
+    "Environment",
+    "ProjectConfig",
+    "Setting",
+    "StateConfig",
+    "Target",
+    "find_config",
+    "load_config",
+]
 
 
 
@@ -85,6 +94,31 @@ class Setting:
 
 
 @dataclass(frozen=True)
+class StateConfig:
+    """The ``state:`` section: where the ledger, audit log and lock live.
+
+    ``backend`` is ``local`` (the state dir, the default) or ``s3`` (an S3-compatible
+    bucket: AWS S3, Cloudflare R2, MinIO), with ``bucket``, ``prefix``, ``endpoint_url``,
+    ``region`` and ``lock_ttl`` (seconds) for the latter.
+    """
+
+    backend: str = "local"
+    bucket: str | None = None
+    prefix: str | None = None
+    endpoint_url: str | None = None
+    region: str | None = None
+    lock_ttl: float = 120.0
+
+
+@dataclass(frozen=True)
+class EncryptionConfig:
+    """The ``encryption:`` section: age recipients per value column (``dev``, ``prod``)."""
+
+    recipients: dict[str, tuple[str, ...]]
+    identity_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class ProjectConfig:
     """The validated contents of ``deploycheck.yaml``."""
 
@@ -96,6 +130,8 @@ class ProjectConfig:
     settings: dict[str, Setting]
     sot: Path | None = None
     state_dir: Path | None = None
+    state: StateConfig = field(default_factory=StateConfig)
+    encryption: EncryptionConfig | None = None
     checks: dict[str, Any] = field(default_factory=dict)
     rollback: dict[str, Any] = field(default_factory=dict)
     deploy: dict[str, Any] = field(default_factory=dict)
@@ -210,6 +246,13 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
     return _build(path, data, lines)
 
 
+def _encryption(data: dict[str, Any] | None, resolve: Any) -> EncryptionConfig | None:
+    if not data:
+        return None
+    recipients = {column: tuple(keys) for column, keys in data["recipients"].items()}
+    return EncryptionConfig(recipients=recipients, identity_file=resolve(data.get("identity_file")))
+
+
 def _build(path: Path, data: dict[str, Any], lines: dict[str, int]) -> ProjectConfig:
     root = path.parent
 
@@ -266,6 +309,8 @@ def _build(path: Path, data: dict[str, Any], lines: dict[str, int]) -> ProjectCo
         settings=settings,
         sot=resolve(data.get("sot")),
         state_dir=resolve(data.get("state_dir")),
+        state=StateConfig(**(data.get("state") or {})),
+        encryption=_encryption(data.get("encryption"), resolve),
         checks=dict(data.get("checks") or {}),
         rollback=dict(data.get("rollback") or {}),
         deploy=dict(data.get("deploy") or {}),

@@ -7,7 +7,6 @@ Convex, the git commit of its last successful deploy in the audit log.
 
 from __future__ import annotations
 
-import json
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from deploycheck.redact import redact
 
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig
-    from deploycheck.state import StateStore
+    from deploycheck.state import StateBackend
 
 __all__ = [
     "DeployReport",
@@ -116,21 +115,16 @@ class DeployReport:
         return 0
 
 
-def previous_deploy_commit(store: StateStore | None, env: str, platform: str) -> str | None:
+def previous_deploy_commit(store: StateBackend | None, env: str, platform: str) -> str | None:
     """The git commit of the last successful deploy of ``platform`` (audit log), when it is not HEAD."""
     from deploycheck.state.ledger import git_commit
 
-    if store is None or not store.audit_path.is_file():
+    if store is None:
         return None
     found = None
-    for line in store.audit_path.read_text("utf-8").splitlines():
-        try:
-            event = json.loads(line)
-        except ValueError:
-            continue
+    for event in store.read_audit():
         if (
-            isinstance(event, dict)
-            and event.get("operation") == "deploy"
+            event.get("operation") == "deploy"
             and event.get("env") == env
             and event.get("platform") == platform
             and event.get("result") == "deployed"

@@ -44,7 +44,7 @@ from deploycheck.redact import redact
 
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig
-    from deploycheck.state import StateStore
+    from deploycheck.state import StateBackend
 
 __all__ = ["DeployOptions", "Deployer", "deploy", "expectations", "run_gate"]
 
@@ -105,7 +105,7 @@ class Deployer:
         options: DeployOptions,
         out: TextIO,
         reader: StateReader,
-        store: StateStore | None,
+        store: StateBackend | None,
     ) -> None:
         self.config = config
         self.options = options
@@ -246,7 +246,7 @@ def deploy(
     ``gate``, ``reader`` and ``verifier`` default to drift detection, the platform
     adapters and the pytest checks. Raises an InputError (nothing run) for bad input.
     """
-    from deploycheck.state import StateStore
+    from deploycheck.state import open_state
 
     plan = plan_deploy(config, options.env, options.platforms, stop_on_failure=options.stop_on_failure)
     _preconditions(config, options)
@@ -254,7 +254,7 @@ def deploy(
     sot_path = config.sot_path(
         options.env, str(options.sot) if options.sot else options.environ.get("DEPLOYCHECK_SOT")
     )
-    store = StateStore.for_project(config, sot_path, options.state_dir, options.environ)
+    store = open_state(config, sot_path, options.state_dir, options.environ)
     report.gate = (
         gate
         or (

@@ -293,16 +293,51 @@ def open_ledger(
     state_dir: Path | None = None,
     environ: Mapping[str, str] | None = None,
 ) -> tuple[LedgerView, Callable[[str], str]]:
-    """The sync ledger and the fingerprint function keyed like it (read-only: no key is created)."""
-    from deploycheck.state import StateStore
+    """The sync ledger and the fingerprint function keyed like it (read-only: no key is created).
 
-    store = StateStore.for_project(config, sot_path, state_dir, environ)
+    The ledger comes from the configured state backend (:func:`deploycheck.state.backend.open_state`);
+    a missing or wrong ledger key raises InputError rather than reading as drift.
+    """
+    from deploycheck.state import check_ledger_key, open_state, require_shared_key
+
+    store = open_state(config, sot_path, state_dir, environ)
     key = store.key(create=False)
+    ledger = store.ledger()
+    if store.backend != "local":
+        key = require_shared_key(store, key)
+    check_ledger_key(ledger, key, store.describe(), required=store.backend != "local")
 
     def keyed(value: str) -> str:
         return fingerprint(value, key)
 
-    return store.ledger(), keyed if key is not None else fingerprint
+    return ledger, keyed if key is not None else fingerprint
+
+
+def bind_drift_identities(
+    config: ProjectConfig,
+    env: str,
+    ledger: LedgerView,
+    *,
+    environ: Mapping[str, str] | None = None,
+    targets: Sequence[str] | None = None,
+    remote: bool = False,
+) -> None:
+    """Bind each platform target's resource identity in ``ledger`` (adapters that cannot be
+    opened are skipped: reading them reports why)."""
+    from deploycheck.state import Ledger, bind_identities
+
+    if not isinstance(ledger, Ledger):
+        return
+    opener = default_opener(config, env, environ)
+    adapters = {}
+    for planned in plan_targets(config, env, targets, remote=remote):
+        if planned.local:
+            continue
+        try:
+            adapters[planned.name] = opener(planned)
+        except DeploycheckError:
+            continue
+    bind_identities(ledger, env, adapters)
 
 
 def resolve_sot_path(
@@ -338,7 +373,7 @@ def run_drift(
 
     config.environment(env)
     path = resolve_sot_path(config, env, sot_path, environ)
-    sot = load_sot(path, config)
+    sot = load_sot(path, config, columns=(config.environment(env).values,), environ=environ)
     sot.register_with_redactor()
     baseline = None
     if baseline_path is not None:
@@ -346,6 +381,7 @@ def run_drift(
     elif default_baseline_path(config.path).is_file():
         baseline = load_baseline(default_baseline_path(config.path))
     ledger, fingerprint_fn = open_ledger(config, path, state_dir=state_dir, environ=environ)
+    bind_drift_identities(config, env, ledger, environ=environ, targets=targets, remote=remote)
     report = detect_drift(
         config,
         env,

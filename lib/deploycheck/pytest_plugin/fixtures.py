@@ -184,7 +184,7 @@ def dc_sot(dc_state: VerificationState) -> Any:
     if not path.is_file():
         pytest.skip(f"no source-of-truth table at {path} on this machine (set DEPLOYCHECK_SOT or --sot)")
     try:
-        return load_sot(path, dc_state.config)
+        return load_sot(path, dc_state.config, columns=(dc_state.config.environment(dc_state.env).values,))
     except DeploycheckError as exc:
         pytest.fail(redact(str(exc)), pytrace=False)
 

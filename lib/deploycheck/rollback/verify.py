@@ -84,7 +84,7 @@ def verify_platform(config: ProjectConfig, env: str, platform: str, target: str)
 
 def audit(config: ProjectConfig, env: str, event: Mapping[str, Any]) -> None:
     """Append ``event`` to the project's audit log (the state dir of :mod:`deploycheck.state.ledger`)."""
-    from deploycheck.state import StateStore
+    from deploycheck.state import open_state
 
     sot = config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT"))
-    StateStore.for_project(config, sot).append_audit(event)
+    open_state(config, sot).append_audit(event)

@@ -30,17 +30,18 @@ next step; platform rules live in :mod:`deploycheck.sot.rules`. The parsed model
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deploycheck.errors import Problem, SoTError
-from deploycheck.sot.model import Entry, SourceOfTruth, is_secret_name
+from deploycheck.sot.model import Column, Entry, SourceOfTruth, is_secret_name
 
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig
 
-__all__ = ["COLUMNS", "load_sot", "parse_sot", "split_row"]
+__all__ = ["COLUMNS", "load_sot", "parse_sot", "sot_from_text", "split_row"]
 
 #: the required header, in order
 COLUMNS: tuple[str, ...] = ("TARGET", "GROUP", "KEY", "DEV_VALUE", "PROD_VALUE")
@@ -289,14 +290,21 @@ def _entry(
     return entry, []
 
 
-def load_sot(path: Path | str, config: ProjectConfig | None = None) -> SourceOfTruth:
+def load_sot(
+    path: Path | str,
+    config: ProjectConfig | None = None,
+    *,
+    columns: Collection[Column] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SourceOfTruth:
     """Read, parse and validate the table at ``path``; raise SoTError listing every problem.
 
     With ``config``, targets and platform rules are checked too (see
-    :func:`deploycheck.sot.rules.validate`). Warnings are returned on the result.
+    :func:`deploycheck.sot.rules.validate`). Warnings are returned on the result. Sealed
+    cells (an encrypted table, :mod:`deploycheck.sot.crypt`) are opened in memory with the
+    identity from ``environ``; ``columns`` are the value columns the caller needs (None:
+    both), the only ones that must open.
     """
-    from deploycheck.sot.rules import validate
-
     source = Path(path)
     try:
         data = source.read_bytes()
@@ -310,7 +318,24 @@ def load_sot(path: Path | str, config: ProjectConfig | None = None) -> SourceOfT
         raise SoTError(
             [_problem(source, line, "the file is not UTF-8 text.", "Save the table as UTF-8.")]
         ) from None
+    return sot_from_text(text, source, config, columns=columns, environ=environ)
+
+
+def sot_from_text(
+    text: str,
+    source: Path,
+    config: ProjectConfig | None = None,
+    *,
+    columns: Collection[Column] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> SourceOfTruth:
+    """Parse, open and validate a table's ``text`` as :func:`load_sot` does (``source`` names it)."""
+    from deploycheck.sot.crypt import open_entries
+    from deploycheck.sot.rules import validate
+
     entries, problems = parse_sot(text, source, config)
+    if not problems:
+        entries = open_entries(entries, source, config, columns=columns, environ=environ)
     warnings: list[Problem] = []
     if config is not None and entries:
         rule_problems, warnings = validate(entries, config)

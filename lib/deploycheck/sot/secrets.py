@@ -34,7 +34,7 @@ def register_run_secrets(
         if not path.is_file():
             continue
         try:
-            table = load_sot(path, config)
+            table = load_sot(path, config, columns=(), environ=environ)
         except SoTError:
             if own:
                 raise

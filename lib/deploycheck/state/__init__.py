@@ -4,20 +4,66 @@
 
 from __future__ import annotations
 
+from deploycheck.state.backend import (
+    StateBackend,
+    bind_identities,
+    check_ledger_key,
+    describe_resource,
+    open_state,
+    resource_identity,
+)
+from deploycheck.state.guard import (
+    LockedAdapter,
+    guard_adapters,
+    prepare_ledger,
+    require_shared_key,
+)
 from deploycheck.state.ledger import (
     KEY_BYTES,
+    LEDGER_KEY_VARIABLE,
     Ledger,
     LedgerEntry,
     StateStore,
     append_audit,
+    key_id,
     now,
+    shared_ledger_key,
+)
+from deploycheck.state.s3 import LockLease, S3StateStore, lock_owner
+from deploycheck.state.s3client import (
+    BucketClient,
+    Conflict,
+    Missing,
+    StoredObject,
+    make_s3_client,
 )
 
 __all__ = [
     "KEY_BYTES",
+    "LEDGER_KEY_VARIABLE",
+    "BucketClient",
+    "Conflict",
     "Ledger",
     "LedgerEntry",
+    "LockLease",
+    "LockedAdapter",
+    "Missing",
+    "S3StateStore",
+    "StateBackend",
     "StateStore",
+    "StoredObject",
     "append_audit",
+    "bind_identities",
+    "check_ledger_key",
+    "describe_resource",
+    "guard_adapters",
+    "key_id",
+    "lock_owner",
+    "make_s3_client",
     "now",
+    "open_state",
+    "prepare_ledger",
+    "require_shared_key",
+    "resource_identity",
+    "shared_ledger_key",
 ]

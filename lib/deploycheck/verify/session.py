@@ -167,7 +167,7 @@ def _sync_sandbox(run: Run) -> None:
         key = store.key(create=True)
         syncer = Syncer(
             config,
-            load_sot(sot_path, config),
+            load_sot(sot_path, config, columns=(run.env.values,)),
             SyncRequest(mode="deploy-prod" if run.env.values == "prod" else "deploy-dev", env=env),
             ledger=store.ledger(),
             key_fp=lambda value: fingerprint(value, key),

@@ -1,0 +1,131 @@
+"""``deploycheck state show|unlock|migrate``: the state backend (ledger, audit log, lock).
+
+Examples::
+
+    deploycheck state show                 # where the state lives, who holds the lock
+    deploycheck state unlock --force       # break a stale lock (recorded in the audit log)
+    deploycheck state migrate --to s3      # copy the local ledger and audit log to the bucket
+
+Exit codes: 0 done, 1 the lock is held (``unlock`` without ``--force``), 2 bad input,
+3 the bucket could not be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``state`` subcommand."""
+    parser = subparsers.add_parser(
+        "state",
+        help="Show the state backend, break a stale lock, or migrate the local state to s3",
+        description="The ledger, audit log and lock: local files or an S3-compatible bucket (state: in "
+        "deploycheck.yaml).",
+    )
+    parser.add_argument("action", choices=("show", "unlock", "migrate"), help="What to do")
+    parser.add_argument("--force", action="store_true", help="unlock: break the lock even though it is held")
+    parser.add_argument(
+        "--to", choices=("s3",), default=None, help="migrate: the backend to copy the state to"
+    )
+    parser.add_argument("--config", default=None, metavar="PATH", help="Path of deploycheck.yaml")
+    parser.add_argument("--env", default=None, help="Environment whose table locates the local state dir")
+    parser.add_argument(
+        "--sot", default=None, metavar="PATH", help="Source-of-truth table (or DEPLOYCHECK_SOT)"
+    )
+    parser.add_argument("--state-dir", default=None, metavar="PATH", help="The local state dir")
+    parser.add_argument(
+        "--lock-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="migrate: how long to wait for the lock",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Show, unlock or migrate; see the module docstring."""
+    from deploycheck.config import load_config
+    from deploycheck.errors import UsageError
+    from deploycheck.state import open_state
+
+    config = load_config(args.config)
+    env = args.env or config.default_env
+    config.environment(env)
+    sot_path = config.sot_path(env, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
+    if args.action == "migrate":
+        if args.to != "s3":
+            raise UsageError("state migrate needs --to s3 (the backend to copy the local state to).")
+        return _migrate(args, config, sot_path)
+    store = open_state(config, sot_path, args.state_dir)
+    if args.action == "unlock":
+        print(store.unlock(force=args.force))
+        held = getattr(store, "read_lock", None)
+        return 1 if not args.force and callable(held) and held() is not None else 0
+    ledger = store.ledger()
+    print(f"backend: {store.backend} ({store.describe()})")
+    contents = "empty" if ledger.is_empty() else "has entries"
+    print(f"ledger: key id {ledger.key_id or '(none recorded)'}, {contents}")
+    read_lock = getattr(store, "read_lock", None)
+    if callable(read_lock):
+        from deploycheck.state.s3 import describe_holder
+
+        current = read_lock()
+        print(f"lock: {'free' if current is None else 'held by ' + describe_holder(current[0])}")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, config: Any, sot_path: Any) -> int:
+    from deploycheck.cli.sync_env import lock_timeout
+    from deploycheck.errors import InputError, Problem
+    from deploycheck.state import LEDGER_KEY_VARIABLE, S3StateStore, StateStore, shared_ledger_key
+
+    if not config.state.bucket:
+        msg = "state migrate --to s3 needs state.bucket (and state.endpoint_url for R2 or MinIO)."
+        hint = "Add a state: section to deploycheck.yaml (see README, 'A team's setup')."
+        raise InputError([Problem(source=str(config.path), path="state", message=msg, hint=hint)])
+    local = StateStore.for_project(config, sot_path, args.state_dir, environ={})
+    local_key = local.key(create=False)
+    shared = shared_ledger_key()
+    if local_key is not None and shared != local_key:
+        why = "is not set" if shared is None else "is not the local ledger key"
+        msg = (
+            f"{LEDGER_KEY_VARIABLE} {why}: the fingerprints in {local.ledger_path} were made with the key "
+            f"{local.key_path}, and only that key can verify them from other machines."
+        )
+        hint = (
+            f"Run `export {LEDGER_KEY_VARIABLE}=\"$(od -An -tx1 {local.key_path} | tr -d ' \\n')\"`, "
+            "store the same value as a CI secret, then run the migration again."
+        )
+        raise InputError([Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="no ledger key")
+    remote = S3StateStore.for_project(config)
+    source = local.ledger()
+    events = local.read_audit()
+    with remote.lock(lock_timeout(args.lock_timeout), purpose="state migrate --to s3"):
+        target = remote.ledger()
+        from deploycheck.state import check_ledger_key
+
+        check_ledger_key(target, shared, remote.describe(), required=False)
+        count = target.merge_from(source)
+        target.save()
+        for event in events:
+            remote.append_audit(event)
+        remote.append_audit(
+            {
+                "operation": "state-migrate",
+                "from": str(local.directory),
+                "entries": count,
+                "audit": len(events),
+            }
+        )
+    print(
+        f"copied {count} ledger entries and {len(events)} audit events from {local.directory} to "
+        f"{remote.describe()}. Next: set `state: {{backend: s3, ...}}` in deploycheck.yaml (if not yet) and "
+        f"give {LEDGER_KEY_VARIABLE} to every machine; the local files were left as they are."
+    )
+    return 0
