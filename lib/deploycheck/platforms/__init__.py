@@ -51,7 +51,7 @@ ENTRY_POINT_GROUP = "deploycheck.platforms"
 BUILTIN: dict[str, str] = {
     "cloudflare-pages": "deploycheck.platforms.cloudflare.pages:SPEC",
     "cloudflare-worker": "deploycheck.platforms.cloudflare.worker:SPEC",
-    "convex": "deploycheck.platforms.convex:SPEC",
+    "convex": "deploycheck.platforms.convex.adapter:SPEC",
     "github-actions": "deploycheck.platforms.github_actions:SPEC",
     "local-dotenv": "deploycheck.platforms.local_dotenv:SPEC",
 }
