@@ -109,7 +109,7 @@ def test_dev_value_in_production_fails_naming_key_and_command(run_checks, synced
     assert dev_value is not None
     response = requests.post(
         f"{synced_sandbox['CONVEX_URL']}/api/v1/update_environment_variables",
-        headers={"Authorization": f"Convex {synced_sandbox['CONVEX_DEPLOY_KEY']}"},
+        headers={"Authorization": f"Convex {synced_sandbox['CONVEX_SELF_HOSTED_ADMIN_KEY']}"},
         json={"changes": [{"name": "APP_ENV", "value": dev_value}]},
         timeout=10,
     )

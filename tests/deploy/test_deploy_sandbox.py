@@ -20,7 +20,17 @@ pytestmark = pytest.mark.sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 #: request paths that deploy code (what the deploy commands send)
-UPLOADS = ("/workers/scripts/log-ingestion", "/pages/projects/app-web/deployments", "/api/push_config")
+UPLOADS = ("/workers/scripts/log-ingestion", "/pages/projects/app-web/deployments", "/api/deploy2/finish_push")
+
+
+@pytest.fixture(autouse=True)
+def _convex_cli_installed() -> None:
+    """The sandbox environment deploys Convex with the example app's pinned CLI."""
+    if not (ROOT / "fixtures" / "example" / "node_modules" / "convex" / "package.json").is_file():
+        msg = "the Convex CLI is not installed; run: npm ci --prefix fixtures/example"
+        if os.environ.get("DEPLOYCHECK_REQUIRE_CONVEX_CLI") == "1":
+            pytest.fail(msg)
+        pytest.skip(msg)
 
 
 @pytest.fixture

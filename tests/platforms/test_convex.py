@@ -29,6 +29,8 @@ def convex(fake_time: FakeTime) -> ConvexPlatform:
         env="production",
     )
     fake_time.install(adapter.client)
+    # recorded payloads are HTTP: the function spec is read through POST /api/query here
+    adapter.spec_transport = "http"
     return adapter
 
 

@@ -35,7 +35,7 @@ pytestmark = pytest.mark.sandbox
 PLATFORMS: dict[str, tuple[str, str | None, str, str]] = {
     "cloudflare-pages": ("cloudflare", r"/pages/", "NEXTJS", "CLOUDFLARE_API_BASE_URL"),
     "cloudflare-worker": ("cloudflare", r"/workers/", "CLOUDFLARE_WORKER", "CLOUDFLARE_API_BASE_URL"),
-    "convex": ("convex", None, "CONVEX", "CONVEX_URL"),
+    "convex": ("convex", None, "CONVEX", "CONVEX_SELF_HOSTED_URL"),
     "github": ("github", None, "GITHUB", "GITHUB_API_URL"),
 }
 COMMANDS = ("sync-deploy", "sync-dry-run", "drift", "verify", "rollback")
@@ -194,8 +194,8 @@ def expected_exit(command: str, platform: str, fault: str) -> int:
         return clean
     if fault == "500-on-write" and command in ("sync-dry-run", "drift"):
         return clean  # these only read
-    if fault == "500-on-write" and command == "verify" and platform != "convex":
-        return clean  # only the Convex checks write (a test mutation) through the faulted API
+    if fault == "500-on-write" and command == "verify":
+        return clean  # no check writes: the Convex function spec is read over the sync WebSocket (GET)
     return FAILED_EXIT[command]
 
 
@@ -306,7 +306,7 @@ def _service_target(entry: dict[str, Any]) -> str:
 def test_every_platform_unreachable(command, workspace, admin, run_cli, monkeypatch, request) -> None:  # type: ignore[no-untyped-def]
     """With every vendor API refusing connections, sync and drift exit 3 and verify 1, quickly and whole."""
     request.node.user_properties.append(("reliability-cell", f"faults|all platforms x {command}|refused"))
-    for variable in ("CLOUDFLARE_API_BASE_URL", "CONVEX_URL", "GITHUB_API_URL"):
+    for variable in ("CLOUDFLARE_API_BASE_URL", "CONVEX_SELF_HOSTED_URL", "GITHUB_API_URL"):
         monkeypatch.setenv(variable, f"http://127.0.0.1:{closed_port()}")
     before = workspace.files()
     run = run_cli(argv(command, "all", workspace))

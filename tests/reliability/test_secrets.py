@@ -151,7 +151,7 @@ def test_tokens_go_only_to_their_own_vendor(workspace, admin, run_cli, sandbox, 
     assert seen == set(vendors)
 
 
-@pytest.mark.parametrize("variable", ["CLOUDFLARE_API_BASE_URL", "GITHUB_API_URL", "CONVEX_URL"])
+@pytest.mark.parametrize("variable", ["CLOUDFLARE_API_BASE_URL", "GITHUB_API_URL", "CONVEX_SELF_HOSTED_URL"])
 def test_plain_http_base_url_is_refused_unless_loopback_or_allowed(
     variable, workspace, admin, run_cli, monkeypatch, request
 ) -> None:  # type: ignore[no-untyped-def]

@@ -190,9 +190,12 @@ def test_environ_names_every_vendor_variable(sandbox):
     env = sandbox.environ()
     assert env["APP_URL"] == sandbox.pages_url
     assert env["CLOUDFLARE_ACCOUNT_ID"] == sandbox.cloudflare_account_id
-    assert env["CONVEX_DEPLOY_KEY"].startswith("prod:prod-graceful-shrimp-355|")
+    assert env["CONVEX_SELF_HOSTED_URL"] == env["CONVEX_URL"] == sandbox.convex_url
+    assert env["CONVEX_SELF_HOSTED_ADMIN_KEY"].startswith("prod-graceful-shrimp-355|")
+    assert sandbox.convex_deploy_key == "prod:" + env["CONVEX_SELF_HOSTED_ADMIN_KEY"]
+    # no CONVEX_DEPLOY_KEY: the Convex CLI would prefer it and go to Convex's cloud
     assert set(env) == {
         "CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID", "GITHUB_API_URL",
-        "GITHUB_TOKEN", "GITHUB_REPOSITORY", "CONVEX_URL", "CONVEX_DEPLOY_KEY", "APP_URL", "WORKER_URL",
-        "DEPLOYCHECK_SANDBOX_ADMIN_URL",
+        "GITHUB_TOKEN", "GITHUB_REPOSITORY", "CONVEX_URL", "CONVEX_SELF_HOSTED_URL",
+        "CONVEX_SELF_HOSTED_ADMIN_KEY", "APP_URL", "WORKER_URL", "DEPLOYCHECK_SANDBOX_ADMIN_URL",
     }

@@ -57,6 +57,7 @@ class SandboxInfo:
     github_repository: str
     convex_url: str
     convex_deploy_key: str
+    convex_self_hosted_admin_key: str
     pages_url: str
     worker_url: str
     admin_url: str
@@ -75,7 +76,9 @@ class SandboxInfo:
             "GITHUB_TOKEN": self.github_token,
             "GITHUB_REPOSITORY": self.github_repository,
             "CONVEX_URL": self.convex_url,
-            "CONVEX_DEPLOY_KEY": self.convex_deploy_key,
+            # the Convex CLI's self-hosted pair; CONVEX_DEPLOY_KEY would send the CLI to the cloud
+            "CONVEX_SELF_HOSTED_URL": self.convex_url,
+            "CONVEX_SELF_HOSTED_ADMIN_KEY": self.convex_self_hosted_admin_key,
             "APP_URL": self.pages_url,
             "WORKER_URL": self.worker_url,
             "DEPLOYCHECK_SANDBOX_ADMIN_URL": self.admin_url,
@@ -155,6 +158,8 @@ class Sandbox:
 
     def _build_info(self) -> SandboxInfo:
         urls = {name: server.url for name, server in self.servers.items()}
+        # one admin key, in its deploy-key (prod:<name>|...) and self-hosted (<name>|...) forms
+        admin_secret = secrets.token_hex(32)
         return SandboxInfo(
             cloudflare_api_base_url=f"{urls['cloudflare']}/client/v4",
             cloudflare_api_token=secrets.token_urlsafe(30),
@@ -163,7 +168,8 @@ class Sandbox:
             github_token=f"ghp_{secrets.token_hex(18)}",
             github_repository=GITHUB_REPOSITORY,
             convex_url=urls["convex"],
-            convex_deploy_key=f"prod:{CONVEX_DEPLOYMENT}|{secrets.token_hex(32)}",
+            convex_deploy_key=f"prod:{CONVEX_DEPLOYMENT}|{admin_secret}",
+            convex_self_hosted_admin_key=f"{CONVEX_DEPLOYMENT}|{admin_secret}",
             pages_url=urls["pages"],
             worker_url=urls["worker"],
             admin_url=urls["admin"],

@@ -8,6 +8,8 @@ GET /faults        the faults in force
 DELETE /faults     remove every fault
 GET /state         {"cloudflare": {...}, "github": {...}, "convex": {...}}, secrets decrypted
 POST /reset        every emulator back to its seed, faults and request log cleared
+POST /convex/documents  {"table": ..., "documents": [...]} -> {"ids": [...]}: store documents
+                   in the Convex deployment (checked against its schema, as inserts are)
 """
 
 from __future__ import annotations
@@ -69,7 +71,12 @@ class AdminEmulator:
         if route == ("POST", "/reset"):
             self._reset()
             return json_response(200, {"reset": True})
-        known = "GET /info, GET|DELETE /requests, GET|POST|DELETE /faults, GET /state, POST /reset"
+        if route == ("POST", "/convex/documents"):
+            return self._seed_documents(request)
+        known = (
+            "GET /info, GET|DELETE /requests, GET|POST|DELETE /faults, GET /state, POST /reset, "
+            "POST /convex/documents"
+        )
         return json_response(
             404, {"error": f"no admin route {request.method} {request.path}; routes: {known}"}
         )
@@ -86,6 +93,27 @@ class AdminEmulator:
         except ValueError as exc:
             return json_response(400, {"error": str(exc)})
         return json_response(201, {"id": fault.id})
+
+    def _seed_documents(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError as exc:
+            return json_response(400, {"error": f"body is not JSON: {exc}"})
+        table = body.get("table") if isinstance(body, dict) else None
+        documents = body.get("documents") if isinstance(body, dict) else None
+        if not isinstance(table, str) or not isinstance(documents, list):
+            return json_response(
+                400, {"error": 'body must be {"table": "<name>", "documents": [{...}, ...]}'}
+            )
+        convex = self._emulators.get("convex")
+        seed = getattr(convex, "seed_documents", None)
+        if seed is None:
+            return json_response(404, {"error": "this sandbox has no Convex deployment"})
+        try:
+            ids = seed(table, documents)
+        except ValueError as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(201, {"ids": ids})
 
     def snapshot(self) -> dict[str, Any]:
         """Every stored value of the platform emulators, keyed by service."""
@@ -164,3 +192,8 @@ class AdminClient:
     def reset(self) -> None:
         """Every emulator back to its seed; faults and request log cleared."""
         self._call("POST", "/reset")
+
+    def seed_convex_documents(self, table: str, documents: list[dict[str, Any]]) -> list[str]:
+        """Store ``documents`` in the Convex deployment's ``table``; returns their ids."""
+        result = self._call("POST", "/convex/documents", {"table": table, "documents": documents})
+        return [str(i) for i in result["ids"]]

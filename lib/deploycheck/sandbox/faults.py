@@ -2,7 +2,8 @@
 
 A fault matches requests by service, an optional path regex (``re.search`` on the
 path) and an optional method. It can delay (``latency_ms``), answer a status with an
-optional raw ``body`` and ``Retry-After`` header, hang until cleared, or (worker only)
+optional raw ``body`` and ``Retry-After`` header, hang until cleared, drop the
+connection (``drop``: no response; a WebSocket upgrade is accepted, then cut), or (worker only)
 make ``/health`` report ``degraded``/``unhealthy``. ``count`` limits how many requests
 it applies to before it removes itself.
 """
@@ -32,6 +33,7 @@ _KNOWN_KEYS = {
     "latency_ms",
     "retry_after",
     "hang",
+    "drop",
     "body",
     "health",
     "count",
@@ -50,6 +52,7 @@ class Fault:
     latency_ms: int = 0
     retry_after: float | None = None
     hang: bool = False
+    drop: bool = False
     body: str | None = None
     health: str | None = None
     count: int | None = None
@@ -70,6 +73,7 @@ class Fault:
             self.health is not None
             and self.status is None
             and not self.hang
+            and not self.drop
             and self.body is None
             and not self.latency_ms
         )
@@ -85,6 +89,7 @@ class Fault:
             "latency_ms": self.latency_ms,
             "retry_after": self.retry_after,
             "hang": self.hang,
+            "drop": self.drop,
             "body": self.body,
             "health": self.health,
             "count": self.count,
@@ -139,6 +144,7 @@ def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR09
         latency_ms=int(latency),
         retry_after=retry_after,
         hang=bool(spec.get("hang", False)),
+        drop=bool(spec.get("drop", False)),
         body=body,
         health=health,
         count=count,

@@ -18,6 +18,7 @@ from typing import Any
 
 from deploycheck.sandbox.core import Emulator, Request, Response
 from deploycheck.sandbox.faults import HANG_LIMIT_S, Fault, FaultRegistry
+from deploycheck.sandbox.websocket import Session, is_upgrade, serve_websocket
 
 __all__ = ["RequestLog", "ServiceServer", "fault_response"]
 
@@ -136,12 +137,39 @@ class _Handler(BaseHTTPRequestHandler):
             owner.hang(fault)
             self.close_connection = True
             return
+        if fault is not None and fault.drop and not is_upgrade(request):
+            owner.record(request.method, path, 0)
+            self.close_connection = True
+            return
         if fault is not None and (fault.status is not None or fault.body is not None):
             response = fault_response(owner.service, fault)
+        elif is_upgrade(request) and hasattr(owner.emulator, "open_session"):
+            self._upgrade(request, drop=fault is not None and fault.drop)
+            return
         else:
             response = owner.answer(request)
         owner.record(request.method, path, response.status)
         self._write(response)
+
+    def _upgrade(self, request: Request, *, drop: bool) -> None:
+        """Hand the socket to a WebSocket session the emulator opens (or write its refusal)."""
+        owner = self.server.owner
+        opened = owner.open_session(request)
+        if isinstance(opened, Response):
+            owner.record(request.method, request.path, opened.status)
+            self._write(opened)
+            return
+        self.close_connection = True
+        status = serve_websocket(
+            self.connection,
+            request,
+            opened,
+            owner.stopping,
+            drop=drop,
+            on_handshake=lambda code: owner.record(request.method, request.path, code),
+        )
+        if status != 101:
+            owner.record(request.method, request.path, status)
 
     def _write(self, response: Response) -> None:
         payload, content_type = response.encoded()
@@ -243,6 +271,18 @@ class ServiceServer:
                 return self.emulator.handle(request)
         except Exception as exc:  # an emulator bug must still answer
             return Response(status=500, body=f"emulator error: {type(exc).__name__}: {exc}\n")
+
+    def open_session(self, request: Request) -> Session | Response:
+        """The emulator's WebSocket session for ``request``, or its refusal; never raises."""
+        opener = getattr(self.emulator, "open_session", None)
+        if opener is None:
+            return Response(status=404, body="no WebSocket endpoint here\n")
+        try:
+            with self.emulator.lock:  # type: ignore[union-attr]
+                result: Session | Response = opener(request)
+        except Exception as exc:  # an emulator bug must still answer
+            return Response(status=500, body=f"emulator error: {type(exc).__name__}: {exc}\n")
+        return result
 
     def record(self, method: str, path: str, status: int) -> None:
         """Log one request unless this is the admin server."""

@@ -269,8 +269,12 @@ def upload_convex(
     directory: Path, environ: Mapping[str, str], *, message: str | None = None
 ) -> dict[str, Any]:
     """Push a Convex functions directory (modules plus ``schema.ts``) to CONVEX_URL."""
-    url = environ.get("CONVEX_URL") or environ.get("CONVEX_SELF_HOSTED_URL") or ""
-    key = environ.get("CONVEX_DEPLOY_KEY") or environ.get("CONVEX_SELF_HOSTED_ADMIN_KEY") or ""
+    # the Convex CLI's precedence: a deploy key (with CONVEX_URL) wins over the self-hosted pair
+    if environ.get("CONVEX_DEPLOY_KEY") or not environ.get("CONVEX_SELF_HOSTED_URL"):
+        url, key = environ.get("CONVEX_URL") or "", environ.get("CONVEX_DEPLOY_KEY") or ""
+    else:
+        url = environ.get("CONVEX_SELF_HOSTED_URL") or ""
+        key = environ.get("CONVEX_SELF_HOSTED_ADMIN_KEY") or ""
     _require(
         {"CONVEX_URL": url, "CONVEX_DEPLOY_KEY": key}, ["CONVEX_URL", "CONVEX_DEPLOY_KEY"], directory, "--dir"
     )

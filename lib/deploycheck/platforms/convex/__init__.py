@@ -9,9 +9,12 @@ from deploycheck.platforms.convex.adapter import (
     deployment_name_of_key,
     normalize_function_id,
 )
+from deploycheck.platforms.convex.sync import CLIENT_VERSION, run_system_query
 
 __all__ = [
+    "CLIENT_VERSION",
     "ConvexPlatform",
     "deployment_name_of_key",
     "normalize_function_id",
+    "run_system_query",
 ]

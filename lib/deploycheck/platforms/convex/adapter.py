@@ -5,7 +5,13 @@ Uses the documented Deployment API with ``Authorization: Convex <deploy key>``:
 ``POST /api/v1/update_environment_variables`` (one transactional batch; explicit values
 make it idempotent in effect, so it is retried), ``GET /api/v1/deployment_info``,
 ``GET /instance_name`` (unauthenticated reachability probe) and the system query
-``_system/cli/modules:apiSpec`` through ``POST /api/query`` (read-only, retried).
+``_system/cli/modules:apiSpec``, subscribed to over the WebSocket sync protocol as
+``npx convex function-spec`` does (``POST /api/query`` when ``spec_transport`` is "http").
+
+Credentials: ``CONVEX_URL`` (or the target's ``url``) with ``CONVEX_DEPLOY_KEY``, else
+``CONVEX_SELF_HOSTED_URL`` with ``CONVEX_SELF_HOSTED_ADMIN_KEY`` (a self-hosted backend, or
+the sandbox). The deploy key wins when both are set, as in the Convex CLI (which then
+talks to Convex's cloud), so export one pair, not both.
 
 Convex values are readable. Whether one is a secret is the source-of-truth's call, not
 Convex's: a var is marked ``secret`` unless its name is in ``plain_names`` (the
@@ -16,11 +22,12 @@ from __future__ import annotations
 
 import shlex
 from collections.abc import Collection, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from deploycheck.errors import ConfigError, NotFoundError, Problem
 from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
+from deploycheck.platforms.convex.sync import run_system_query
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["ConvexPlatform", "deployment_name_of_key", "normalize_function_id"]
@@ -78,8 +85,13 @@ class ConvexPlatform:
         plain_names: Collection[str] = (),
         target: str = "CONVEX",
         env: str = "",
+        admin_key: str | None = None,
     ) -> None:
         self.client = client
+        #: with the admin key, function_spec() runs over the sync protocol as the CLI does;
+        #: "http" (or no key) asks ``POST /api/query`` instead
+        self.spec_transport: Literal["sync", "http"] = "sync" if admin_key else "http"
+        self._admin_key = admin_key
         self.deployment = deployment
         self.resource = deployment
         self.plain_names = frozenset(plain_names)
@@ -99,11 +111,14 @@ class ConvexPlatform:
         env: str = "",
         settings: HttpSettings | None = None,
     ) -> ConvexPlatform:
-        """Build from CONVEX_SELF_HOSTED_URL/_ADMIN_KEY or CONVEX_URL (else ``url``) and CONVEX_DEPLOY_KEY.
+        """Build from CONVEX_URL (else ``url``) and CONVEX_DEPLOY_KEY, or CONVEX_SELF_HOSTED_URL/_ADMIN_KEY.
+
+        As in the Convex CLI, CONVEX_DEPLOY_KEY wins when both are set.
 
         Raises ConfigError when the key names another deployment than ``deployment``.
         """
-        self_hosted = bool(environ.get("CONVEX_SELF_HOSTED_URL"))
+        # the Convex CLI's precedence: a deploy key wins over the self-hosted pair
+        self_hosted = bool(environ.get("CONVEX_SELF_HOSTED_URL")) and not environ.get("CONVEX_DEPLOY_KEY")
         if self_hosted:
             base_url = environ["CONVEX_SELF_HOSTED_URL"]
             variable = "CONVEX_SELF_HOSTED_URL"
@@ -143,7 +158,7 @@ class ConvexPlatform:
             settings=settings or HttpSettings.from_environ(environ),
             parse_error=_parse_convex_error,
         )
-        return cls(client, deployment=name, plain_names=plain_names, target=target, env=env)
+        return cls(client, deployment=name, plain_names=plain_names, target=target, env=env, admin_key=key)
 
     def _hint(self, status: int | None, code: str | int | None, operation: str) -> str:
         if status in (401, 403):
@@ -210,16 +225,31 @@ class ConvexPlatform:
         return ApplyResult(applied=tuple(c.name for c in changes))
 
     def function_spec(self) -> list[str]:
-        """Identifiers of the deployed functions (``messages.js:list``), HTTP actions as ``GET /path``."""
+        """Identifiers of the deployed functions (``messages.js:list``), HTTP actions as ``GET /path``.
+
+        Runs ``_system/cli/modules:apiSpec`` the way ``npx convex function-spec`` does: a
+        subscription over the WebSocket sync protocol (see :mod:`.convex_sync`).
+        """
         operation = "read function spec"
-        body = {"path": "_system/cli/modules:apiSpec", "args": [{}], "format": "convex_encoded_json"}
-        response = self.client.request("POST", "/api/query", operation=operation, json=body, idempotent=True)
-        answer = self.client.json(response, operation)
-        if not isinstance(answer, dict):
-            raise self.client.malformed(operation, "not an object")
-        if answer.get("status") == "error":
-            raise self.client.malformed(operation, f"query failed: {answer.get('errorMessage', '?')}")
-        functions = answer.get("value")
+        if self.spec_transport == "sync" and self._admin_key:
+            functions = run_system_query(
+                self.client.base_url,
+                self._admin_key,
+                "_system/cli/modules:apiSpec",
+                operation=operation,
+                settings=self.client.settings,
+            )
+        else:
+            body = {"path": "_system/cli/modules:apiSpec", "args": [{}], "format": "convex_encoded_json"}
+            response = self.client.request(
+                "POST", "/api/query", operation=operation, json=body, idempotent=True
+            )
+            answer = self.client.json(response, operation)
+            if not isinstance(answer, dict):
+                raise self.client.malformed(operation, "not an object")
+            if answer.get("status") == "error":
+                raise self.client.malformed(operation, f"query failed: {answer.get('errorMessage', '?')}")
+            functions = answer.get("value")
         if not isinstance(functions, list):
             raise self.client.malformed(operation, "value is not a list of functions")
         out: list[str] = []

@@ -3,18 +3,24 @@
 Speaks the Deployment API (``/api/v1/list_environment_variables``,
 ``update_environment_variables``, ``deployment_info``, ``list_audit_log_events``), the
 health/identity routes (``/instance_name``, ``/version``, ``/``), ``check_admin_key``,
-the system queries behind ``npx convex function-spec`` over ``POST /api/query``, and a
-sandbox ``POST /api/push_config`` that stands in for ``npx convex deploy``.
+the WebSocket sync protocol at ``/api/<client version>/sync`` (:mod:`.convex_sync`:
+the system queries behind ``npx convex env list``/``env get``/``function-spec``), the
+same queries over ``POST /api/query``, the ``npx convex deploy`` push flow
+(``get_config_hashes`` and ``/api/deploy2/*``, :mod:`.convex_push`, with schema
+validation of the stored documents, :mod:`.convex_schema`), and the older sandbox
+``POST /api/push_config`` that ``deploycheck sandbox upload convex`` uses.
 """
 
 from __future__ import annotations
 
 import hmac
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
+from deploycheck.sandbox.convex.deploy2 import Deploy2Routes
 from deploycheck.sandbox.convex.env import SYSTEM_NAMES, ChangeError, apply_changes, parse_changes
 from deploycheck.sandbox.convex.functions import (
     MAX_PUSH_MESSAGE_BYTES,
@@ -25,6 +31,8 @@ from deploycheck.sandbox.convex.functions import (
     function_spec,
     module_problem,
 )
+from deploycheck.sandbox.convex.push import PendingPush
+from deploycheck.sandbox.convex.sync import FunctionFailure, SyncSession, client_version_problem
 from deploycheck.sandbox.core import Request, Response, json_response
 
 __all__ = ["ConvexEmulator"]
@@ -45,6 +53,8 @@ ALLOWED_OPS = [
 _TYPE_PREFIXES = ("prod:", "dev:", "preview:", "custom:")
 _AUDIT_DEFAULT_LIMIT = 15
 _AUDIT_MAX_LIMIT = 100
+_SYNC_PATH_RE = re.compile(r"^/api/([^/]+)/sync/?$")
+_UDF_TYPES = {"query": "Query", "mutation": "Mutation", "action": "Action"}
 
 
 def _error(status: int, code: str, message: str) -> Response:
@@ -59,7 +69,7 @@ def _strip_type(key: str) -> str:
     return key
 
 
-class ConvexEmulator:
+class ConvexEmulator(Deploy2Routes):
     """One Convex cloud deployment: env vars, function spec, pushes and audit log.
 
     Example::
@@ -89,6 +99,10 @@ class ConvexEmulator:
         self._variables: dict[str, str] = {}
         self._pushes: list[Push] = []
         self._audit: list[dict[str, Any]] = []
+        self._changes = 0
+        self._pending: dict[str, PendingPush] = {}
+        self._documents: dict[str, list[dict[str, Any]]] = {}
+        self._id_tables: dict[str, str] = {}
         self._routes: dict[str, dict[str, Callable[[Request], Response]]] = {
             "/": {"GET": lambda r: Response(200, RUNNING)},
             "/instance_name": {"GET": lambda r: Response(200, self.deployment)},
@@ -103,6 +117,12 @@ class ConvexEmulator:
             "/api/v1/list_audit_log_events": {"GET": self._audit_log},
             "/api/query": {"POST": self._query},
             "/api/push_config": {"POST": self._push_config},
+            "/api/get_config_hashes": {"POST": self._config_hashes},
+            "/api/deploy2/start_push": {"POST": self._start_push},
+            "/api/deploy2/evaluate_push": {"POST": self._evaluate_push},
+            "/api/deploy2/wait_for_schema": {"POST": self._wait_for_schema},
+            "/api/deploy2/finish_push": {"POST": self._finish_push},
+            "/api/deploy2/report_push_completed": {"POST": self._report_push_completed},
         }
         self.reset()
 
@@ -111,6 +131,10 @@ class ConvexEmulator:
     def handle(self, request: Request) -> Response:
         """Answer one request as the deployment at ``https://<name>.convex.cloud`` would."""
         methods = self._routes.get(request.path.rstrip("/") or "/")
+        if methods is None and _SYNC_PATH_RE.match(request.path):
+            # axum's WebSocketUpgrade rejection for a plain GET
+            message = "Connection header did not include 'upgrade'"
+            return Response(400, message, {"content-type": "text/plain"})
         if methods is None:
             return _error(404, "NotFound", f"No route for {request.path}")
         handler = methods.get(request.method.upper())
@@ -118,6 +142,58 @@ class ConvexEmulator:
             return Response(405, "Method Not Allowed", {"allow": ", ".join(methods)})
         with self.lock:
             return handler(request)
+
+    def open_session(self, request: Request) -> SyncSession | Response:
+        """A sync-protocol session for a WebSocket upgrade of ``/api/<version>/sync``."""
+        match = _SYNC_PATH_RE.match(request.path)
+        if match is None:
+            return _error(404, "NotFound", f"No route for {request.path}")
+        problem = client_version_problem(match.group(1))
+        if problem is not None:
+            return _error(400, *problem)
+        host = request.header("host")
+        origin = f"http://{host}" if host else f"https://{self.deployment}.convex.cloud"
+        return SyncSession(self, client_version=match.group(1), origin=origin)
+
+    # -- SyncBackend ----------------------------------------------------------------------------
+
+    def sync_changes(self) -> int:
+        """Grows with every change a query could observe (env vars, pushes, documents)."""
+        return self._changes
+
+    def admin_key_valid(self, key: str) -> bool:
+        """Whether ``key`` is this deployment's admin key (``<key>:<acting user>`` allowed)."""
+        presented = _strip_type(key.strip()).split(":", 1)[0]
+        return hmac.compare_digest(presented.encode(), self._admin_key.encode())
+
+    def run_function(self, kind: str, path: str, args: Any, *, admin: bool, origin: str) -> Any:
+        """Run a function the way the backend's sync worker does (system functions, admin only)."""
+        path = path.replace(".js:", ":")
+        if path.endswith(".js"):
+            path = path[: -len(".js")]
+        missing = f"Could not find public function for '{path}'."
+        if path.startswith("_system/"):
+            if not admin or kind != "query":
+                raise FunctionFailure(missing)
+            try:
+                return self._system_query(path, args, origin)
+            except _QueryError as exc:
+                raise FunctionFailure(str(exc)) from None
+        functions = {
+            f["identifier"].replace(".js:", ":"): f
+            for f in (self._pushes[-1].functions if self._pushes else [])
+            if "identifier" in f
+        }
+        function = functions.get(path if ":" in path else f"{path}:default")
+        if function is None or (function["visibility"]["kind"] != "public" and not admin):
+            raise FunctionFailure(missing)
+        if function["functionType"] != _UDF_TYPES.get(kind):
+            message = (
+                f"Trying to execute {path} as {_UDF_TYPES.get(kind, kind)}, "
+                f"but it is defined as {function['functionType']}."
+            )
+            raise FunctionFailure(message)
+        raise FunctionFailure(f"The sandbox deployment does not execute function code ({path}).")
 
     def snapshot(self) -> dict[str, Any]:
         """Env vars, pushes and the function spec of the deployment."""
@@ -128,6 +204,8 @@ class ConvexEmulator:
                 "pushes": [push.summary() for push in self._pushes],
                 "functions": list(latest.functions) if latest else [],
                 "last_push_time": latest.pushed_at if latest else None,
+                "schema": latest.analyzed_schema if latest else None,
+                "documents": {table: list(docs) for table, docs in sorted(self._documents.items())},
             }
             return {"deployments": {self.deployment: state}}
 
@@ -137,6 +215,10 @@ class ConvexEmulator:
             self._variables = {}
             self._pushes = []
             self._audit = []
+            self._pending = {}
+            self._documents = {}
+            self._id_tables = {}
+            self._changes += 1
             self._record_push(SEED_MODULES, SEED_SCHEMA, "Initial deploy")
 
     # -- authentication -----------------------------------------------------------------------
@@ -205,6 +287,7 @@ class ConvexEmulator:
         except ChangeError as exc:
             return _error(400, exc.code, exc.message)
         before, self._variables = self._variables, updated
+        self._changes += 1
         for change in sorted(changes, key=lambda c: c.name):
             if change.value is None and change.name in before:
                 action = "delete_environment_variable"
@@ -253,13 +336,15 @@ class ConvexEmulator:
                 return denied
         args = body.get("args") or [{}]
         try:
-            value = self._system_query(path, args[0] if isinstance(args, list) and args else {}, request)
+            value = self._system_query(
+                path, args[0] if isinstance(args, list) and args else {}, self._cloud_url(request)
+            )
         except _QueryError as exc:
             return json_response(200, {"status": "error", "errorMessage": str(exc), "logLines": []})
         return json_response(200, {"status": "success", "value": value, "logLines": []})
 
-    def _system_query(self, path: str, args: Any, request: Request) -> Any:
-        cloud_url = self._cloud_url(request)
+    def _system_query(self, path: str, args: Any, origin: str) -> Any:
+        cloud_url = self.url.rstrip("/") if self.url else origin
         builtins = {
             "CONVEX_CLOUD_URL": cloud_url,
             "CONVEX_SITE_URL": f"https://{self.deployment}.convex.site",
@@ -268,6 +353,13 @@ class ConvexEmulator:
             return list(self._pushes[-1].functions) if self._pushes else []
         if path == "_system/cli/convexUrl:cloudUrl":
             return cloud_url
+        if path in ("_system/cli/tableSize", "_system/cli/tableSize:default"):
+            table = args.get("tableName") if isinstance(args, dict) else None
+            if not isinstance(table, str):
+                raise _QueryError(
+                    "ArgumentValidationError: Object is missing the required field `tableName`."
+                )
+            return len(self._documents.get(table, []))
         if path in ("_system/cli/queryEnvironmentVariables", "_system/cli/queryEnvironmentVariables:default"):
             return [{"name": n, "value": v} for n, v in sorted(self._variables.items())]
         if path == "_system/cli/queryEnvironmentVariables:get":
@@ -320,6 +412,7 @@ class ConvexEmulator:
             pushed_at = max(pushed_at, self._pushes[-1].pushed_at + 1)
         push = Push(pushed_at, message, schema, modules, function_spec(modules))
         self._pushes.append(push)
+        self._changes += 1
         self._log("push_config", {"message": message}, at=pushed_at)
         return push
 

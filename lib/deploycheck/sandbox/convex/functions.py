@@ -39,6 +39,7 @@ class Module:
 
     path: str
     source: str
+    source_map: str | None = None
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Push:
     schema: str | None
     modules: tuple[Module, ...]
     functions: list[dict[str, Any]] = field(default_factory=list)
+    #: the schema as ``defineSchema(...).export()`` gave it (pushes by the Convex CLI only)
+    analyzed_schema: dict[str, Any] | None = None
 
     def summary(self) -> dict[str, Any]:
         """The push as the admin ``/state`` shows it."""
