@@ -52,8 +52,9 @@ def test_guard_reads_both_refs_from_git(git_app) -> None:  # type: ignore[no-unt
     git_app.commit(BREAKING, "add status and reactions")
     (git_app.root / "convex" / "schema.ts").write_text("this working-tree edit is never read")
     result = check_schema(git_app.root, "convex", "HEAD", old)
-    assert sorted(str(c).split(" (")[0] for c in result.diff.breaking) == [
-        "messages.status: field removed", "reactions: table removed"]
+    assert sorted(str(c).split(" (")[0] for c in result.diff.breaking) == ["messages.status: field added"]
+    assert [str(c).split(" (")[0] for c in result.diff.compatible] == ["reactions: table added"]
+    assert result.method == "static"
     assert previous_ref(git_app.root, "convex", "HEAD") == old
 
 
@@ -66,7 +67,8 @@ def test_breaking_change_is_refused_with_the_list(git_app, sandbox_env, sandbox_
     captured = capsys.readouterr()
     assert code == 1
     assert "SchemaGuardError" in captured.err
-    assert "messages.status: field removed" in captured.err and "reactions: table removed" in captured.err
+    assert "messages.status: field added" in captured.err and "reactions" not in captured.err
+    assert "schemas read by: static parser" in captured.out
     assert "Fix forward" in captured.err
     assert len(pushes(sandbox_admin)) == before
     assert sandbox_admin.writes() == []
@@ -102,7 +104,7 @@ def test_force_with_reason_overrides_and_is_audited(git_app, sandbox_env, sandbo
     event = audit_lines()[-1]
     assert event["forced"] is True and event["reason"] == "data migrated by hand"
     assert event["result"] == "ok"
-    assert "messages.status: field removed" in str(event["breaking_changes"])
+    assert "messages.status: field added" in str(event["breaking_changes"])
 
 
 def test_force_without_reason_is_a_usage_error(git_app, capsys) -> None:  # type: ignore[no-untyped-def]
@@ -158,3 +160,29 @@ def test_verification_runs_the_checks_after_the_rollback(  # type: ignore[no-unt
     assert rollback(git_app, "convex", "--env", "sandbox", "--yes", "--reason", "verify") == code
     assert verdict in capsys.readouterr().out
     assert audit_lines()[-1]["result"] == ("ok" if code == 0 else "verification failed")
+
+
+def test_schema_eval_node_without_node_modules_refuses(git_app, sandbox_env, sandbox_admin, audit_lines, capsys) -> None:  # type: ignore[no-untyped-def]
+    """``--schema-eval node`` with no installed convex package refuses the rollback and says why."""
+    git_app.commit(OLD, "old schema")
+    git_app.commit(COMPATIBLE, "add an index")
+    code = rollback(git_app, "convex", "--env", "sandbox", "--to", "HEAD~1", "--yes", "--reason", "drill",
+                    "--schema-eval", "node")
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "--schema-eval node: Node evaluation unavailable: no node_modules with the convex package" in captured.err
+    assert sandbox_admin.writes() == []
+    event = audit_lines()[-1]
+    assert event["result"] == "refused" and event["schema_read_by"].startswith("static parser")
+
+
+def test_forced_override_of_a_refusal_is_recorded(git_app, sandbox_env, sandbox_admin, audit_lines, capsys) -> None:  # type: ignore[no-untyped-def]
+    """Overriding a refused (unreadable) schema with --force --reason is audited as an override."""
+    git_app.commit(OLD.replace("body: v.string()", "body: v.string(), kind: custom(1)"), "custom validator")
+    git_app.commit(OLD.replace("body: v.string()", "body: v.string(), kind: custom(2)"), "custom validator")
+    code = rollback(git_app, "convex", "--env", "sandbox", "--to", "HEAD~1", "--yes", "--force",
+                    "--reason", "checked by hand", "--no-verify")
+    assert code == 0, capsys.readouterr()
+    event = audit_lines()[-1]
+    assert event["schema_guard_overridden"] is True and event["forced"] is True
+    assert any("messages.kind: validator not readable" in change for change in event["breaking_changes"])

@@ -153,3 +153,66 @@ def test_tokenizer_skips_comments_and_reads_escapes() -> None:
     tokens = tokenize('// c\n/* block\n */ "a\\"b" \'\\u0041\' `t`')
     assert [t.value for t in tokens] == ['a"b', "A", "t"]
     assert tokens[0].line == 3
+
+
+HEADER = 'import { defineSchema, defineTable } from "convex/server";\nimport { v } from "convex/values";\n'
+
+
+def test_regex_literals_with_quotes_and_escaped_slashes_are_tokenized() -> None:
+    """Regular expression literals are tokens of their own, told apart from division."""
+    tokens = tokenize(r"""const A = /^["'\/]+[/]$/gi; const B = x / 2 / y; f(/a`b/)""")
+    assert [t.text for t in tokens if t.kind == "regex"] == [r"""/^["'\/]+[/]$/gi""", "/a`b/"]
+    assert sum(1 for t in tokens if t.text == "/") == 2
+
+
+def test_computed_keys_are_evaluated_from_constants() -> None:
+    """``[CURRENCIES.USD]: v.number()`` becomes the field ``usd``."""
+    text = HEADER + ('const CURRENCIES = { USD: "usd" } as const;\nconst EUR = "eur";\n'
+                     "export default defineSchema({ t: defineTable({ [CURRENCIES.USD]: v.number(), "
+                     "[EUR]: v.optional(v.number()) }) });\n")
+    fields = parse_schema(text).tables["t"].document.field_map()
+    assert fields["usd"] == Validator("float64") and fields["eur"].is_optional
+
+
+def test_a_js_import_suffix_finds_the_ts_file_on_disk() -> None:
+    """``./validators.js`` resolves to ``validators.ts``, as TypeScript's module resolution does."""
+    files = {"convex/validators.ts": 'import { v } from "convex/values";\nexport const status = v.string();\n'}
+    text = HEADER + 'import { status } from "./validators.js";\nexport default defineSchema({ t: defineTable({ status }) });\n'
+    schema = parse_schema(text, "convex/schema.ts", files.get)
+    assert schema.tables["t"].document.field_map()["status"] == Validator("string")
+
+
+def test_an_unresolved_local_import_is_unreadable_with_its_position() -> None:
+    """A relative import with no file behind it is refused with the import's file:line, never guessed."""
+    text = HEADER + 'import { status } from "./missing";\nexport default defineSchema({ t: defineTable({ status }) });\n'
+    status = parse_schema(text, "convex/schema.ts", {}.get).tables["t"].document.field_map()["status"]
+    assert status.kind == "unknown" and status.where == "convex/schema.ts:3"
+    assert "'./missing' not found" in status.reason
+
+
+def test_one_expression_functions_and_convex_helpers_table_are_applied() -> None:
+    """A local helper function and ``Table()`` are evaluated, so a field added inside them is seen."""
+    text = HEADER + ('import { Table } from "convex-helpers/server";\n'
+                     "const stamped = (fields) => ({ ...fields, at: v.number() });\n"
+                     'const Worlds = Table("worlds", stamped({ name: v.string() }));\n'
+                     "export default defineSchema({ worlds: Worlds.table.index(\"by_name\", [\"name\"]) });\n")
+    worlds = parse_schema(text).tables["worlds"]
+    assert set(worlds.document.field_map()) == {"name", "at"}
+    assert [i.name for i in worlds.indexes] == ["by_name"]
+
+
+def test_a_binding_that_does_not_parse_keeps_its_parse_error() -> None:
+    """Valid TypeScript the parser cannot read (a getter) yields an unknown carrying the parse error."""
+    text = HEADER + ("const fields = { name: v.string(), get at() { return v.number(); } };\n"
+                     "export default defineSchema({ t: defineTable(v.object(fields)) });\n")
+    document = parse_schema(text, "convex/schema.ts").tables["t"].document
+    assert document.kind == "unknown" and document.reason.startswith("parse error: convex/schema.ts:3:")
+
+
+def test_unknown_validators_are_compared_by_full_source_never_a_snippet() -> None:
+    """Two unreadable validators differing only after 80 characters are not equal."""
+    long = "x" * 90
+    a = Validator("unknown", text=f"f('{long}a')", digest="1")
+    b = Validator("unknown", text=f"f('{long}b')", digest="2")
+    assert a != b and a.describe().endswith("…>")
+    assert Validator("unknown", text="f()", digest="") != Validator("unknown", text="f()", digest="")

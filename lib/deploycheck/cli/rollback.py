@@ -24,6 +24,17 @@ def _common(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _schema_eval_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--schema-eval",
+        dest="schema_eval",
+        choices=("auto", "node", "static"),
+        default="auto",
+        help="How the schema guard reads schema.ts: evaluated in Node when available (auto), "
+        "only in Node (node), or by the static parser (static)",
+    )
+
+
 def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool) -> None:
     _common(parser)
     parser.add_argument("--env", required=True, help="Environment to roll back")
@@ -40,6 +51,7 @@ def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool
         parser.add_argument(
             "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
         )
+        _schema_eval_option(parser)
     parser.add_argument("--dry-run", action="store_true", help="Show the whole plan; change nothing")
     parser.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation")
     parser.add_argument(
@@ -82,6 +94,7 @@ def register(subparsers: Any) -> None:
     advise.add_argument(
         "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
     )
+    _schema_eval_option(advise)
     from deploycheck.platforms import get_spec, rollbackable
 
     for platform in rollbackable():
@@ -128,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
         if args.env:
             config.environment(args.env)
             options = RollbackOptions(
-                env=args.env, from_ref=args.from_ref, convex_dir=args.convex_dir, **common
+                env=args.env, from_ref=args.from_ref, convex_dir=args.convex_dir,
+                schema_eval=args.schema_eval, **common
             )
         return advise(config, args.severity, args.impact, options, sys.stdout)
     config.environment(args.env)
@@ -137,6 +151,7 @@ def run(args: argparse.Namespace) -> int:
         to=getattr(args, "to", None),
         from_ref=getattr(args, "from_ref", "HEAD"),
         convex_dir=getattr(args, "convex_dir", None),
+        schema_eval=getattr(args, "schema_eval", "auto"),
         dry_run=args.dry_run,
         yes=args.yes,
         force=args.force,

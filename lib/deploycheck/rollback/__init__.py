@@ -4,8 +4,12 @@
 - :mod:`~deploycheck.rollback.schema.ts.lex`, :mod:`~deploycheck.rollback.schema.ts.stream`,
   :mod:`~deploycheck.rollback.schema.ts.expr`, :mod:`~deploycheck.rollback.schema.ts.parse`: the TypeScript
   subset of ``schema.ts`` tokenized and parsed.
-- :mod:`~deploycheck.rollback.schema.model`, :mod:`~deploycheck.rollback.schema.read`,
-  :mod:`~deploycheck.rollback.schema.diff`: the Convex schema evaluated and compared.
+- :mod:`~deploycheck.rollback.schema.model`, :mod:`~deploycheck.rollback.schema.read`
+  (with :mod:`~deploycheck.rollback.schema.builders`, :mod:`~deploycheck.rollback.schema.values`,
+  :mod:`~deploycheck.rollback.schema.digest`), :mod:`~deploycheck.rollback.schema.diff`: the
+  Convex schema read statically and compared.
+- :mod:`~deploycheck.rollback.schema.evaluate`, :mod:`~deploycheck.rollback.schema.lockfile`: the schema
+  evaluated exactly in Node; the package versions a lockfile pins.
 - :mod:`~deploycheck.rollback.schema.guard`: the schema guard over two git refs.
 - :mod:`~deploycheck.rollback.steps`: what each platform's rollback reverts, and how it runs.
 - :mod:`~deploycheck.rollback.run`, :mod:`~deploycheck.rollback.advise`: the commands.

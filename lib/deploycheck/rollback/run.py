@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from deploycheck.config import ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.platforms import rollbackable
-from deploycheck.rollback.schema import enforce, git
+from deploycheck.rollback.schema import Evaluator, enforce, git
 from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
 
@@ -35,6 +35,7 @@ class RollbackOptions:
     from_ref: str = "HEAD"
     target: str | None = None
     convex_dir: str | None = None
+    schema_eval: Evaluator = "auto"
     dry_run: bool = False
     yes: bool = False
     force: bool = False
@@ -95,7 +96,8 @@ def plan_platform(
         folder = convex_folder(config, target, options.env, options.convex_dir)
         params = dict(target.params(options.env) or {})
         plan = plan_convex(
-            repo_root(config), target.name, params, folder, from_ref=options.from_ref, to=options.to
+            repo_root(config), target.name, params, folder, from_ref=options.from_ref, to=options.to,
+            evaluator=options.schema_eval,
         )
         return plan, None
     from deploycheck.platforms import open_target
@@ -161,7 +163,14 @@ def _event(plan: Plan, options: RollbackOptions, result: str, **extra: Any) -> d
     }
     if plan.guard is not None:
         event["schema_guard"] = plan.guard.summary()
+        event["schema_read_by"] = plan.guard.how
         event["breaking_changes"] = [str(change) for change in plan.guard.diff.breaking]
+        if plan.guard.error:
+            event["breaking_changes"].insert(0, plan.guard.error)
+        if plan.guard.warnings:
+            event["schema_warnings"] = list(plan.guard.warnings)
+        if options.force and plan.guard.is_breaking:
+            event["schema_guard_overridden"] = True
     event.update(extra)
     return event
 

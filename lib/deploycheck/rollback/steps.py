@@ -24,7 +24,13 @@ from typing import Any
 from deploycheck.errors import PlatformError, Problem, RollbackError, UsageError
 from deploycheck.platforms.base import Deployment
 from deploycheck.redact import redact
-from deploycheck.rollback.schema import GuardResult, check_schema, previous_ref, resolve_ref
+from deploycheck.rollback.schema import (
+    Evaluator,
+    GuardResult,
+    check_schema,
+    previous_ref,
+    resolve_ref,
+)
 
 __all__ = ["SCOPE", "Plan", "execute", "plan_convex", "plan_pages", "plan_worker"]
 
@@ -184,10 +190,11 @@ def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
 
 
 def plan_convex(
-    repo: Path, target: str, params: Mapping[str, Any], convex_dir: str, *, from_ref: str, to: str | None
+    repo: Path, target: str, params: Mapping[str, Any], convex_dir: str, *, from_ref: str, to: str | None,
+    evaluator: Evaluator = "auto",
 ) -> Plan:
     """Choose the git ref to redeploy (``to``, else the previous commit that changed the folder)
-    and run the schema guard from ``from_ref`` to it."""
+    and run the schema guard from ``from_ref`` to it (``evaluator``: see :func:`check_schema`)."""
     live = resolve_ref(repo, from_ref, "--from")
     base = Plan(
         "convex",
@@ -205,7 +212,7 @@ def plan_convex(
     target_commit = resolve_ref(repo, to, "--to")
     if target_commit == live:
         return replace(base, to=to, problem=f"{to} is the live ref {from_ref}")
-    guard = check_schema(repo, convex_dir, from_ref, to)
+    guard = check_schema(repo, convex_dir, from_ref, to, evaluator)
     command = str(params.get("deploy_command") or "npx convex deploy")
     details = (
         f"current: {from_ref} ({live[:12]})",

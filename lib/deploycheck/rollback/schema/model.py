@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 __all__ = ["ExternalTables", "Index", "Kind", "Schema", "Table", "Validator", "union_of"]
@@ -25,7 +25,14 @@ class Validator:
 
     ``items`` holds the element of an array, the members of a union, the key and value of
     a record, or the inner validator of an optional; ``fields`` the fields of an object;
-    ``value`` a literal's JSON text; ``table`` an id's table; ``text`` an unknown's source.
+    ``value`` a literal's JSON text; ``table`` an id's table.
+
+    An ``unknown`` validator is one the static parser could not read. ``text`` is its whole
+    source (never shortened) and ``digest`` a hash of that source and of everything it
+    depends on (bindings, local modules, package versions), or empty when some dependency
+    could not be pinned down; two unknowns are equal only when both digests are present
+    and match. ``reason`` and ``where`` (``file:line``) say why and where; they do not take
+    part in equality.
     """
 
     kind: Kind
@@ -34,6 +41,36 @@ class Validator:
     value: str = ""
     table: str = ""
     text: str = ""
+    digest: str = ""
+    reason: str = field(default="", compare=False)
+    where: str = field(default="", compare=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Validator):
+            return NotImplemented
+        if self.kind == "unknown" or other.kind == "unknown":
+            return self.kind == other.kind and bool(self.digest) and self.digest == other.digest
+        return (self.kind, self.items, self.fields, self.value, self.table) == (
+            other.kind, other.items, other.fields, other.value, other.table)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.items, self.fields, self.value, self.table, self.digest))
+
+    @property
+    def is_readable(self) -> bool:
+        """False when this validator, or one inside it, could not be read by the static parser."""
+        if self.kind == "unknown":
+            return False
+        return all(item.is_readable for item in self.items) and all(f.is_readable for _, f in self.fields)
+
+    def unreadable(self) -> list[Validator]:
+        """Every ``unknown`` validator in this one, outermost first."""
+        if self.kind == "unknown":
+            return [self]
+        found: list[Validator] = []
+        for item in (*self.items, *(f for _, f in self.fields)):
+            found.extend(item.unreadable())
+        return found
 
     @property
     def is_optional(self) -> bool:
@@ -53,7 +90,9 @@ class Validator:
         if self.kind == "literal":
             return f"v.literal({self.value})"
         if self.kind == "unknown":
-            return self.text
+            text = " ".join(self.text.split())
+            shown = text if len(text) <= 80 else text[:79] + "…"
+            return f"<unreadable: {shown}>"
         if self.kind == "object":
             inner = ", ".join(f"{name}: {item.describe()}" for name, item in self.fields)
             return f"v.object({{{inner}}})"
@@ -87,10 +126,18 @@ class Table:
 
 @dataclass(frozen=True)
 class ExternalTables:
-    """Tables spread in from a package (``...authTables`` from ``@convex-dev/auth/server``)."""
+    """Tables spread in from a package (``...authTables`` from ``@convex-dev/auth/server``).
+
+    ``version`` is the package's version pinned by the lockfile at that ref ("" when no
+    lockfile names it); ``where`` is the spread's ``file:line``. The static parser does not
+    read package sources, so these tables are only known to be unchanged when the group,
+    its package and that version are the same at both refs.
+    """
 
     name: str
     module: str
+    version: str = ""
+    where: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

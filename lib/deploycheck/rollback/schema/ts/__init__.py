@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from deploycheck.rollback.schema.ts.ast import (
     Arr,
+    Arrow,
     Call,
     Ident,
     Literal,
@@ -25,6 +26,7 @@ from deploycheck.rollback.schema.ts.stream import STATEMENT_KEYWORDS, TokenStrea
 __all__ = [
     "STATEMENT_KEYWORDS",
     "Arr",
+    "Arrow",
     "Call",
     "ExpressionParser",
     "Ident",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["Arr", "Call", "Ident", "Literal", "Member", "Module", "Node", "Obj", "Opaque", "Prop", "Spread"]
+__all__ = [
+    "Arr", "Arrow", "Call", "Ident", "Literal", "Member", "Module", "Node", "Obj", "Opaque", "Prop", "Spread",
+]
 
 
 @dataclass(frozen=True)
@@ -49,10 +51,23 @@ class Call(Node):
 
 @dataclass(frozen=True)
 class Prop:
-    """``key: value`` in an object literal (shorthand ``key`` has an Ident value)."""
+    """``key: value`` in an object literal (shorthand ``key`` has an Ident value).
+
+    For a computed key (``[CURRENCIES.USD]: v.number()``) ``computed`` is the key's
+    expression and ``key`` its source text.
+    """
 
     key: str
     value: Node
+    computed: Node | None = None
+
+
+@dataclass(frozen=True)
+class Arrow(Node):
+    """A function whose body is one expression: ``(a, b) => expr``, ``function f(a) { return expr; }``."""
+
+    params: tuple[str, ...]
+    body: Node
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from deploycheck.rollback.schema.ts.ast import (
     Arr,
+    Arrow,
     Call,
     Ident,
     Literal,
@@ -20,7 +21,7 @@ from deploycheck.rollback.schema.ts.ast import (
     Prop,
     Spread,
 )
-from deploycheck.rollback.schema.ts.lex import ParseError
+from deploycheck.rollback.schema.ts.lex import ParseError, Token
 from deploycheck.rollback.schema.ts.stream import STATEMENT_KEYWORDS, TokenStream
 
 __all__ = ["ExpressionParser"]
@@ -122,6 +123,9 @@ class ExpressionParser(TokenStream):
         if token.kind == "string":
             self.next()
             return Literal(token.line, token.start, token.end, "string", token.value)
+        if token.kind == "regex":
+            self.next()
+            return Literal(token.line, token.start, token.end, "regex", token.text)
         if token.kind == "template":
             self.next()
             if "${" in token.value:
@@ -155,8 +159,7 @@ class ExpressionParser(TokenStream):
             self.next()
             if self.at("=>"):
                 self.next()
-                body = self.arrow_body()
-                return Opaque(token.line, token.start, body, "arrow function")
+                return self.arrow(token, (token.text,))
             return Ident(token.line, token.start, token.end, token.text)
         raise ParseError(f"unexpected {token.text!r} in an expression", token.line, token.col, self.source)
 
@@ -172,11 +175,70 @@ class ExpressionParser(TokenStream):
         end = self.tokens[self.pos - 1].end
         return Opaque(first.line, first.start, end, f"{reason} expression")
 
-    def arrow_body(self) -> int:
-        if self.at("{"):
-            self.skip_balanced()
-            return self.tokens[self.pos - 1].end
-        return self.expression().end
+    def arrow(self, first: Token, params: tuple[str, ...] | None) -> Node:
+        """The body after ``=>``: an Arrow when it is one expression (or ``{ return expr; }``)."""
+        saved = self.pos
+        body = self.function_body()
+        if body is None or params is None:
+            self.pos = saved
+            if self.at("{"):
+                self.skip_balanced()
+            else:
+                self.expression()
+            return Opaque(first.line, first.start, self.tokens[self.pos - 1].end, "function with statements")
+        return Arrow(first.line, first.start, self.tokens[self.pos - 1].end, params, body)
+
+    def function_body(self) -> Node | None:
+        """``expr`` or ``{ return expr; }``; None for any other block."""
+        if not self.at("{"):
+            return self.expression()
+        saved = self.pos
+        self.next()
+        if not self.at("return"):
+            self.pos = saved
+            return None
+        self.next()
+        try:
+            body = self.expression()
+        except ParseError:
+            self.pos = saved
+            return None
+        if self.at(";"):
+            self.next()
+        if not self.at("}"):
+            self.pos = saved
+            return None
+        self.next()
+        return body
+
+    def parameters(self) -> tuple[str, ...] | None:
+        """``(a, b: T, c?: U)`` read from ``(``; None when a parameter is destructured or has a default."""
+        self.expect("(")
+        names: list[str] = []
+        simple = True
+        while not self.at(")"):
+            token = self.peek()
+            if token is None:
+                raise self.error("unexpected end of file in a parameter list")
+            if token.kind != "ident" or self.at("...") or self.at("{", "["):
+                simple = False
+                self.skip_balanced()
+            else:
+                self.next()
+                names.append(token.text)
+            if self.at("?"):
+                self.next()
+            if self.at(":"):
+                self.next()
+                self.skip_type()
+            if self.at("="):
+                simple = False
+                self.next()
+                self.expression()
+            if not self.at(")"):
+                self.expect(",")
+        self.expect(")")
+        return tuple(names) if simple else None
 
     def parenthesised(self) -> Node:
         open_token = self.next()
@@ -189,15 +251,14 @@ class ExpressionParser(TokenStream):
         except ParseError:
             pass
         self.pos = saved - 1
-        self.skip_balanced()
+        params = self.parameters()
         if self.at(":"):
             self.next()
             self.skip_type()
         if not self.at("=>"):
             raise self.error("expected '=>' after a parameter list")
         self.next()
-        end = self.arrow_body()
-        return Opaque(open_token.line, open_token.start, end, "arrow function")
+        return self.arrow(open_token, params)
 
     def object_literal(self) -> Obj:
         open_token = self.expect("{")
@@ -209,13 +270,16 @@ class ExpressionParser(TokenStream):
                 entries.append(Spread(token.line, token.start, expr.end, expr))
             else:
                 key_token = self.next()
+                computed: Node | None = None
                 if key_token.kind == "punct" and key_token.text == "[":
-                    message = "computed property names are not supported"
-                    raise ParseError(message, key_token.line, key_token.col, self.source)
-                key = key_token.value if key_token.kind == "string" else key_token.text
+                    computed = self.expression()
+                    close_key = self.expect("]")
+                    key = "[" + " ".join(self.text[key_token.end : close_key.start].split()) + "]"
+                else:
+                    key = key_token.value if key_token.kind == "string" else key_token.text
                 if self.at(":"):
                     self.next()
-                    entries.append(Prop(key, self.expression()))
+                    entries.append(Prop(key, self.expression(), computed))
                 elif self.at("("):
                     self.skip_balanced()
                     self.skip_balanced()

@@ -1,7 +1,9 @@
 """The tokenizer of the TypeScript subset read by :mod:`deploycheck.rollback.schema.ts.parse`.
 
-Strings (with escapes), template literals, numbers (``1_000``, ``0x1f``, ``10n``),
-identifiers and punctuators; whitespace and comments are dropped.
+Strings (with escapes), template literals, regular expression literals (``/^[a-z"']+\\/x$/i``,
+told apart from division by the token before them, as the ECMAScript grammar does),
+numbers (``1_000``, ``0x1f``, ``10n``), identifiers and punctuators; whitespace and comments
+are dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class ParseError(ValueError):
 
 @dataclass(frozen=True)
 class Token:
-    """One token: ``kind`` is ident, string, number, template or punct."""
+    """One token: ``kind`` is ident, string, number, template, regex or punct."""
 
     kind: str
     text: str
@@ -104,6 +106,45 @@ def _template_end(text: str, start: int, source: str) -> int:
     raise ParseError("unterminated template literal", line, start - text.rfind("\n", 0, start), source)
 
 
+# After these a ``/`` is division; after anything else (``=``, ``(``, ``,``, ``return``...) it
+# starts a regular expression literal.
+_DIVISION_AFTER = frozenset({")", "]", "}"})
+_REGEX_KEYWORDS = frozenset({"return", "typeof", "case", "do", "else", "in", "instanceof", "new", "of",
+                             "throw", "void", "delete", "yield", "await"})
+
+
+def _regex_allowed(previous: Token | None) -> bool:
+    if previous is None:
+        return True
+    if previous.kind in {"string", "number", "template", "regex"}:
+        return False
+    if previous.kind == "ident":
+        return previous.text in _REGEX_KEYWORDS
+    return previous.text not in _DIVISION_AFTER
+
+
+def _regex_end(text: str, start: int, line: int, col: int, source: str) -> int:
+    """Index just past the regular expression literal (and its flags) starting at ``start``."""
+    i = start + 1
+    in_class = False
+    while i < len(text) and text[i] != "\n":
+        ch = text[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "[":
+            in_class = True
+        elif ch == "]":
+            in_class = False
+        elif ch == "/" and not in_class:
+            i += 1
+            while i < len(text) and (text[i].isalnum() or text[i] in "_$"):
+                i += 1
+            return i
+        i += 1
+    raise ParseError("unterminated regular expression literal", line, col, source)
+
+
 def tokenize(text: str, source: str = "schema.ts") -> list[Token]:
     """Split ``text`` into tokens, dropping whitespace and comments."""
     tokens: list[Token] = []
@@ -115,6 +156,11 @@ def tokenize(text: str, source: str = "schema.ts") -> list[Token]:
             end = _template_end(text, pos, source)
             raw = text[pos:end]
             tokens.append(Token("template", raw, line, pos - line_start + 1, pos, end, raw[1:-1]))
+        elif (text[pos] == "/" and not text.startswith(("//", "/*"), pos)
+              and _regex_allowed(tokens[-1] if tokens else None)):
+            end = _regex_end(text, pos, line, pos - line_start + 1, source)
+            raw = text[pos:end]
+            tokens.append(Token("regex", raw, line, pos - line_start + 1, pos, end, raw))
         else:
             match = _TOKEN.match(text, pos)
             if match is None:

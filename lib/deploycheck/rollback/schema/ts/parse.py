@@ -14,7 +14,9 @@ on the token stream of :mod:`deploycheck.rollback.schema.ts.stream`.
 from __future__ import annotations
 
 from deploycheck.rollback.schema.ts.ast import (
+    Arrow,
     Module,
+    Node,
     Opaque,
 )
 from deploycheck.rollback.schema.ts.expr import ExpressionParser
@@ -39,8 +41,48 @@ class _Parser(ExpressionParser):
             self.export_statement(module)
         elif self.at("const", "let", "var"):
             self.declaration(module, exported=False)
+        elif self.at("function") or (self.at("async") and self.at("function", offset=1)):
+            self.function_declaration(module, exported=False)
         else:
             self.skip_statement()
+
+    def function_declaration(self, module: Module, *, exported: bool) -> None:
+        """``function name(params) { return expr; }`` becomes a binding to an Arrow; others Opaque."""
+        first = self.next()
+        is_async = first.text == "async"
+        if is_async:
+            self.next()
+        if self.at("*"):
+            self.next()
+            is_async = True
+        name_token = self.next()
+        if self.at("<"):
+            self.skip_angles()
+        start = self.pos
+        try:
+            params = self.parameters()
+            if self.at(":"):
+                self.next()
+                self.skip_type()
+            body = self.function_body() if self.at("{") else None
+        except ParseError as exc:
+            self.pos = start
+            params, body = None, None
+            reason = f"function not read: {exc}"
+        else:
+            reason = "function with statements"
+        if body is None or params is None or is_async:
+            self.pos = start
+            while self.peek() is not None and not self.at("{"):
+                self.skip_balanced()
+            if self.peek() is not None:
+                self.skip_balanced()
+            node: Node = Opaque(first.line, first.start, self.tokens[self.pos - 1].end, reason)
+        else:
+            node = Arrow(first.line, first.start, self.tokens[self.pos - 1].end, params, body)
+        module.bindings[name_token.text] = node
+        if exported:
+            module.exports[name_token.text] = name_token.text
 
     def import_statement(self, module: Module) -> None:  # noqa: PLR0912 - the import forms of ES modules
         self.expect("import")
@@ -100,6 +142,8 @@ class _Parser(ExpressionParser):
             self.optional_semicolon()
         elif self.at("const", "let", "var"):
             self.declaration(module, exported=True)
+        elif self.at("function") or (self.at("async") and self.at("function", offset=1)):
+            self.function_declaration(module, exported=True)
         elif self.at("{") or (self.at("type") and self.at("{", offset=1)):
             self.export_list(module)
         else:
@@ -150,11 +194,13 @@ class _Parser(ExpressionParser):
                 start = self.pos
                 try:
                     module.bindings[name] = self.expression()
-                except ParseError:
+                except ParseError as exc:
+                    # keep the parse error: it becomes the reason of the unreadable validator
                     self.pos = start
                     token = self.tokens[start]
                     self.skip_statement()
-                    module.bindings[name] = Opaque(token.line, token.start, token.end, "unparsed expression")
+                    end = self.tokens[self.pos - 1].end if self.pos > start else token.end
+                    module.bindings[name] = Opaque(token.line, token.start, end, f"parse error: {exc}")
                     if exported:
                         module.exports[name] = name
                     return
