@@ -7,6 +7,7 @@ changed_out_of_band and unexpected fail; unverifiable and acknowledged drift war
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 
 import deploycheck
 from deploycheck.drift import DriftReport, Finding
+from deploycheck.pytest_plugin.dashboard import DRIFT_PROPERTY
 
 
 class Unloadable(str):
@@ -24,12 +26,13 @@ def _cases(config: pytest.Config) -> tuple[str, list[Any], list[Any]]:
     """(env, per-key params, per-target params) from the plugin's options and the SoT."""
     from deploycheck.config import load_config
     from deploycheck.drift import drift_cases, plan_targets, resolve_sot_path
+    from deploycheck.platforms import resolve_alias
     from deploycheck.sot import load_sot
 
     config_path = config.getoption("--deploycheck-config")
     project = load_config(Path(config_path) if config_path else None)
     env = config.getoption("--env") or project.default_env
-    platforms = tuple(config.getoption("--platform") or ())
+    platforms = tuple(resolve_alias(p) for p in config.getoption("--platform") or ())
     sot_path = resolve_sot_path(project, env)
     if not sot_path.is_file():
         # as dc_sot does for the config checks: no table on this machine is a skip, not an error
@@ -38,15 +41,19 @@ def _cases(config: pytest.Config) -> tuple[str, list[Any], list[Any]]:
         return env, [skipped], [skipped]
     sot = load_sot(sot_path, project)
     keys = [
-        pytest.param((t.name, key), id=f"{env}-{t.name}-{key}", marks=pytest.mark.platform(t.platform))
+        pytest.param((t.name, key), id=f"{env}-{t.name}-{key}", marks=_marks(t))
         for t, key in drift_cases(project, env, sot, platforms)
     ]
     targets = [
-        pytest.param(t.name, id=f"{env}-{t.name}", marks=pytest.mark.platform(t.platform))
+        pytest.param(t.name, id=f"{env}-{t.name}", marks=_marks(t))
         for t in plan_targets(project, env)
         if not platforms or t.platform in platforms
     ]
     return env, keys, targets
+
+
+def _marks(target: Any) -> list[Any]:
+    return [pytest.mark.platform(target.platform), pytest.mark.target(target.name)]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -77,10 +84,22 @@ def _describe(f: Finding) -> str:
     return f"{text} Action: {f.action}"
 
 
-def _judge(finding: Finding) -> None:
+def _record(request: Any, finding: Finding) -> None:
+    """Give the report's drift section this finding (display strings only: fingerprints for secrets)."""
+    outcome = "fail" if finding.fails else "warn"
+    row = {
+        "target": finding.target, "key": finding.key, "state": finding.state, "outcome": outcome,
+        "expected": finding.expected, "actual": finding.actual, "action": finding.command or finding.action,
+    }  # fmt: skip
+    request.node.user_properties.append((DRIFT_PROPERTY, json.dumps(row)))
+
+
+def _judge(finding: Finding, request: Any = None) -> None:
     __tracebackhide__ = True
     if not finding.is_drift:
         return
+    if request is not None:
+        _record(request, finding)
     if finding.is_acknowledged:
         a = finding.acknowledged
         assert a is not None
@@ -102,7 +121,7 @@ def _readable(report: DriftReport, target: str) -> None:
         pytest.fail(f"{target} ({error.platform}) could not be read: {error.message}", pytrace=False)
 
 
-def test_no_drift(drift_key: Any, drift_report: DriftReport) -> None:
+def test_no_drift(drift_key: Any, drift_report: DriftReport, request: Any) -> None:
     """The platform holds exactly the SoT's value for this key (secrets: per the sync ledger and markers)."""
     if isinstance(drift_key, Unloadable):
         pytest.fail(drift_key, pytrace=False)
@@ -110,16 +129,17 @@ def test_no_drift(drift_key: Any, drift_report: DriftReport) -> None:
     _readable(drift_report, target)
     finding = drift_report.result(target, key)
     assert finding is not None, f"{key} on {target} was not compared"
-    _judge(finding)
+    _judge(finding, request)
 
 
-def test_no_unexpected_keys(drift_target: Any, drift_report: DriftReport) -> None:
+def test_no_unexpected_keys(drift_target: Any, drift_report: DriftReport, request: Any) -> None:
     """The target holds no key the SoT does not assign to it (acknowledged extras warn)."""
     if isinstance(drift_target, Unloadable):
         pytest.fail(drift_target, pytrace=False)
     _readable(drift_report, drift_target)
     extra = [f for f in drift_report.findings if f.target == drift_target and f.state == "unexpected"]
     for f in extra:
+        _record(request, f)
         if not f.fails:
             _judge(f)
     failing = [f for f in extra if f.fails]

@@ -120,3 +120,28 @@ def test_missing_file(tmp_path):
     """A config path that does not exist is a ConfigError naming it."""
     with pytest.raises(ConfigError, match="cannot read the file"):
         load_config(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("typo", "fix", "line"),
+    [
+        ("^    platform: cloudflare-pages", "    platfrom: cloudflare-pages", "targets.NEXTJS.platfrom"),
+        ("^targets:", "targts:", "targts"),
+        ("^environments:", "enviroments:", "enviroments"),
+    ],
+)
+def test_one_typo_is_one_problem(tmp_path, typo, fix, line) -> None:
+    """A misspelt key is one problem (its did-you-mean), not a cascade of missing keys and unknown names."""
+    import re
+
+    from deploycheck.config import load_config
+    from deploycheck.errors import ConfigError
+
+    text = (Path(__file__).resolve().parents[1] / "deploycheck.yaml").read_text()
+    path = tmp_path / "deploycheck.yaml"
+    path.write_text(re.sub(typo, fix, text, count=1, flags=re.MULTILINE))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert len(caught.value.problems) == 1, str(caught.value)
+    assert caught.value.problems[0].path == line
+    assert "did you mean" in (caught.value.problems[0].hint or "")

@@ -10,7 +10,11 @@ from typing import TextIO
 from deploycheck.errors import DeploycheckError
 from deploycheck.redact import redact, register_environment_credentials
 
-__all__ = ["RedactingStream", "install_redacting_streams", "report_error"]
+__all__ = ["FORMAT_VERSION", "RedactingStream", "ascii_fallback", "install_redacting_streams", "report_error"]
+
+#: the version of every command's ``--format json`` document: bumped when a field changes
+#: meaning or goes away (new fields do not bump it)
+FORMAT_VERSION = 1
 
 
 class RedactingStream(io.TextIOBase):
@@ -28,14 +32,21 @@ class RedactingStream(io.TextIOBase):
         self._pending += text
         if "\n" in self._pending:
             head, _, self._pending = self._pending.rpartition("\n")
-            self.wrapped.write(redact(head + "\n"))
+            self._emit(redact(head + "\n"))
         return len(text)
 
     def flush(self) -> None:
         if self._pending:
-            self.wrapped.write(redact(self._pending))
+            self._emit(redact(self._pending))
             self._pending = ""
         self.wrapped.flush()
+
+    def _emit(self, text: str) -> None:
+        try:
+            self.wrapped.write(text)
+        except UnicodeEncodeError:
+            # a terminal or pipe that cannot show the symbols (PYTHONIOENCODING=ascii, LANG=C)
+            self.wrapped.write(ascii_fallback(text, self.encoding))
 
     def isatty(self) -> bool:
         return self.wrapped.isatty()
@@ -46,6 +57,21 @@ class RedactingStream(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.wrapped, "encoding", "utf-8")
+
+
+#: the symbols the output uses, in words for streams that cannot encode them
+_SYMBOLS = {
+    "\u2705": "[ok]", "\u26a0\ufe0f": "[warn]", "\u26a0": "[warn]", "\u274c": "[fail]", "\u2026": "...",
+    "\u2192": "->", "\u00d7": "x", "\u2014": "-", "\u2013": "-", "\u2018": "'", "\u2019": "'",
+    "\u201c": '"', "\u201d": '"',
+}  # fmt: skip
+
+
+def ascii_fallback(text: str, encoding: str) -> str:
+    """``text`` with the output's symbols in words and anything else ``encoding`` lacks as ``?``."""
+    for symbol, words in _SYMBOLS.items():
+        text = text.replace(symbol, words)
+    return text.encode(encoding or "ascii", "replace").decode(encoding or "ascii")
 
 
 def install_redacting_streams() -> None:
@@ -66,6 +92,24 @@ def report_error(exc: BaseException) -> int:
     if isinstance(exc, DeploycheckError):
         print(redact(f"{type(exc).__name__}: {exc}"), file=sys.stderr)
         return exc.exit_code
+    if isinstance(exc, ModuleNotFoundError) and exc.name:
+        # an optional dependency (an extra) that is not installed: say which and how to get it
+        print(
+            f"MissingDependency: the Python package {exc.name!r} is not installed. "
+            f"Next step: pip install {exc.name.split('.')[0]} (or pip install -e '.[test]' in a checkout)",
+            file=sys.stderr,
+        )
+        return 2
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        # a program the command runs (git, npx) or a file it opens is not there
+        print(
+            redact(
+                f"NotFound: {exc.filename}: no such program or file. Next step: install it "
+                "(a program must be on PATH) or check the path"
+            ),
+            file=sys.stderr,
+        )
+        return 2
     text = "".join(traceback.format_exception(exc))
     print(redact(text), file=sys.stderr)
     print("deploycheck: internal error; please report it with the output above.", file=sys.stderr)

@@ -36,7 +36,9 @@ def secrets_of(sandbox: SandboxInfo) -> dict[str, str]:
     return {
         "CLOUDFLARE_API_TOKEN": sandbox.cloudflare_api_token,
         "CLOUDFLARE_ACCOUNT_ID": sandbox.cloudflare_account_id,
-        "CONVEX_DEPLOY_KEY": sandbox.convex_deploy_key,
+        # the sandbox is a self-hosted Convex backend: the CLI's own pair (a deploy key sends it to the cloud)
+        "CONVEX_SELF_HOSTED_URL": sandbox.convex_url,
+        "CONVEX_SELF_HOSTED_ADMIN_KEY": sandbox.convex_self_hosted_admin_key,
         "DEPLOYCHECK_GITHUB_TOKEN": sandbox.github_token,
         "DEPLOYCHECK_SOT_TABLE": (REPO / "fixtures" / "example" / "app.env").read_text(),
     }
@@ -76,7 +78,8 @@ def credentials(sandbox: SandboxInfo) -> dict[str, str]:
     return {
         "CLOUDFLARE_API_TOKEN": sandbox.cloudflare_api_token,
         "CLOUDFLARE_ACCOUNT_ID": sandbox.cloudflare_account_id,
-        "CONVEX_DEPLOY_KEY": sandbox.convex_deploy_key,
+        "CONVEX_SELF_HOSTED_URL": sandbox.convex_url,
+        "CONVEX_SELF_HOSTED_ADMIN_KEY": sandbox.convex_self_hosted_admin_key,
         "GITHUB_TOKEN": sandbox.github_token,
     }
 

@@ -72,7 +72,7 @@ def test_readable_changed_on_platform_is_value_differs() -> None:
     assert f.state == "value_differs"
     assert f.expected == "1"
     assert f.actual == "other"
-    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --only A --target T"
+    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --only A --target T --yes"
     assert "after the last sync" in f.detail
 
 
@@ -256,4 +256,4 @@ def test_extra_key_created_by_deploycheck_suggests_prune() -> None:
     r = reading({"OLD": RemoteVar("OLD", "x", secret=False)})
     f = one(compare(r, [], ledger), "OLD")
     assert f.state == "unexpected"
-    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --target T --prune"
+    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --target T --prune --yes"

@@ -45,10 +45,11 @@ def sample() -> DriftReport:
 
 
 def test_json_shape() -> None:
-    """The JSON document lists findings (not in-sync results), a summary by state, notes, errors, targets."""
+    """The JSON document (format_version 1) lists findings (not in-sync results), a summary by state, notes, errors, targets."""
     data = json.loads(render_json(sample()))
+    assert data["format_version"] == 1
     assert set(data) == {
-        "env", "project", "sot", "mode", "baseline", "exit_code", "drift", "summary",
+        "format_version", "env", "project", "sot", "mode", "baseline", "exit_code", "drift", "summary",
         "findings", "notes", "errors", "targets", "unused_baseline",
     }  # fmt: skip
     assert data["summary"] == {

@@ -143,7 +143,7 @@ def test_out_of_band_changes_are_each_reported_once(
     by_key = {f["key"]: f for f in data["findings"]}
     assert by_key["UPSTASH_REDIS_REST_TOKEN"]["command"] == (
         "deploycheck sync-env --mode=deploy-prod --env sandbox --only UPSTASH_REDIS_REST_TOKEN "
-        "--target CLOUDFLARE_WORKER"
+        "--target CLOUDFLARE_WORKER --yes"
     )
     assert "add it to the SoT" in by_key["LEGACY_DEPLOY_FLAG"]["action"]
     # the Worker's version moved (the secret deletion): both versions' bindings were compared

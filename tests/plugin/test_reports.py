@@ -73,7 +73,7 @@ def test_explicit_paths_are_kept(project, write_check):
 
 
 def test_results_json_records(project, write_check):
-    """results.json has one record per check with id, env, platform, outcome, duration and message."""
+    """results.json has one record per check with id, env, platform, outcome, duration, message, target and resource."""
     write_check(CHECKS)
     project.runpytest()
     data = json.loads((project.path / "reports" / "results.json").read_text())
@@ -90,7 +90,8 @@ def test_results_json_records(project, write_check):
     assert records["test_skipped"]["message"] == "not today"
     assert records["test_worker[local-log-ingestion-dev]"]["platform"] == "cloudflare-worker"
     assert all(r["env"] == "local" and r["duration"] >= 0 for r in records.values())
-    assert set(records["test_ok"]) == {"id", "env", "platform", "outcome", "duration", "message"}
+    assert set(records["test_ok"]) == {"id", "env", "platform", "outcome", "duration", "message", "target", "resource"}
+    assert records["test_worker[local-log-ingestion-dev]"]["resource"] == "log-ingestion-dev"
     assert data["verdict"] == "FAILED"
     assert data["counts"] == {"pass": 2, "warn": 1, "fail": 1, "skip": 1, "error": 0}
 
@@ -121,7 +122,8 @@ def test_html_labels_and_counts_warn(project, write_check):
     assert '<td class="col-outcome dc-fail">FAIL</td>' in rows["test_broken"]["resultsTableRow"]
     assert "WARN: response took 1800 ms" in rows["test_slow"]["log"]
     assert ".dc-warn" in page  # the stylesheet is embedded
-    assert '<span class="dc-warn">1 warned</span>' in page
+    assert '<span class="dc-count dc-warn" data-outcome="warn">1 warned</span>' in page
+    assert 'data-dc-filter="warn"' in page  # the WARN filter of the results table
     assert "Verification FAILED" in page
     assert "deploycheck: local verification" in page
     assert "setting APP_URL" in page and "http://localhost:3200 (default, deploycheck.yaml:8)" in page

@@ -164,3 +164,28 @@ def test_options_in_one_group(project):
     section = text.split("deployment verification:")[1].split("\n\n")[0]
     for option in ("--env", "--platform", "--deploycheck-config", "--fail-on-warn", "--no-reports", "--report-dir", "--dc-set"):
         assert option in section
+
+
+def test_platform_aliases_are_accepted_like_deploy_and_rollback(project, write_check) -> None:
+    """pytest --platform=worker selects the cloudflare-worker checks, as deploy --platform worker does."""
+    from deploycheck.deploy.plan import normalize_platform
+    from deploycheck.verify import check_platforms
+
+    write_check(
+        """
+        import pytest
+
+        @pytest.mark.platform("cloudflare-worker")
+        def test_worker(target):
+            pass
+
+        @pytest.mark.platform("cloudflare-pages")
+        def test_pages(target):
+            pass
+        """
+    )
+    result = project.runpytest("--env=production", "--platform=worker", "--no-reports", "-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_worker*PASSED*"])
+    assert check_platforms(["worker", "pages"], "--platform") == ("cloudflare-worker", "cloudflare-pages")
+    assert normalize_platform("worker") == check_platforms(["worker"], "x")[0]

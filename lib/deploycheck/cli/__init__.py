@@ -13,6 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from deploycheck.cli.json_output import add_format_options, run_as_json
+
 __all__ = ["COMMANDS", "main"]
 
 #: subcommand name -> module; modules are imported only to build their parser
@@ -38,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Deployment verification, configuration sync, drift detection and rollback "
         "for an app deployed on several platforms.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMANDS.values():
         try:
@@ -47,10 +50,35 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         module.register(sub)
+    completion = sub.add_parser(
+        "completion",
+        help="Print a shell completion script (bash, zsh or tcsh)",
+        description="Print the completion script of a shell, generated from the parsers by shtab. "
+        "bash: deploycheck completion bash > ~/.local/share/bash-completion/completions/deploycheck",
+    )
+    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="The shell")
+    completion.set_defaults(func=_completion)
+    add_format_options(parser)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("deploycheck")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def _completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    sys.stdout.write(shtab.complete(build_parser(), shell=args.shell))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 (one return per way a run ends)
     """Run the command line; return the exit code (0 ok, 1 failure, 2 bad input, 3 platform unreadable)."""
     from deploycheck.output import install_redacting_streams, report_error
 
@@ -63,7 +91,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    from deploycheck.progress import ProgressMonitor
+
+    if args.command == "verify" and hasattr(args, "pytest_args"):  # not `ci run verify`
+        from deploycheck.cli.verify import own_options
+
+        own_options(args)  # verify's options may follow ENV, among pytest's
+
+    monitor = ProgressMonitor.to_fd(sys.stderr.fileno()).start() if _has_fd(sys.stderr) else None
     try:
+        if getattr(args, "format", None) == "json" and args.command not in NATIVE_JSON:
+            return run_as_json(sys.argv[1:] if argv is None else argv, lambda: _run(args))
         return int(args.func(args))
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
@@ -74,6 +112,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except Exception as exc:
         return report_error(exc)
+    finally:
+        if monitor is not None:
+            monitor.stop()
+
+
+#: commands whose --format json writes their own document (with format_version)
+NATIVE_JSON = ("drift", "sync-env")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from deploycheck.output import report_error
+
+    try:
+        return int(args.func(args))
+    except Exception as exc:
+        return report_error(exc)
+
+
+def _has_fd(stream: object) -> bool:
+    try:
+        stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False
+    return True
 
 
 def _silence_stdout() -> None:

@@ -18,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from deploycheck.cli.reference import plain
+
 __all__ = ["register", "run"]
 
 
@@ -26,7 +28,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "deploy",
         help="Deploy every platform of an environment: drift gate, each platform's own command, checks",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--env", default=None, help="Environment to deploy (default: default_env)")

@@ -13,6 +13,8 @@ import argparse
 import sys
 from typing import Any
 
+from deploycheck.cli.reference import plain
+
 __all__ = ["register", "run"]
 
 
@@ -73,7 +75,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "rollback",
         help="Roll back a platform, or see what the matrix advises",
-        description=__doc__,
+        description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="rollback_command", metavar="COMMAND", required=True)

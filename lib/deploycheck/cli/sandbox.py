@@ -57,11 +57,13 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _serve(port: int) -> int:
+    import errno
     import json
     import signal
     import sys
     import threading
 
+    from deploycheck.errors import Problem, UsageError
     from deploycheck.sandbox import Sandbox
 
     stop = threading.Event()
@@ -72,7 +74,17 @@ def _serve(port: int) -> int:
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     box = Sandbox(port)
     try:
-        box.start()
+        try:
+            box.start()
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            last = port + 5
+            msg = (
+                f"a port of {port}-{last} is already in use (another sandbox, or another server, "
+                f"listens there); pick a free range with --port N, or --port 0 for free ports"
+            )
+            raise UsageError([Problem(source="--port", message=msg)]) from None
         sys.stdout.write(json.dumps(box.describe()) + "\n")
         sys.stdout.flush()
         while not stop.wait(0.5):

@@ -20,6 +20,8 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from deploycheck.output import FORMAT_VERSION
+
 if TYPE_CHECKING:
     from deploycheck.sot import Column
     from deploycheck.state import StateBackend
@@ -143,7 +145,7 @@ def render_result(report: SyncReport) -> str:
 def _emit(report: SyncReport, fmt: str, *, final: bool) -> None:
     if fmt == "json":
         if final:
-            print(json.dumps(report.to_dict(), indent=2))
+            print(json.dumps({"format_version": FORMAT_VERSION, **report.to_dict()}, indent=2))
         return
     if not final:
         print(render_plan(report))

@@ -36,16 +36,18 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _own_options(args: argparse.Namespace) -> None:
-    """Take ``--set`` and ``--config`` written after ENV out of the arguments meant for pytest."""
+def own_options(args: argparse.Namespace) -> None:
+    """Take --set, --config and --format written after ENV out of the arguments meant for pytest."""
     rest: list[str] = []
     items = iter(args.pytest_args)
     for item in items:
         name, sep, value = item.partition("=")
-        if name in ("--set", "--config"):
+        if name in ("--set", "--config", "--format"):
             value = value if sep else next(items, "")
             if name == "--set":
                 args.overrides.append(value)
+            elif name == "--format":
+                args.format = value
             else:
                 args.config = value
         else:
@@ -78,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         )
     from deploycheck.config import parse_overrides
 
-    _own_options(args)
+    own_options(args)
     parse_overrides(args.overrides, "--set")
     from deploycheck.pytest_plugin.runner import run_checks
 

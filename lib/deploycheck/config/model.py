@@ -18,6 +18,7 @@ import yaml
 from deploycheck.config.problems import (
     CONFIG_NAME,
     duplicate_keys,
+    missing_sections,
     node_lines,
     schema_problems,
     semantic_problems,
@@ -48,6 +49,8 @@ class Environment:
     sandbox: bool = False
     sot: Path | None = None
     settings: dict[str, str] = field(default_factory=dict)
+    #: run checks marked destructive (None: only where not remote, or in the sandbox)
+    destructive: bool | None = None
 
     @property
     def is_local(self) -> bool:
@@ -240,7 +243,10 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
                 )
             ]
         )
-    problems = duplicates + schema_problems(data, source, lines) + semantic_problems(data, source, lines)
+    shape = schema_problems(data, source, lines)
+    # a misspelt section makes every name that refers into it "unknown": report the typo alone
+    cross = [] if missing_sections(shape) else semantic_problems(data, source, lines)
+    problems = duplicates + shape + cross
     if problems:
         raise ConfigError(problems, title=f"invalid deploycheck configuration in {source}")
     return _build(path, data, lines)
@@ -270,6 +276,7 @@ def _build(path: Path, data: dict[str, Any], lines: dict[str, int]) -> ProjectCo
             sandbox=bool(env.get("sandbox", False)),
             sot=resolve(env.get("sot")),
             settings={k: str(v) for k, v in (env.get("settings") or {}).items()},
+            destructive=env.get("destructive"),
         )
         for name, env in data["environments"].items()
         for env in [env or {}]

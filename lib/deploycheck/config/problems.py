@@ -107,16 +107,45 @@ def unknown_name(source: str, line: int | None, path: str, name: str, valid: Any
     )
 
 
+def _missing_key(error: Any) -> str:
+    """The property a ``required`` error says is missing."""
+    return str(error.message).split("'")[1] if "'" in str(error.message) else ""
+
+
+def _misspelt_keys(errors: list[Any]) -> dict[str, set[str]]:
+    """Path -> the allowed keys an unknown key there is a close misspelling of."""
+    found: dict[str, set[str]] = {}
+    for error in errors:
+        if error.validator != "additionalProperties":
+            continue
+        parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path]
+        path = ".".join(parts).replace(".[", "[")
+        allowed = sorted(error.schema.get("properties", {}))
+        for extra in error.instance:
+            if extra not in allowed:
+                found.setdefault(path, set()).update(difflib.get_close_matches(str(extra), allowed, n=1))
+    return found
+
+
+def missing_sections(problems: list[Problem]) -> bool:
+    """True when a top-level section is missing or misspelt: checks across sections would only cascade."""
+    return any(not p.path or p.path == "(top level)" or "." not in p.path for p in problems)
+
+
 def schema_problems(data: Any, source: str, lines: dict[str, int]) -> list[Problem]:
     """Every way ``data`` breaks the JSON Schema, each at its line with the valid choices."""
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
     problems = []
-    for error in sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path]):
+    errors = sorted(validator.iter_errors(data), key=lambda e: [str(p) for p in e.absolute_path])
+    misspelt = _misspelt_keys(errors)
+    for error in errors:
         parts = [str(p) if not isinstance(p, int) else f"[{p}]" for p in error.absolute_path]
         path = ".".join(parts).replace(".[", "[")
         line = lines.get(path)
+        if error.validator == "required" and _missing_key(error) in misspelt.get(path, ()):
+            continue  # the misspelt key is the problem: reported once, as an unknown name
         if error.validator == "additionalProperties":
             extras = [k for k in error.instance if k not in error.schema.get("properties", {})]
             allowed = sorted(error.schema.get("properties", {}))

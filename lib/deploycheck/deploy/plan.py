@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from deploycheck.errors import ConfigError, Problem, UsageError
-from deploycheck.platforms import all_specs, deployable, get_spec
+from deploycheck.platforms import deployable, get_spec, resolve_alias
 
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig, Target
@@ -94,10 +94,7 @@ def _is_git_push(words: Sequence[str]) -> bool:
 
 def normalize_platform(name: str) -> str:
     """``pages`` -> ``cloudflare-pages``, ``worker`` -> ``cloudflare-worker``, others unchanged."""
-    for spec in all_specs():
-        if name in spec.names:
-            return spec.name
-    return name
+    return resolve_alias(name)
 
 
 def deploy_order(config: ProjectConfig) -> tuple[str, ...]:

@@ -268,12 +268,19 @@ def deploy(
         out.write(redact(report.gate.report).rstrip() + "\n")
         if not options.allow_drift:
             report.stopped_by_gate = True
+            if options.dry_run:
+                # a dry run always shows the whole plan, even the one the gate would stop
+                _print_plan(plan, out)
             out.write(
-                "Deploy stopped by the drift gate: nothing was deployed. Reconcile the drift "
-                "(deploycheck sync-env) or pass --allow-drift to deploy anyway.\n"
+                "Deploy stopped by the drift gate: nothing was deployed. Reconcile the drift with "
+                "each finding's action above (sync-env writes the SoT's values; keys the SoT does not "
+                "have are removed on the platform) or pass --allow-drift to deploy anyway.\n"
             )
             return report
-        out.write("--allow-drift: deploying despite the gate.\n")
+        if options.dry_run:
+            out.write("--allow-drift: a real run would deploy despite the gate.\n")
+        else:
+            out.write("--allow-drift: deploying despite the gate.\n")
     _print_plan(plan, out)
     if options.dry_run:
         out.write("Dry run: nothing was run.\n")

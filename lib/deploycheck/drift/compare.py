@@ -32,10 +32,17 @@ __all__ = ["compare_target", "newest_marker", "sync_command"]
 
 
 def sync_command(mode: str, env: str, key: str, target: str) -> str:
-    """The exact command that writes ``key`` of ``target`` from the SoT."""
+    """The exact command that writes ``key`` of ``target`` from the SoT, runnable as printed
+    (``--yes`` where the mode asks for confirmation)."""
     return shlex.join(
-        ["deploycheck", "sync-env", f"--mode={mode}", "--env", env, "--only", key, "--target", target]
-    )
+        ["deploycheck", "sync-env", f"--mode={mode}", "--env", env, "--only", key, "--target", target,
+         *_confirmed(mode)]
+    )  # fmt: skip
+
+
+def _confirmed(mode: str) -> list[str]:
+    """``--yes`` for the modes sync-env refuses to apply without it off a terminal."""
+    return ["--yes"] if mode == "deploy-prod" else []
 
 
 def _remove_hint(platform: str, resource: str, key: str, remote: RemoteVar) -> str:
@@ -220,6 +227,7 @@ def _unexpected(ctx: _Context, remote: RemoteVar, record: LedgerRecord | None) -
                 "--target",
                 r.target,
                 "--prune",
+                *_confirmed(ctx.mode),
             ]
         )
         command = prune

@@ -73,8 +73,11 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 def report_dict(report: DriftReport) -> dict[str, Any]:
     """The report as the JSON document described in the module docstring."""
+    from deploycheck.output import FORMAT_VERSION
+
     findings = report.findings
     return {
+        "format_version": FORMAT_VERSION,
         "env": report.env,
         "project": report.project,
         "sot": report.sot,

@@ -360,13 +360,15 @@ def run_drift(
     remote: bool = False,
     baseline_path: Path | None = None,
     today: datetime.date | None = None,
+    opener: Opener | None = None,
 ) -> DriftReport:
     """Load the SoT, the sync ledger and the baseline, then :func:`detect_drift`.
 
     ``remote`` compares a local environment's platforms instead of its ``.env.local``
     files. ``baseline_path`` None means the default ``.deploycheck-baseline.yaml`` beside
     deploycheck.yaml when it exists. Raises SoTError / BaselineError / ConfigError for bad
-    input before any platform is read.
+    input before any platform is read. ``opener`` opens each target's adapter (default: the
+    platform factory); the checks pass their session's, to share its reads.
     """
     from deploycheck.drift.baseline import default_baseline_path, load_baseline
     from deploycheck.sot import load_sot
@@ -391,6 +393,7 @@ def run_drift(
         targets=targets,
         remote=remote,
         fingerprint_fn=fingerprint_fn,
+        opener=opener,
     )
     if baseline is not None:
         report.apply_baseline(baseline, today or datetime.datetime.now(datetime.UTC).date())

@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from deploycheck import progress
 from deploycheck.errors import (
     MalformedResponse,
     PlatformError,
@@ -203,9 +204,23 @@ class HttpClient:
             "files": files,
             "headers": headers,
         }
+        with progress.activity(self.platform, operation) as waiting:
+            return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+
+    def _send(  # noqa: PLR0917 (private: the arguments request() already named)
+        self,
+        method: str,
+        url: str,
+        kwargs: dict[str, Any],
+        operation: str,
+        idempotent: bool,
+        accept: Collection[int],
+        waiting: progress.Activity,
+    ) -> requests.Response:
         deadline = self.clock() + self.settings.budget
         retries_done = 0
         while True:
+            waiting.retrying(retries_done, self.settings.retries)
             outcome = self._attempt(
                 method,
                 url=url,
@@ -222,7 +237,9 @@ class HttpClient:
                 raise failure from failure.__cause__
             if retries_done >= self.settings.retries:
                 raise self._exhausted(failure, retries_done) from failure.__cause__
-            self.sleep(self._wait(failure, retry_after, retries_done, deadline))
+            wait = self._wait(failure, retry_after, retries_done, deadline)
+            waiting.sleeping(wait, retries_done + 1, self.settings.retries)
+            self.sleep(wait)
             retries_done += 1
 
     def _attempt(

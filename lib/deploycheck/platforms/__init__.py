@@ -42,6 +42,7 @@ __all__ = [
     "open_local",
     "open_target",
     "platform_names",
+    "resolve_alias",
     "rollbackable",
 ]
 
@@ -105,15 +106,23 @@ def rollbackable() -> tuple[str, ...]:
     return tuple(s.name for s in sorted(ranked, key=lambda s: (s.rollback_rank, s.name)))
 
 
-def canonical(name: str, source: str = "--platform") -> str:
-    """The platform called ``name`` or one of its aliases (``worker``); UsageError when none is."""
+def resolve_alias(name: str) -> str:
+    """The platform ``name`` means: the one it names or is an alias of; an unknown name unchanged."""
     for spec in all_specs():
         if name in spec.names:
             return spec.name
-    choices = [n for spec in all_specs() for n in spec.names]
-    close = difflib.get_close_matches(name, choices, n=1)
+    return name
+
+
+def canonical(name: str, source: str = "--platform") -> str:
+    """The platform called ``name`` or one of its aliases (``worker``); UsageError when none is."""
+    resolved = resolve_alias(name)
+    if resolved in platform_names():
+        return resolved
+    aliases = [alias for spec in all_specs() for alias in spec.aliases]
+    close = difflib.get_close_matches(name, [*platform_names(), *aliases], n=1)
     hint = f"did you mean {close[0]!r}?" if close else "Use one of the valid platforms."
-    msg = f"unknown platform {name!r}; valid: {', '.join(choices)}."
+    msg = f"unknown platform {name!r}; valid: {', '.join(platform_names())} (aliases: {', '.join(aliases)})."
     raise UsageError([Problem(source=source, message=msg, hint=hint)])
 
 

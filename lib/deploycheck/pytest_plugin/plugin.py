@@ -12,6 +12,7 @@ belong in the "platform fixtures" section below.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Generator
 from importlib import resources
@@ -23,6 +24,9 @@ import pytest
 from deploycheck.config import Environment, ProjectConfig, Settings
 from deploycheck.errors import DeploycheckError
 from deploycheck.output import RedactingStream
+from deploycheck.progress import ProgressMonitor
+from deploycheck.pytest_plugin.dashboard import Dashboard, target_properties
+from deploycheck.pytest_plugin.destructive import destructive_skip_reason
 from deploycheck.pytest_plugin.reporter import RunReporter, reports_key
 from deploycheck.redact import fingerprint, redact
 from deploycheck.report import MESSAGE_PROPERTY, OUTCOME_PROPERTY, holds_secret, warn_message
@@ -41,6 +45,7 @@ from deploycheck.warnings import take_warnings
 pytest_plugins = ["deploycheck.pytest_plugin.fixtures"]
 run_key = pytest.StashKey[Run]()
 streams_key = pytest.StashKey[tuple[Any, Any]]()
+progress_key = pytest.StashKey[ProgressMonitor]()
 #: copied report attributes that may carry text from the check
 _REDACTED_FIELDS = ("longrepr", "sections", "user_properties", "extras")
 
@@ -70,6 +75,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--no-reports", dest="dc_no_reports", action="store_true", help="Write no reports by default"
     )
     group.addoption(
+        "--destructive", dest="dc_destructive", action="store_true",
+        help="Run checks marked destructive on a remote environment too (default: local envs, sandbox)",
+    )  # fmt: skip
+    group.addoption(
         "--report-dir",
         dest="dc_report_dir",
         default=None,
@@ -91,7 +100,8 @@ def _is_worker(config: pytest.Config) -> bool:
 def pytest_configure(config: pytest.Config) -> None:
     """Load the run (config, env, sandbox, settings) and turn on the default reports."""
     for line in ("platform(*names): platforms a check verifies", "destructive: changes platform state",
-                 "severity(level): 'warn' turns a failure into a warning"):  # fmt: skip
+                 "severity(level): 'warn' turns a failure into a warning",
+                 "target(name): the configured target of a check without a target parameter"):  # fmt: skip
         config.addinivalue_line("markers", line)
     options = RunOptions(
         env=config.getoption("dc_env"),
@@ -114,11 +124,15 @@ def pytest_configure(config: pytest.Config) -> None:
     if run is None:
         return
     config.stash[run_key] = run
+    # capture is suspended here: fd 2 is the terminal or CI log (an xdist worker inherits it)
+    config.stash[progress_key] = ProgressMonitor.to_fd(os.dup(2), close=True).start()
     if _is_worker(config):
         return
     if not config.getoption("dc_no_reports"):
         _configure_reports(config)
     config.pluginmanager.register(RunReporter(config, run), "deploycheck-reporter")
+    if config.stash.get(reports_key, {}).get("html"):
+        config.pluginmanager.register(Dashboard(config, run), "deploycheck-dashboard")
 
 
 def _configure_reports(config: pytest.Config) -> None:
@@ -143,6 +157,10 @@ def _configure_reports(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """Stop the sandbox, restore the environment and streams, and re-check the written reports."""
+    monitor = config.stash.get(progress_key, None)
+    if monitor is not None:
+        monitor.stop()
+        del config.stash[progress_key]
     run = config.stash.get(run_key, None)
     if run is not None:
         run.close()
@@ -253,7 +271,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if run is None:
         return
     kept, dropped = [], []
+    destructive = destructive_skip_reason(run.env, asked=bool(config.getoption("dc_destructive")))
     for item in items:
+        if destructive is not None and item.get_closest_marker("destructive") is not None:
+            item.add_marker(pytest.mark.skip(reason=destructive))
         callspec = getattr(item, "callspec", None)
         param = callspec.params.get("target") if callspec is not None else None
         wanted = _wanted_platforms(item)
@@ -264,6 +285,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         item.user_properties += [
             (reporting.ENV_PROPERTY, run.env.name),
             (reporting.PLATFORM_PROPERTY, platform),
+            *target_properties(run, item),
         ]
         kept.append(item)
     if dropped:

@@ -7,13 +7,14 @@ receives, so every check appears once whatever the number of workers.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from deploycheck.pytest_plugin.dashboard import sandbox_hint
 from deploycheck.redact import redact
+from deploycheck.report import group_causes, render_causes
 from deploycheck.report import results as reporting
 from deploycheck.verify import Run
 
@@ -54,9 +55,16 @@ class RunReporter:
                 terminalreporter.write_line(redact(f"WARN {record.id} - {record.message}"))
         if self.fail_on_warn and warned:
             terminalreporter.write_line("--fail-on-warn: the warnings above fail this run")
+        causes = group_causes(self.run.results.records, sandbox_hint=sandbox_hint(self.run))
+        if causes:
+            terminalreporter.write_sep("=", "root causes, worst first", red=True)
+            for line in render_causes(causes):
+                terminalreporter.write_line(redact(line))
         counts = self.run.results.counts()
-        for line in reporting.summary_lines(counts, self.run.env.name, fail_on_warn=self.fail_on_warn):
-            terminalreporter.write_line(line)
+        # deploycheck verify prints the verdict itself, once, as its last line
+        if not any(getattr(p, "dc_prints_verdict", False) for p in self.config.pluginmanager.get_plugins()):
+            for line in reporting.summary_lines(counts, self.run.env.name, fail_on_warn=self.fail_on_warn):
+                terminalreporter.write_line(line)
         if "results" in self.paths:
             terminalreporter.write_line(f"results: {self.paths['results']}")
 
@@ -73,20 +81,3 @@ class RunReporter:
     def pytest_html_report_title(self, report: Any) -> None:
         """Title the HTML report after the environment."""
         report.title = f"deploycheck: {self.run.env.name} verification"
-
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
-        """Count PASS / WARN / FAIL in the HTML summary, with the verdict."""
-        counts = self.run.results.counts()
-        labels = (
-            ("pass", "passed"),
-            ("warn", "warned"),
-            ("fail", "failed"),
-            ("skip", "skipped"),
-            ("error", "errors"),
-        )
-        spans = "".join(
-            f'<span class="dc-{key}">{counts.get(key, 0)} {label}</span>' for key, label in labels
-        )
-        verdict = html.escape(reporting.verdict(counts, fail_on_warn=self.fail_on_warn))
-        prefix.append(f'<p class="dc-counts">{spans}</p><p class="dc-verdict">Verification {verdict}</p>')

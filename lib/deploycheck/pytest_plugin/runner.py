@@ -21,6 +21,9 @@ __all__ = ["CheckRun", "run_checks"]
 class _Collector:
     """A pytest plugin object folding the reports of the run into deploycheck outcomes."""
 
+    #: the command prints the verdict itself, last; the plugin's summary leaves it out (said once)
+    dc_prints_verdict = True
+
     def __init__(self, env: str) -> None:
         self.results = Results(env)
 

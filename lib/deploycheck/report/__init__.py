@@ -4,6 +4,7 @@ reports of sharded runs (:mod:`.merge`).
 
 from __future__ import annotations
 
+from deploycheck.report.dashboard import DriftRow, TargetRow, render_dashboard, verdict_class
 from deploycheck.report.merge import (
     MergeResult,
     merge_html,
@@ -16,6 +17,8 @@ from deploycheck.report.results import (
     MESSAGE_PROPERTY,
     OUTCOME_PROPERTY,
     PLATFORM_PROPERTY,
+    RESOURCE_PROPERTY,
+    TARGET_PROPERTY,
     CheckRecord,
     Outcome,
     Results,
@@ -27,16 +30,24 @@ from deploycheck.report.results import (
     verdict,
     warn_message,
 )
+from deploycheck.report.rootcause import Cause, CauseKind, group_causes, render_causes
 
 __all__ = [
     "ENV_PROPERTY",
     "MESSAGE_PROPERTY",
     "OUTCOME_PROPERTY",
     "PLATFORM_PROPERTY",
+    "RESOURCE_PROPERTY",
+    "TARGET_PROPERTY",
+    "Cause",
+    "CauseKind",
     "CheckRecord",
+    "DriftRow",
     "MergeResult",
     "Outcome",
     "Results",
+    "TargetRow",
+    "group_causes",
     "holds_secret",
     "load_results",
     "merge_html",
@@ -44,8 +55,11 @@ __all__ = [
     "merge_reports",
     "merge_results",
     "redact_tree",
+    "render_causes",
+    "render_dashboard",
     "render_markdown",
     "summary_lines",
     "verdict",
+    "verdict_class",
     "warn_message",
 ]

@@ -28,12 +28,14 @@ import tempfile
 import xml.etree.ElementTree as ET
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from deploycheck.errors import Problem, UsageError
-from deploycheck.report.results import load_results, render_markdown, verdict
+from deploycheck.report.dashboard import TargetRow, render_dashboard
+from deploycheck.report.results import CheckRecord, load_results, render_markdown, verdict
+from deploycheck.report.rootcause import group_causes
 
 __all__ = ["MergeResult", "merge_html", "merge_junit", "merge_reports", "merge_results"]
 
@@ -153,7 +155,9 @@ def merge_junit(texts: Sequence[str], sources: Sequence[str]) -> str:
 # -- report.html ------------------------------------------------------------------------------
 
 _BLOB_RE = re.compile(r'(<div id="data-container" data-jsonblob=")([^"]*)(")')
-_COUNTS_RE = re.compile(r'<p class="dc-counts">.*?</p><p class="dc-verdict">[^<]*</p>', re.S)
+_RECORD_FIELDS = frozenset(f.name for f in fields(CheckRecord))
+#: the dashboard block of :func:`deploycheck.report.dashboard.render_dashboard`, up to its own script
+_DASHBOARD_RE = re.compile(r'<div id="dc-dashboard".*?<script>.*?</script>', re.S)
 _RUN_COUNT_RE = re.compile(r'<p class="run-count">[^<]*</p>')
 _GENERATED_RE = re.compile(r"<p>Report generated on .*?</p>", re.S)
 #: pytest-html's result names and the filter labels it writes beside each checkbox
@@ -162,18 +166,11 @@ _FILTERS = (
     ("xpassed", "Unexpected passes"), ("error", "Errors"), ("rerun", "Reruns"), ("retried", "Retried"),
 )  # fmt: skip
 _HTML_RANK = {"passed": 0, "xpassed": 0, "skipped": 1, "xfailed": 1, "rerun": 1, "failed": 2, "error": 3}
-_LABELS = (
-    ("pass", "passed"),
-    ("warn", "warned"),
-    ("fail", "failed"),
-    ("skip", "skipped"),
-    ("error", "errors"),
-)
 
 
 def _blob(text: str, source: str) -> dict[str, Any]:
     match = _BLOB_RE.search(text)
-    missing = [name for name, regex in (("data-jsonblob", _BLOB_RE), ("dc-counts", _COUNTS_RE),
+    missing = [name for name, regex in (("data-jsonblob", _BLOB_RE), ("dc-dashboard", _DASHBOARD_RE),
                                         ("run-count", _RUN_COUNT_RE)) if not regex.search(text)]  # fmt: skip
     if match is None or missing:
         msg = f"not a pytest-html 4 report written by deploycheck (no {', '.join(missing)})."
@@ -240,6 +237,32 @@ def _filter_counts(page: str, tests: dict[str, list[dict[str, Any]]]) -> str:
     return page
 
 
+def _dashboard(results: dict[str, Any]) -> str:
+    """The dashboard of the merged run, rendered again from the merged results.
+
+    The target rows come from the records (a merged page has no console links: those need
+    the environment of a run), and the drift section from the drift checks' records.
+    """
+    records = [
+        CheckRecord(**{k: v for k, v in check.items() if k in _RECORD_FIELDS}) for check in results["checks"]
+    ]
+    targets = {
+        (r.target, r.platform, r.resource): TargetRow(name=r.target, platform=r.platform, resource=r.resource)
+        for r in records
+        if r.target
+    }
+    verdict = str(results["verdict"]).removeprefix("Verification ").strip()
+    return render_dashboard(
+        env=str(results.get("env") or ""),
+        verdict=verdict,
+        records=records,
+        targets=[targets[key] for key in sorted(targets)],
+        causes=group_causes(records),
+        drift=[],
+        duration_s=sum(r.duration for r in records),
+    )
+
+
 def merge_html(texts: Sequence[str], sources: Sequence[str], results: dict[str, Any]) -> str:
     """One pytest-html page of every test of ``texts``, its counts from the merged ``results``."""
     blobs = [_blob(text, source) for text, source in zip(texts, sources, strict=True)]
@@ -248,10 +271,8 @@ def merge_html(texts: Sequence[str], sources: Sequence[str], results: dict[str, 
     template = min(texts, key=lambda t: hashlib.sha256(_BLOB_RE.sub("", t).encode()).hexdigest())
     blob = html.escape(json.dumps(merged), quote=True)
     page = _BLOB_RE.sub(lambda m: m.group(1) + blob + m.group(3), template)
-    counts = results["counts"]
-    spans = "".join(f'<span class="dc-{key}">{counts.get(key, 0)} {label}</span>' for key, label in _LABELS)
-    verdict_html = f'<p class="dc-verdict">Verification {html.escape(results["verdict"])}</p>'
-    page = _COUNTS_RE.sub(lambda m: f'<p class="dc-counts">{spans}</p>{verdict_html}', page, count=1)
+    board = _dashboard(results)
+    page = _DASHBOARD_RE.sub(lambda m: board, page, count=1)
     seconds = sum(float(c.get("duration") or 0) for c in results["checks"])
     run_count = f'<p class="run-count">{len(results["checks"])} tests took {_duration_text(seconds)}.</p>'
     page = _RUN_COUNT_RE.sub(lambda m: run_count, page, count=1)

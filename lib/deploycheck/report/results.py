@@ -23,6 +23,8 @@ __all__ = [
     "MESSAGE_PROPERTY",
     "OUTCOME_PROPERTY",
     "PLATFORM_PROPERTY",
+    "RESOURCE_PROPERTY",
+    "TARGET_PROPERTY",
     "CheckRecord",
     "Outcome",
     "Results",
@@ -40,6 +42,8 @@ OUTCOME_PROPERTY = "deploycheck_outcome"
 MESSAGE_PROPERTY = "deploycheck_message"
 PLATFORM_PROPERTY = "deploycheck_platform"
 ENV_PROPERTY = "deploycheck_env"
+TARGET_PROPERTY = "deploycheck_target"
+RESOURCE_PROPERTY = "deploycheck_resource"
 #: which outcome of a phase outranks which when folding setup/call/teardown into one record
 _RANK: dict[str, int] = {"pass": 0, "skip": 1, "warn": 2, "fail": 3, "error": 4}
 _SYMBOL = {"PASSED": "✅", "PASSED with warnings": "⚠️ ", "FAILED": "❌"}
@@ -85,7 +89,8 @@ def _failure_message(report: Any) -> str:
         return str(longrepr[2]).removeprefix("Skipped: ")
     crash = getattr(longrepr, "reprcrash", None)
     if crash is not None and getattr(crash, "message", None):
-        return str(crash.message)
+        # pytest.fail(msg) reads "Failed: msg"; the outcome already says it failed
+        return str(crash.message).removeprefix("Failed: ")
     text = str(getattr(report, "longreprtext", "") or "").strip()
     return text.splitlines()[-1] if text else ""
 
@@ -115,6 +120,9 @@ class CheckRecord:
     outcome: Outcome
     duration: float
     message: str
+    #: the configured target (NEXTJS, ...) and its platform resource, when the check has one
+    target: str = ""
+    resource: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         """The record as JSON-ready data, its message redacted."""
@@ -148,6 +156,8 @@ class Results:
                 outcome=outcome,
                 duration=0.0,
                 message=message,
+                target=_property(report, TARGET_PROPERTY) or "",
+                resource=_property(report, RESOURCE_PROPERTY) or "",
             )
             self._records[nodeid] = record
         elif _RANK[outcome] > _RANK[record.outcome]:

@@ -144,6 +144,11 @@ def _preconditions(config: ProjectConfig, options: RollbackOptions) -> None:
                 "--yes (or --dry-run to only see the plan).",
             )
         )
+    if problems and options.dry_run:
+        # a dry run needs nothing only a real run needs: show the plan and say what is missing
+        for problem in problems:
+            sys.stderr.write(f"note: the real rollback needs {problem.source}: {problem.message}\n")
+        return
     if problems:
         raise UsageError(problems)
 

@@ -309,7 +309,11 @@ def load_sot(
     try:
         data = source.read_bytes()
     except OSError as exc:
-        hint = "Create it, or point --sot / DEPLOYCHECK_SOT at the table."
+        hint = "Create it, or point --sot / DEPLOYCHECK_SOT at the table"
+        example = config.path.parent / "fixtures" / "example" / "app.env" if config is not None else None
+        if example is not None and example.is_file():
+            hint += f" (to try deploycheck out: --sot {example})"
+        hint += "."
         raise SoTError([_problem(source, None, f"cannot read the table: {exc.strerror}.", hint)]) from None
     try:
         text = data.decode("utf-8")

@@ -210,6 +210,9 @@ def content_marker(page: PageResult, marker: str | None, where: str) -> Verdict:
         return _fail(f"{where}: {page.describe()}; cannot look for the content marker {marker!r}")
     if page.contains(marker):
         return _pass(f"{page.url} contains {marker!r}")
+    if not 200 <= page.status < 300:
+        # the error page lacks the marker too; that is the status's failure, not a wrong build
+        return _fail(f"{where}: {page.describe()}; cannot look for the content marker {marker!r}")
     return _fail(
         f"{where}: the page at {page.url} (HTTP {page.status}) lacks the content marker {marker!r}: "
         "the active deployment is not the expected build. Next step: redeploy the web app "

@@ -20,6 +20,7 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
+from deploycheck import progress
 from deploycheck.redact import redact
 
 __all__ = [
@@ -163,17 +164,28 @@ def _get(
     """
     from deploycheck.http import parse_retry_after
 
-    response = requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
-    waited = 0.0
-    if response.status_code == 429 or response.status_code in transient:
-        wait = parse_retry_after(response.headers.get("retry-after"))
-        if wait is None and response.status_code in transient:
-            wait = 0.5
-        if wait is not None and wait <= MAX_RETRY_AFTER_S:
-            time.sleep(wait)
-            waited = wait
-            response = requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
+    with progress.activity(*_where(url, "GET")) as waiting:
+        response = requests.get(url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True)
+        waited = 0.0
+        if response.status_code == 429 or response.status_code in transient:
+            wait = parse_retry_after(response.headers.get("retry-after"))
+            if wait is None and response.status_code in transient:
+                wait = 0.5
+            if wait is not None and wait <= MAX_RETRY_AFTER_S:
+                waiting.sleeping(wait, 1, 1)
+                time.sleep(wait)
+                waited = wait
+                waiting.retrying(1, 1)
+                response = requests.get(
+                    url, timeout=timeout, headers=dict(headers or {}), allow_redirects=True
+                )
     return response, waited
+
+
+def _where(url: str, method: str) -> tuple[str, str]:
+    """(host, "METHOD /path") of a request, for the progress line."""
+    parts = urlsplit(url)
+    return parts.netloc or url, f"{method} {parts.path or '/'}"
 
 
 def fetch_page(url: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> PageResult:
@@ -263,14 +275,15 @@ def call(
     """Make one HTTP request (no redirects followed, no retries); never raises for network errors."""
     start = time.perf_counter()
     try:
-        response = requests.request(
-            method.upper(),
-            url,
-            headers=dict(headers or {}),
-            json=json_body,
-            timeout=timeout,
-            allow_redirects=False,
-        )
+        with progress.activity(*_where(url, method.upper())):
+            response = requests.request(
+                method.upper(),
+                url,
+                headers=dict(headers or {}),
+                json=json_body,
+                timeout=timeout,
+                allow_redirects=False,
+            )
     except requests.RequestException as exc:
         elapsed = (time.perf_counter() - start) * 1000
         return CallResult(method.upper(), url, None, elapsed_ms=elapsed, error=redact(_short_error(exc)))

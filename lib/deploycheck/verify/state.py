@@ -38,8 +38,9 @@ WORKER_VERSIONS_READ = 5
 
 
 #: argument-free adapter reads that several reads use (read_config and active_deployment both
-#: read the Pages project; read_config and the deployments read both list Worker deployments)
-SHARED_READS = ("project_info", "list_deployments", "settings", "list_secrets")
+#: read the Pages project; read_config and the deployments read both list Worker deployments;
+#: the config checks and the drift checks both read_config)
+SHARED_READS = ("project_info", "list_deployments", "settings", "list_secrets", "read_config")
 
 
 def _share_reads(adapter: Any) -> None:
@@ -57,8 +58,14 @@ def _once(method: Callable[[], Any]) -> Callable[[], Any]:
     def shared() -> Any:
         with lock:  # concurrent callers wait for the one request instead of repeating it
             if not memo:
-                memo.append(method())
-            return memo[0]
+                try:
+                    memo.append((method(), None))
+                except DeploycheckError as exc:  # a failed read fails every reader alike, once
+                    memo.append((None, exc))
+            value, error = memo[0]
+            if error is not None:
+                raise error
+            return value
 
     return shared
 
@@ -162,6 +169,18 @@ class VerificationState:
             raise ValueError(msg)
 
         return read
+
+    def drift_opener(self) -> Callable[[Any], Any]:
+        """An opener for :func:`deploycheck.drift.run.run_drift` sharing this session's adapters,
+        so the drift checks and the config checks make one ``read_config`` per target."""
+        from deploycheck.drift.run import default_opener
+
+        fallback = default_opener(self.config, self.env, self.environ)
+
+        def opener(planned: Any) -> Any:
+            return fallback(planned) if planned.local else self.adapter(planned.target)
+
+        return opener
 
     def start(self, kind: str, target: Target) -> None:
         """Begin the API read ``kind`` (one of :data:`API_READS`) of ``target``; returns at once."""

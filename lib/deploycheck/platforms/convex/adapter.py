@@ -317,7 +317,8 @@ def _open(request: OpenRequest) -> ConvexPlatform:
 
 
 def _remove_hint(resource: str, key: str, secret: bool) -> str:
-    return f"npx convex env remove {shlex.quote(key)} (deployment {resource})"
+    # convex-js src/cli/lib/command.ts: --deployment takes a deployment name
+    return shlex.join(["npx", "convex", "env", "remove", key, "--deployment", resource])
 
 
 SPEC = PlatformSpec(

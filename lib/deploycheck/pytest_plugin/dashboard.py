@@ -1,0 +1,148 @@
+"""pytest glue of the deployment dashboard: pytest-html hooks feeding :mod:`deploycheck.report.dashboard`.
+
+Registered by :mod:`deploycheck.pytest_plugin.plugin` on the controller beside the run reporter. It
+tags every check with its target, adds the dashboard above pytest-html's summary, a
+Message column to the results table (a WARN's message shows without expanding the
+row), skip reasons in words instead of pytest's ``(path, line, reason)`` tuple, and
+folds a check's extra teardown row into its call row so every count on the page is
+one per check.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import time
+from typing import Any
+
+import pytest
+
+from deploycheck.platforms.consoles import CONSOLE_VARIABLES, console_url
+from deploycheck.redact import redact
+from deploycheck.report import DriftRow, TargetRow, group_causes, render_dashboard
+from deploycheck.report import results as reporting
+from deploycheck.verify import CheckTarget, Run, resource_of
+from deploycheck.verify.session import SANDBOX_ADMIN_VARIABLE
+
+__all__ = ["DRIFT_PROPERTY", "Dashboard", "sandbox_hint", "target_properties"]
+
+#: the user property a drift check records its finding in (JSON; fingerprints, never a value)
+DRIFT_PROPERTY = "deploycheck_drift"
+
+
+def target_properties(run: Run, item: pytest.Item) -> list[tuple[str, str]]:
+    """The target and resource properties of a check: its ``target`` parameter, else its ``target`` marker."""
+    callspec = getattr(item, "callspec", None)
+    param = callspec.params.get("target") if callspec is not None else None
+    if isinstance(param, CheckTarget):
+        name, resource = param.name, param.resource
+    else:
+        marker = item.get_closest_marker("target")
+        if marker is None or not marker.args:
+            return []
+        name = str(marker.args[0])
+        configured = run.config.targets.get(name)
+        resource = resource_of(configured, run.env.name) if configured is not None else ""
+    return [(reporting.TARGET_PROPERTY, name), (reporting.RESOURCE_PROPERTY, resource)]
+
+
+def sandbox_hint(run: Run) -> str | None:
+    """Where the run's sandbox listens (its admin URL) when the environment is the sandbox, else None."""
+    if not run.env.sandbox:
+        return None
+    return os.environ.get(SANDBOX_ADMIN_VARIABLE) or "127.0.0.1"
+
+
+def _skip_reason(report: Any) -> str | None:
+    longrepr = getattr(report, "longrepr", None)
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        path, line, reason = longrepr
+        return f"{str(reason).removeprefix('Skipped: ')}\n(skipped at {path}:{int(line) + 1})"
+    return None
+
+
+class Dashboard:
+    """The pytest-html hooks that turn its report into the deployment dashboard."""
+
+    def __init__(self, config: pytest.Config, run: Run) -> None:
+        self.config = config
+        self.run = run
+        self.drift: list[DriftRow] = []
+        self.started = time.monotonic()
+        self._rows: set[str] = set()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        """Collect the drift findings the drift checks recorded."""
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == DRIFT_PROPERTY:
+                try:
+                    self.drift.append(DriftRow.from_mapping(json.loads(str(value))))
+                except (ValueError, TypeError):
+                    continue
+
+    def targets(self) -> list[TargetRow]:
+        """The matrix rows: every target of the environment on the run's platforms."""
+        rows = []
+        for target in self.run.config.targets_for(self.run.env.name, self.run.platforms or None):
+            params = {k: redact(str(v)) for k, v in (target.params(self.run.env.name) or {}).items()}
+            environ = {k: redact(v) for k, v in os.environ.items() if k in CONSOLE_VARIABLES}
+            rows.append(
+                TargetRow(
+                    name=target.name,
+                    platform=target.platform,
+                    resource=resource_of(target, self.run.env.name),
+                    console=console_url(target.platform, params, environ),
+                )
+            )
+        return rows
+
+    def render(self) -> str:
+        """The dashboard HTML for the run so far."""
+        records = self.run.results.records
+        verdict = reporting.verdict(
+            self.run.results.counts(), fail_on_warn=bool(self.config.getoption("dc_fail_on_warn"))
+        )
+        return render_dashboard(
+            env=self.run.env.name,
+            verdict=verdict,
+            records=records,
+            targets=self.targets(),
+            causes=group_causes(records, sandbox_hint=sandbox_hint(self.run)),
+            drift=self.drift,
+            duration_s=time.monotonic() - self.started,
+        )
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
+        """Put the dashboard above pytest-html's summary (its script moves it under the title)."""
+        prefix.append(self.render())
+
+    @pytest.hookimpl(optionalhook=True, trylast=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        """Add the Message column."""
+        cells.insert(3, '<th class="dc-message-head">Message</th>')
+
+    @pytest.hookimpl(optionalhook=True, trylast=True)
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        """Show the check's message in its row; one row per check (a teardown error joins the call row)."""
+        nodeid = str(report.nodeid)
+        if report.when == "teardown" and nodeid in self._rows:
+            cells.clear()
+            return
+        self._rows.add(nodeid)
+        record = next((r for r in self.run.results.records if r.id == nodeid), None)
+        message = record.message if record is not None else ""
+        cells.insert(3, f'<td class="col-message">{html.escape(redact(message))}</td>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
+        """Skip reasons in words; a WARN's message first in the expanded row."""
+        reason = _skip_reason(report)
+        if reason is not None and data:
+            data[0] = html.escape(redact(reason)) + "\n"
+        warned = reporting.warn_message(report)
+        if warned is not None:
+            data.insert(0, html.escape(redact(f"WARN: {warned}")) + "\n")
