@@ -109,12 +109,12 @@ def test_deploy_checkout_skips_a_site_folder_that_is_not_there(sandbox_env, tmp_
     from deploycheck.verify import deploy_checkout
 
     before = pages_adapter().active_deployment().id
-    text = (REPO / "deploycheck.yaml").read_text().replace("--dir fixtures/example/web", "--dir no/such/site")
+    text = (REPO / "deploycheck.yaml").read_text().replace("pages deploy ../web ", "pages deploy no/such/site ")
     config = tmp_path / "deploycheck.yaml"
     config.write_text(text)
     assert deploy_checkout(load_config(config), "sandbox", os.environ) == []
     assert (
-        f"NEXTJS not deployed from this checkout: {tmp_path / 'no/such/site'} does not exist"
+        f"NEXTJS not deployed from this checkout: {tmp_path / 'fixtures/example/worker/no/such/site'} does not exist"
         in capsys.readouterr().err
     )
     assert pages_adapter().active_deployment().id == before

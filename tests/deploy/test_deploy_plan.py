@@ -15,15 +15,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_repository_config_deploys_convex_then_worker_then_pages_in_the_sandbox():
-    """deploycheck.yaml's sandbox runs the sandbox upload commands through this interpreter, in order."""
+    """deploycheck.yaml's sandbox deploys in order with production's wrangler commands, in the example Worker."""
     config = load_config(ROOT / "deploycheck.yaml")
     plan = plan_deploy(config, "sandbox")
     assert plan.platforms == ("convex", "cloudflare-worker", "cloudflare-pages")
     assert not plan.stop_on_failure
-    worker = plan.steps[1]
-    assert worker.argv[:5] == (sys.executable, "-m", "deploycheck", "sandbox", "upload")
-    assert worker.resource == "log-ingestion" and worker.cwd == ROOT
+    convex, worker, pages = plan.steps
+    assert convex.argv[:3] == ("npx", "--no-install", "convex") and convex.cwd == ROOT / "fixtures" / "example"
+    assert worker.argv == ("npx", "wrangler", "deploy", "--env", "production", "--keep-vars")
+    assert worker.resource == "log-ingestion" and worker.cwd == ROOT / "fixtures" / "example" / "worker"
     assert worker.timeout == 600
+    assert pages.argv[:4] == ("npx", "wrangler", "pages", "deploy") and pages.cwd == worker.cwd
 
 
 def test_a_deploy_cwd_that_does_not_exist_stops_the_plan():

@@ -1,4 +1,10 @@
-"""`deploycheck deploy --env sandbox` end to end: real deploy commands, real HTTP to the emulators."""
+"""`deploycheck deploy --env sandbox` end to end: real deploy commands, real HTTP to the emulators.
+
+The sandbox deploys the Worker and the Pages site with production's own commands
+(`npx wrangler deploy`, `npx wrangler pages deploy`), so the tests that deploy need the
+wrangler pinned in fixtures/example/worker: skipped with the install command when it is
+absent, an error when DEPLOYCHECK_REQUIRE_WRANGLER=1 (the tox env sets it).
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from deploycheck.cli import main
 from deploycheck.config import load_config
 from deploycheck.platforms import open_target
 from deploycheck.sandbox import SandboxInfo
+from deploycheck.workerd import find_wrangler, install_command
 
 pytestmark = pytest.mark.sandbox
 
@@ -31,6 +38,20 @@ def _convex_cli_installed() -> None:
         if os.environ.get("DEPLOYCHECK_REQUIRE_CONVEX_CLI") == "1":
             pytest.fail(msg)
         pytest.skip(msg)
+
+
+WORKER_DIR = ROOT / "fixtures" / "example" / "worker"
+
+
+@pytest.fixture
+def wrangler() -> None:
+    """Skip (or fail, under DEPLOYCHECK_REQUIRE_WRANGLER=1) when the pinned wrangler is not installed."""
+    if find_wrangler(WORKER_DIR) is not None:
+        return
+    message = f"wrangler is not installed in {WORKER_DIR / 'node_modules'}: run `{install_command(WORKER_DIR)}`"
+    if os.environ.get("DEPLOYCHECK_REQUIRE_WRANGLER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture
@@ -88,7 +109,7 @@ def audit(state: Path) -> list[dict[str, object]]:
 
 
 def test_deploy_creates_a_new_deployment_on_every_platform_and_verifies(
-    synced: Path, tmp_path: Path, sandbox: SandboxInfo, capsys: pytest.CaptureFixture[str]
+    synced: Path, wrangler: None, tmp_path: Path, sandbox: SandboxInfo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """All three platforms get a new live deployment, visible through the vendor APIs; checks pass."""
     site = adapters()
@@ -124,14 +145,14 @@ def test_deploy_creates_a_new_deployment_on_every_platform_and_verifies(
 
 
 def test_a_failing_worker_upload_leaves_the_other_platforms_deployed(
-    synced: Path, tmp_path: Path, sandbox_admin, capsys: pytest.CaptureFixture[str]
+    synced: Path, wrangler: None, tmp_path: Path, sandbox_admin, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A 500 on the Worker upload fails only the Worker; Convex and Pages deploy; exit 1 with rollbacks."""
     site = adapters()
     pages_before = site["NEXTJS"].active_deployment().id  # type: ignore[attr-defined]
     worker_before = site["CLOUDFLARE_WORKER"].active_version()  # type: ignore[attr-defined]
     sandbox_admin.fault(
-        service="cloudflare", path="/workers/scripts/log-ingestion$", method="PUT", status=500
+        service="cloudflare", path="/workers/scripts/log-ingestion/versions$", method="POST", status=500
     )
     code = deploy(synced, tmp_path)
     output = capsys.readouterr().out
@@ -139,8 +160,8 @@ def test_a_failing_worker_upload_leaves_the_other_platforms_deployed(
     assert site["CLOUDFLARE_WORKER"].active_version() == worker_before  # type: ignore[attr-defined]
     assert site["NEXTJS"].active_deployment().id != pages_before  # type: ignore[attr-defined]
     summary = output.split("Deploy summary (sandbox):")[1]
-    assert "cloudflare-worker (CLOUDFLARE_WORKER)  FAILED    the command exited 3" in summary
-    assert "HTTP 500" in summary
+    assert "cloudflare-worker (CLOUDFLARE_WORKER)  FAILED    the command exited 1" in summary
+    assert "workers/scripts/log-ingestion/versions) failed" in summary  # wrangler's own error line
     assert (
         f"deploycheck rollback cloudflare-pages --env sandbox --to {pages_before} --reason 'incomplete release'"
         in summary
@@ -155,7 +176,7 @@ def test_a_failing_worker_upload_leaves_the_other_platforms_deployed(
 
 
 def test_failing_checks_after_the_deploy_name_the_rollback_to_the_previous_version(
-    synced: Path, tmp_path: Path, sandbox_admin, capsys: pytest.CaptureFixture[str]
+    synced: Path, wrangler: None, tmp_path: Path, sandbox_admin, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The Worker reports unhealthy after deploying: verification fails, exit 1, rollback to the old version."""
     worker_before = adapters()["CLOUDFLARE_WORKER"].active_version()  # type: ignore[attr-defined]
@@ -236,6 +257,6 @@ def test_dry_run_writes_nothing_to_the_sandbox(
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Gate (drift check of sandbox): no drift" in done.stdout
     assert "Plan (sandbox): convex -> cloudflare-worker -> cloudflare-pages" in done.stdout
-    assert "deploycheck sandbox upload worker --script log-ingestion" in done.stdout
+    assert "npx wrangler deploy --env production --keep-vars" in done.stdout
     assert "Dry run: nothing was run." in done.stdout
     assert sandbox_admin.writes() == []

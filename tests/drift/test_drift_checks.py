@@ -47,7 +47,7 @@ def test_checks_pass_after_a_sync(synced: Path, tmp_path: Path) -> None:
     assert outcomes["test_no_drift[sandbox-CONVEX-APP_ENV]"] == "passed"
     assert outcomes["test_no_drift[sandbox-GITHUB-CLOUDFLARE_API_TOKEN]"] == "passed"
     assert outcomes["test_no_unexpected_keys[sandbox-CLOUDFLARE_WORKER]"] == "passed"
-    assert len([n for n in outcomes if n.startswith("test_no_drift[")]) == 19
+    assert len([n for n in outcomes if n.startswith("test_no_drift[")]) == 20
     assert set(outcomes.values()) == {"passed"}
 
 

@@ -130,7 +130,7 @@ def test_transient_bucket_fault_is_retried(fault, workspace, bucket_env, proxy, 
         assert run.seconds >= 1.0  # Retry-After was honoured
     assert holds(admin.state(), workspace.sot) == expected_prod(workspace.sot)
     ledger = bucket_ledger(moto_url, bucket_env)
-    assert ledger is not None and sum(len(k) for r in ledger["entries"]["sandbox"].values() for k in r.values()) == 19
+    assert ledger is not None and sum(len(k) for r in ledger["entries"]["sandbox"].values() for k in r.values()) == 20
     assert_clean(run, workspace, moto_url, bucket_env, admin)
     assert "lock.json" not in " ".join(bucket_objects(moto_url, bucket_env["BUCKET"]))  # released
 
@@ -179,7 +179,7 @@ def test_etag_conflict_merges_the_other_writers_entries(workspace, bucket_env, p
     ledger = bucket_ledger(moto_url, bucket_env)
     assert ledger is not None
     assert "OTHER_KEY" in ledger["entries"]["staging"]["CONVEX"]["r-0000000000000000"]
-    assert sum(len(k) for r in ledger["entries"]["sandbox"].values() for k in r.values()) == 19
+    assert sum(len(k) for r in ledger["entries"]["sandbox"].values() for k in r.values()) == 20
     assert [s for m, p, s in proxy.log if m == "PUT" and "ledger.json" in p][:2] == [412, 200]
     assert_clean(run, workspace, moto_url, bucket_env, admin)
 

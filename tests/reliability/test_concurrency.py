@@ -62,7 +62,7 @@ def test_two_syncs_at_once_serialize_and_converge(workspace, admin, request) -> 
     assert holds(admin.state(), workspace.sot) == expected_prod(workspace.sot)
     writes = [(w["method"], w["path"]) for w in admin.writes()]
     assert len(writes) == len(set(writes)), "a write was sent twice"
-    assert sum("0 to add, 0 to change, 0 to remove" in r.stdout for r in runs) == 1
+    assert sum("Plan: 0 to add, 0 to change, 0 to remove" in r.stdout for r in runs) == 1
     assert ledger_truth(workspace, admin.state()) == []
     audit = (workspace.state / "app.example.com.audit.jsonl").read_text().splitlines()
     assert [json.loads(line)["result"] for line in audit] == ["ok", "ok"]

@@ -63,11 +63,11 @@ def test_drift_from_machine_b_verifies_every_secret_synced_by_machine_a(
     """After machine A syncs, drift from machine B (fresh HOME and state dir) finds 0 UNVERIFIABLE, 0 drift."""
     code, out, err = finish(sync(s3_project, "machine-a", sandbox))
     assert code == 0, err
-    assert "Plan: 19 to add" in out
+    assert "Plan: 20 to add" in out
     code, out, err = finish(machine(s3_project, "machine-b", sandbox, "drift", "--env", "sandbox", "--format", "json"))
     assert code == 0, err + out
     states = drift_states(out)
-    assert states == {"compared": 19}, states  # every key in sync, none unverifiable
+    assert states == {"compared": 20}, states  # every key in sync, none unverifiable
     assert not (s3_project.root / "machine-b" / "state-dir").exists()  # B wrote nothing locally
 
 
@@ -108,8 +108,8 @@ def test_two_concurrent_syncs_serialize(s3_project: S3Project, sandbox: SandboxI
     sandbox_admin.clear_faults()
     (code_a, out_a, err_a), (code_b, out_b, err_b) = finish(first), finish(second)
     assert (code_a, code_b) == (0, 0), err_a + err_b
-    assert "Plan: 19 to add" in out_a
-    assert "0 to add, 0 to change, 0 to remove, 19 unchanged" in out_b  # planned only after A finished
+    assert "Plan: 20 to add" in out_a
+    assert "0 to add, 0 to change, 0 to remove, 20 unchanged" in out_b  # planned only after A finished
     audit = sorted(
         (json.loads(body) for key, body in bucket_objects(s3_project.endpoint, s3_project.bucket).items() if "/audit/" in key),
         key=lambda e: e["time"],
@@ -166,10 +166,10 @@ def test_migrate_local_state_to_s3(tmp_path: Path, s3_project: S3Project, sandbo
     s3_project.ledger_key = key_file.read_bytes().hex()
     code, out, err = finish(machine(s3_project, "machine-a", sandbox, "state", "migrate", "--to", "s3", config=config))
     assert code == 0, err
-    assert "copied 19 ledger entries and 1 audit events" in out
+    assert "copied 20 ledger entries and 1 audit events" in out
     code, out, err = finish(machine(s3_project, "machine-b", sandbox, "drift", "--env", "sandbox", "--format", "json"))
     assert code == 0, err + out
-    assert drift_states(out) == {"compared": 19}
+    assert drift_states(out) == {"compared": 20}
 
 
 def test_local_mode_never_touches_the_bucket(s3_project: S3Project, sandbox: SandboxInfo, tmp_path: Path) -> None:

@@ -38,7 +38,7 @@ def test_dry_run_makes_no_write_anywhere(project, cli, sandbox_env, sandbox_admi
     assert run.code == 0, run.err
     assert sandbox_admin.writes() == []
     assert {r["service"] for r in sandbox_admin.requests()} >= {"cloudflare", "convex", "github"}
-    assert "Plan: 19 to add" in run.out
+    assert "Plan: 20 to add" in run.out
     assert project.files() == [] and not project.state_dir.exists()
 
 
@@ -53,7 +53,7 @@ def test_deploy_prod_converges_and_second_run_writes_nothing(project, cli, sandb
     again = cli(project.args(*PROD, "--yes"))
     assert again.code == 0, again.err
     assert sandbox_admin.writes() == []
-    assert "0 to add, 0 to change, 0 to remove, 19 unchanged" in again.out
+    assert "0 to add, 0 to change, 0 to remove, 20 unchanged" in again.out
 
 
 def test_ledger_and_audit_hold_no_values(project, cli, sandbox_env, sandbox_admin) -> None:  # type: ignore[no-untyped-def]
@@ -180,7 +180,7 @@ def test_script_runs_as_a_subprocess(project, sandbox_env, sandbox_admin) -> Non
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "sync-env deploy-prod: PROD values" in done.stdout and "Plan: 19 to add" in done.stdout
+    assert "sync-env deploy-prod: PROD values" in done.stdout and "Plan: 20 to add" in done.stdout
     assert sandbox_admin.writes() == []
     assert project.files() == []
 

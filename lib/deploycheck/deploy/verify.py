@@ -10,6 +10,7 @@ commit) and ``--expect-worker-version``.
 from __future__ import annotations
 
 import json
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,6 +38,8 @@ class Verification:
     counts: Mapping[str, int] = field(default_factory=dict)
     results: Path | None = None
     tail: tuple[str, ...] = ()
+    #: the ``--expect-*`` options the checks ran with (what this deploy made live)
+    expect: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """One line for the summary."""
@@ -46,6 +49,8 @@ class Verification:
         text = self.verdict + (f" ({counts})" if counts else "")
         if self.failed_platforms:
             text += f"; failing: {', '.join(self.failed_platforms)}"
+        if self.expect:
+            text += f"; checked with {shlex.join(self.expect)}"
         return text
 
 
@@ -120,4 +125,5 @@ def verify_deploy(
         counts,
         results if results.is_file() else None,
         done.tail,
+        tuple(extra),
     )

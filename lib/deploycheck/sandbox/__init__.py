@@ -82,6 +82,8 @@ class SandboxInfo:
             "APP_URL": self.pages_url,
             "WORKER_URL": self.worker_url,
             "DEPLOYCHECK_SANDBOX_ADMIN_URL": self.admin_url,
+            # wrangler would otherwise send usage metrics to Cloudflare from every sandbox deploy
+            "WRANGLER_SEND_METRICS": "false",
         }
 
 

@@ -1,20 +1,26 @@
 """The data plane: the Pages site and the log-ingestion Worker as browsers reach them.
 
 Both read the Cloudflare emulator's state, so a Pages rollback switches the served
-page and a Worker deployment switches the version ``/health`` reports.
+page and a Worker deployment switches the version ``/health`` reports. During a gradual
+deployment each Worker request is served by one of the deployment's versions, drawn by
+their percentages (``Cloudflare-Workers-Version-Overrides: <script>="<version id>"`` pins
+one, as on Cloudflare); the answer names it in the ``x-deploycheck-worker-version`` header
+and, for ``/health``, as ``version`` (the example Worker's ``CF_VERSION_METADATA.id``).
 """
 
 from __future__ import annotations
 
 import collections
 import mimetypes
+import random
+import re
 import threading
 import time
 import urllib.parse
 import uuid
 from typing import Any
 
-from deploycheck.sandbox.cloudflare import CloudflareEmulator
+from deploycheck.sandbox.cloudflare import CloudflareEmulator, WorkerVersion
 from deploycheck.sandbox.core import Request, Response, json_response
 from deploycheck.sandbox.faults import FaultRegistry
 
@@ -26,6 +32,9 @@ WORKER_SCRIPT = "log-ingestion"
 RATE_LIMIT = 60
 RATE_WINDOW_S = 60.0
 LOG_KEEP = 200
+#: the response header naming the Worker version that answered
+VERSION_HEADER = "x-deploycheck-worker-version"
+_OVERRIDE = re.compile(r'\s*([^=,\s]+)\s*=\s*"([^"]*)"\s*')
 
 
 def _origin(url: str) -> str:
@@ -34,7 +43,12 @@ def _origin(url: str) -> str:
 
 
 class PagesSiteEmulator:
-    """Serves the canonical production deployment of the Pages project."""
+    """Serves the Pages project: the canonical production deployment, or an alias by ``Host``.
+
+    ``Host: <branch>.<project>.pages.dev`` serves the newest successful deployment of that
+    branch (its branch alias, lowercased with other characters as ``-``), and
+    ``Host: <short id>.<project>.pages.dev`` that one deployment, as on Cloudflare.
+    """
 
     service = "pages"
 
@@ -48,7 +62,16 @@ class PagesSiteEmulator:
         if request.method not in ("GET", "HEAD"):
             return Response(status=405, body="Method Not Allowed\n", headers={"allow": "GET, HEAD"})
         project = self.cloudflare.projects.get(self.project)
-        deployment = project.canonical if project is not None else None
+        if project is None:
+            return Response(status=404, body="No production deployment\n")
+        host = request.header("host").split(":")[0].lower()
+        suffix = "." + project.subdomain
+        if host.endswith(suffix):
+            deployment = project.aliased(host[: -len(suffix)])
+            if deployment is None:
+                return Response(status=404, body=f"No deployment is aliased {host}\n")
+        else:
+            deployment = project.canonical
         if deployment is None:
             return Response(status=404, body="No production deployment\n")
         path = urllib.parse.unquote(request.path)
@@ -115,6 +138,7 @@ class WorkerEmulator:
         self.script = script
         self.logs: collections.deque[dict[str, Any]] = collections.deque(maxlen=LOG_KEEP)
         self.windows: dict[str, collections.deque[float]] = {}
+        self._draws = random.Random()  # noqa: S311 - traffic splitting, not cryptography
 
     def reset(self) -> None:
         """Forget accepted logs and rate-limit windows."""
@@ -128,47 +152,60 @@ class WorkerEmulator:
             return {"logs": list(self.logs)}
 
     def handle(self, request: Request) -> Response:
-        """Route one request to the Worker."""
+        """Route one request to the version of the Worker that serves it."""
+        with self.cloudflare.lock:
+            script = self.cloudflare.scripts.get(self.script)
+            version = (
+                script.serving_version(self._draws.random(), self._override(request)) if script else None
+            )
+        response = self._route(request, version)
+        if version is not None:
+            response.headers[VERSION_HEADER] = version.id
+        return response
+
+    def _override(self, request: Request) -> str | None:
+        """The version id ``Cloudflare-Workers-Version-Overrides`` pins for this script, if any."""
+        for match in _OVERRIDE.finditer(request.header("cloudflare-workers-version-overrides")):
+            if match.group(1) == self.script:
+                return match.group(2)
+        return None
+
+    def _route(self, request: Request, version: WorkerVersion | None) -> Response:
         path = request.path.rstrip("/") or "/"
         if path == "/health" and request.method in ("GET", "HEAD"):
-            return self._health()
+            return self._health(version)
         if path == "/logs":
             if request.method == "OPTIONS":
-                return self._preflight(request)
+                return self._preflight(request, version)
             if request.method == "POST":
-                return self._ingest(request)
+                return self._ingest(request, version)
             if request.method == "GET":
                 with self.lock:
                     return json_response(200, {"logs": list(self.logs)[-50:]})
             return json_response(405, {"error": "method not allowed"}, {"allow": "GET, POST, OPTIONS"})
         return json_response(404, {"error": f"no route {request.method} {request.path}"})
 
-    def allowed_origins(self) -> set[str]:
-        """The default origins plus those of the ``ALLOWED_ORIGINS`` plain var, if set."""
+    def allowed_origins(self, version: WorkerVersion | None) -> set[str]:
+        """The default origins plus those of the version's ``ALLOWED_ORIGINS`` plain var, if set."""
         origins = set(self.default_origins)
-        with self.cloudflare.lock:
-            script = self.cloudflare.scripts.get(self.script)
-            extra = script.active_version.vars().get("ALLOWED_ORIGINS") if script else None
+        extra = version.vars().get("ALLOWED_ORIGINS") if version else None
         if isinstance(extra, str):
             origins.update(o.strip().rstrip("/") for o in extra.split(",") if o.strip())
         return origins
 
-    def _rate_limit(self) -> int:
-        """Logs per origin per minute: the ``RATE_LIMIT_PER_MINUTE`` var if set, else 60."""
-        with self.cloudflare.lock:
-            script = self.cloudflare.scripts.get(self.script)
-            value = script.active_version.vars().get("RATE_LIMIT_PER_MINUTE") if script else None
+    def _rate_limit(self, version: WorkerVersion | None) -> int:
+        """Logs per origin per minute: the version's ``RATE_LIMIT_PER_MINUTE`` var if set, else 60."""
+        value = version.vars().get("RATE_LIMIT_PER_MINUTE") if version else None
         try:
             return max(1, int(str(value))) if value is not None else RATE_LIMIT
         except ValueError:
             return RATE_LIMIT
 
-    def _health(self) -> Response:
+    def _health(self, version: WorkerVersion | None) -> Response:
         with self.cloudflare.lock:
             script = self.cloudflare.scripts.get(self.script)
-            if script is None:
+            if script is None or version is None:
                 return json_response(404, {"error": f"script {self.script} is not deployed"})
-            version = script.active_version
             state, expected = script.state_version, version.expected_state_version
         injected = self.faults.health()
         status = injected or "healthy"
@@ -201,9 +238,9 @@ class WorkerEmulator:
     def _cors(self, origin: str) -> dict[str, str]:
         return {"access-control-allow-origin": origin, "vary": "Origin"}
 
-    def _preflight(self, request: Request) -> Response:
+    def _preflight(self, request: Request, version: WorkerVersion | None) -> Response:
         origin = request.header("origin")
-        if not origin or origin.rstrip("/") not in self.allowed_origins():
+        if not origin or origin.rstrip("/") not in self.allowed_origins(version):
             return json_response(403, {"error": f"origin {origin or '(none)'} is not allowed"})
         headers = self._cors(origin)
         headers.update(
@@ -215,9 +252,9 @@ class WorkerEmulator:
         )
         return Response(status=204, body=None, headers=headers)
 
-    def _ingest(self, request: Request) -> Response:
+    def _ingest(self, request: Request, version: WorkerVersion | None) -> Response:
         origin = request.header("origin")
-        if origin and origin.rstrip("/") not in self.allowed_origins():
+        if origin and origin.rstrip("/") not in self.allowed_origins(version):
             return json_response(403, {"error": f"origin {origin} is not allowed"})
         headers = self._cors(origin) if origin else {}
         try:
@@ -235,7 +272,7 @@ class WorkerEmulator:
             moment = time.monotonic()
             while window and moment - window[0] >= RATE_WINDOW_S:
                 window.popleft()
-            limit = self._rate_limit()
+            limit = self._rate_limit(version)
             if len(window) >= limit:
                 retry = max(1, int(RATE_WINDOW_S - (moment - window[0])) + 1)
                 headers["retry-after"] = str(retry)

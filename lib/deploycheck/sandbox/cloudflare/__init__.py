@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from deploycheck.sandbox.cloudflare.assets import ASSETS_PREFIX, TOKEN_TTL_S, Asset, AssetStore
 from deploycheck.sandbox.cloudflare.control import API_PREFIX, CloudflareEmulator
 from deploycheck.sandbox.cloudflare.envelope import (
     ApiError,
@@ -21,6 +22,7 @@ from deploycheck.sandbox.cloudflare.envelope import (
 )
 from deploycheck.sandbox.cloudflare.pages import PagesEndpoints
 from deploycheck.sandbox.cloudflare.projects import PagesDeployment, PagesProject, seed_projects, site_html
+from deploycheck.sandbox.cloudflare.reads import MODULE_TYPE, WorkerReads, content_multipart
 from deploycheck.sandbox.cloudflare.scripts import WorkerScript, seed_scripts
 from deploycheck.sandbox.cloudflare.services import ACCOUNT_SUBDOMAIN, WorkersServices
 from deploycheck.sandbox.cloudflare.uploads import (
@@ -43,10 +45,15 @@ from deploycheck.sandbox.cloudflare.versions import (
 __all__ = [
     "ACCOUNT_SUBDOMAIN",
     "API_PREFIX",
+    "ASSETS_PREFIX",
     "AUTHOR_EMAIL",
+    "MODULE_TYPE",
     "SECRET_TYPES",
+    "TOKEN_TTL_S",
     "VAR_TYPES",
     "ApiError",
+    "Asset",
+    "AssetStore",
     "CloudflareEmulator",
     "FormPart",
     "PagesDeployment",
@@ -54,9 +61,11 @@ __all__ = [
     "PagesProject",
     "ScriptService",
     "WorkerDeployment",
+    "WorkerReads",
     "WorkerScript",
     "WorkerVersion",
     "WorkersServices",
+    "content_multipart",
     "envelope",
     "expected_state_version",
     "iso",

@@ -19,6 +19,7 @@ import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
+from deploycheck.sandbox.cloudflare.assets import ASSETS_PREFIX, AssetStore
 from deploycheck.sandbox.cloudflare.envelope import (
     ApiError,
     form_json,
@@ -30,6 +31,7 @@ from deploycheck.sandbox.cloudflare.envelope import (
 )
 from deploycheck.sandbox.cloudflare.pages import PagesEndpoints
 from deploycheck.sandbox.cloudflare.projects import PagesProject, seed_projects
+from deploycheck.sandbox.cloudflare.reads import WorkerReads
 from deploycheck.sandbox.cloudflare.scripts import (
     SCRIPT_NOT_FOUND,
     SECRETS_CHANGED,
@@ -68,7 +70,9 @@ class CloudflareEmulator:
         # seeded history is dated relative to start-up so resets restore identical records
         self._anchor = now()
         self.services = WorkersServices(lambda: self.scripts, self._script)
-        self.pages = PagesEndpoints(lambda: self.projects)
+        self.assets = AssetStore(account_id)
+        self.pages = PagesEndpoints(lambda: self.projects, self.assets)
+        self.reads = WorkerReads(self._script)
         account = r"/accounts/([^/]+)"
         script = rf"{account}/workers/scripts/([^/]+)"
         project = rf"{account}/pages/projects/([^/]+)"
@@ -76,6 +80,7 @@ class CloudflareEmulator:
             (m, re.compile(f"^{p}$"), h)
             for m, p, h in [
                 *self.services.routes(account, script),
+                *self.reads.routes(account, script),
                 ("PUT", script, self._upload_script),
                 ("GET", f"{script}/secrets", self._list_secrets),
                 ("PUT", f"{script}/secrets", self._put_secret),
@@ -90,7 +95,7 @@ class CloudflareEmulator:
                 ("GET", f"{script}/versions/([^/]+)", self._get_version),
                 ("GET", f"{script}/deployments", self._list_deployments),
                 ("POST", f"{script}/deployments", self._create_deployment),
-                *self.pages.routes(project),
+                *self.pages.routes(account, project),
             ]
         ]
         self.reset()
@@ -103,6 +108,7 @@ class CloudflareEmulator:
             self.scripts = seed_scripts(self._anchor)
             self.projects = seed_projects(self._anchor)
             self.services.reset()
+            self.assets.reset()
 
     def snapshot(self) -> dict[str, Any]:
         """Every stored value, secret values included."""
@@ -125,6 +131,8 @@ class CloudflareEmulator:
         if not request.path.startswith(API_PREFIX + "/"):
             raise ApiError(404, 7003, "No route for the URI")
         path = request.path[len(API_PREFIX) :]
+        if path.startswith(ASSETS_PREFIX):  # authenticated by the upload JWT, not the API token
+            return self.assets.handle(request, path)
         self._authenticate(request)
         allowed: list[str] = []
         for method, pattern, handler in self._routes:
@@ -282,7 +290,8 @@ class CloudflareEmulator:
         page, per_page = page_args(request, 10, 100)
         chunk = newest_first[(page - 1) * per_page : page * per_page]
         info = {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(newest_first)}
-        return ok({"items": [v.short() for v in chunk]}, info)
+        # items carry their resources, as Cloudflare's do (`wrangler versions secret list --latest-version`)
+        return ok({"items": [v.full() for v in chunk]}, info)
 
     def _get_version(self, request: Request, params: list[str]) -> Response:
         return ok(self._script(params[0]).version(params[1]).full())
@@ -314,12 +323,20 @@ class CloudflareEmulator:
         if not isinstance(annotations, dict):
             raise ApiError(400, 10021, "annotations must be an object")
         force = (request.arg("force") or "").lower() == "true"
-        changed = script.changed_secrets([t["version_id"] for t in targets])
+        # 10220 guards rollbacks only: deploying a newer version is how `versions secret put` lands
+        deployed = script.current_deployment
+        newest = (
+            max((script.version(str(v["version_id"])).number for v in deployed.versions), default=0)
+            if deployed
+            else 0
+        )
+        older = [t["version_id"] for t in targets if script.version(t["version_id"]).number < newest]
+        changed = script.changed_secrets(older) if older else []
         if changed and not force:
             raise ApiError(400, SECRETS_CHANGED, f"The following secrets have changed: {', '.join(changed)}")
         message = str(annotations.get("workers/message", ""))[:1000]
-        older = [t for t in targets if t["version_id"] != script.latest_version.id]
-        triggered_by = "rollback" if len(targets) == 1 and older else "deployment"
+        not_latest = [t for t in targets if t["version_id"] != script.latest_version.id]
+        triggered_by = "rollback" if len(targets) == 1 and not_latest else "deployment"
         stored = {"workers/triggered_by": triggered_by}
         if message:
             stored["workers/message"] = message

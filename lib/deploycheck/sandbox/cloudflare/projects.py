@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,12 @@ DEPLOYMENT_NOT_FOUND = (
 ROLLBACK_REFUSED = 8000035
 ENV_TYPES = ("plain_text", "secret_text")
 STAGE_NAMES = ("queued", "initialize", "clone_repo", "build", "deploy")
+_ALIAS_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def branch_alias(branch: str) -> str:
+    """The alias label of a branch: lowercased, other characters as ``-``, at most 28 long."""
+    return _ALIAS_CHARS.sub("-", branch.lower()).strip("-")[:28]
 
 
 def public_env_vars(env_vars: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
@@ -103,7 +110,9 @@ class PagesDeployment:
             "project_name": self.project_name,
             "environment": self.environment,
             "url": f"https://{self.short_id}.{subdomain}",
-            "aliases": [f"https://{self.branch}.{subdomain}"] if self.environment == "preview" else None,
+            "aliases": [f"https://{branch_alias(self.branch)}.{subdomain}"]
+            if self.environment == "preview"
+            else None,
             "created_on": iso(self.created_on),
             "modified_on": modified,
             "is_skipped": False,
@@ -119,8 +128,9 @@ class PagesDeployment:
                 },
             },
             "build_config": _build_config(),
-            "source": None,
+            "source": _source(),
             "env_vars": public_env_vars(self.env_vars),
+            "uses_functions": False,
         }
 
     def stored(self) -> dict[str, Any]:
@@ -135,6 +145,28 @@ class PagesDeployment:
             "env_vars": copy.deepcopy(self.env_vars),
             "files": sorted(self.files),
         }
+
+
+def _source() -> dict[str, Any]:
+    """The project's source control: the GitHub repository the reference app lives in."""
+    return {
+        "type": "github",
+        "config": {
+            "owner": "example",
+            "owner_id": "8512300",
+            "repo_name": "app",
+            "repo_id": "731240067",
+            "production_branch": "main",
+            "deployments_enabled": True,
+            "production_deployments_enabled": True,
+            "pr_comments_enabled": True,
+            "preview_deployment_setting": "all",
+            "preview_branch_includes": ["*"],
+            "preview_branch_excludes": [],
+            "path_includes": ["*"],
+            "path_excludes": [],
+        },
+    }
 
 
 def _build_config() -> dict[str, Any]:
@@ -162,6 +194,7 @@ class PagesProject:
     config_hash: dict[str, str] = field(default_factory=dict)
     deployments: list[PagesDeployment] = field(default_factory=list)
     canonical_id: str | None = None
+    custom_domains: tuple[str, ...] = ("app.example.com",)
 
     @property
     def subdomain(self) -> str:
@@ -172,6 +205,16 @@ class PagesProject:
     def canonical(self) -> PagesDeployment | None:
         """The production deployment being served."""
         return self.deployment(self.canonical_id) if self.canonical_id else None
+
+    def aliased(self, label: str) -> PagesDeployment | None:
+        """The deployment ``<label>.<subdomain>`` serves: by short id, else the branch's newest success."""
+        for deployment in self.deployments:
+            if deployment.short_id == label:
+                return deployment
+        for deployment in reversed(self.deployments):
+            if deployment.is_success and branch_alias(deployment.branch) == label:
+                return deployment
+        return None
 
     def deployment(self, deployment_id: str) -> PagesDeployment:
         """The deployment with that id, or a 404 API error."""
@@ -185,6 +228,8 @@ class PagesProject:
         return {
             env: {
                 "env_vars": public_env_vars(self.env_vars[env]),
+                "always_use_latest_compatibility_date": False,
+                "build_image_major_version": 3,
                 "compatibility_date": "2024-09-23",
                 "compatibility_flags": [],
                 "fail_open": True,
@@ -202,11 +247,16 @@ class PagesProject:
             "id": self.id,
             "name": self.name,
             "subdomain": self.subdomain,
-            "domains": [self.subdomain, "app.example.com"],
+            "domains": [self.subdomain, *self.custom_domains],
             "production_branch": self.production_branch,
             "created_on": iso(self.created_on),
             "build_config": _build_config(),
-            "source": None,
+            "source": _source(),
+            "framework": "nextjs",
+            "framework_version": "15.1.6",
+            "preview_script_name": f"pages-worker--{self.id[:7]}-preview",
+            "production_script_name": f"pages-worker--{self.id[:7]}-production",
+            "uses_functions": False,
             "latest_deployment": latest.as_api(self.subdomain) if latest else None,
             "canonical_deployment": canonical.as_api(self.subdomain) if canonical else None,
             "deployment_configs": self.deployment_configs(),

@@ -71,6 +71,25 @@ class WorkerScript:
         top = max(deployment.versions, key=lambda v: float(v["percentage"]))
         return self.version(str(top["version_id"]))
 
+    def serving_version(self, draw: float, override: str | None = None) -> WorkerVersion:
+        """The version that serves one request: ``override`` if the deployment has it, else by percentage.
+
+        ``draw`` is uniform in [0, 1); the versions of the current deployment take
+        consecutive shares of it by their percentages, as a gradual deployment splits traffic.
+        """
+        deployment = self.current_deployment
+        if deployment is None:
+            return self.latest_version
+        ids = [str(v["version_id"]) for v in deployment.versions]
+        if override in ids:
+            return self.version(str(override))
+        threshold = 0.0
+        for item in deployment.versions:
+            threshold += float(item["percentage"]) / 100.0
+            if draw < threshold:
+                return self.version(str(item["version_id"]))
+        return self.version(ids[-1])
+
     def version(self, version_id: str) -> WorkerVersion:
         """The version with that id, or a 404 API error."""
         for version in self.versions:
@@ -87,7 +106,6 @@ class WorkerScript:
             "compatibility_flags": list(version.compatibility_flags),
             "limits": {"cpu_ms": 30000},
             "logpush": self.logpush,
-            "placement": {},
             "tags": list(self.tags),
             "tail_consumers": copy.deepcopy(self.tail_consumers),
             "usage_model": "bundled",
@@ -123,7 +141,6 @@ class WorkerScript:
             "tags": list(self.tags),
             "migration_tag": self.service.migration_tag,
             "last_deployed_from": self.service.last_deployed_from,
-            "placement_mode": "",
         }
 
     def stored(self) -> dict[str, Any]:
@@ -167,6 +184,7 @@ class WorkerScript:
         source: str,
         annotations: dict[str, str],
         modules: dict[str, bytes] | None = None,
+        module_types: dict[str, str] | None = None,
         main_module: str | None = None,
         compatibility_date: str | None = None,
         compatibility_flags: list[str] | None = None,
@@ -176,6 +194,8 @@ class WorkerScript:
         """Append a version; unspecified code and runtime settings are copied from the latest."""
         base = self.versions[-1] if self.versions else None
         code = modules if modules is not None else (dict(base.modules) if base else {})
+        if module_types is None:
+            module_types = dict(base.module_types) if base is not None and modules is None else {}
         version = WorkerVersion(
             id=version_id or new_id(),
             number=(base.number + 1) if base else 1,
@@ -183,6 +203,7 @@ class WorkerScript:
             source=source,
             bindings=copy.deepcopy(bindings),
             modules=code,
+            module_types=dict(module_types),
             main_module=main_module or (base.main_module if base else "index.js"),
             compatibility_date=compatibility_date or (base.compatibility_date if base else "2024-09-23"),
             compatibility_flags=list(

@@ -93,6 +93,7 @@ def version_from_upload(
     metadata = form_json(by_name["metadata"])
     main_module = metadata.get("main_module") or metadata.get("body_part")
     modules: dict[str, bytes] = {(p.filename or p.name): p.content for p in parts if p.name != "metadata"}
+    module_types = {(p.filename or p.name): p.content_type for p in parts if p.name != "metadata"}
     if not isinstance(main_module, str) or main_module not in modules:
         raise ApiError(
             400, 10021, f"main_module {main_module!r} must name one of the uploaded parts: {sorted(modules)}"
@@ -107,7 +108,8 @@ def version_from_upload(
         )
     tag, classes = _migrate(script, migrations)
     current = script.versions[-1].bindings if script.versions else []
-    keep = [*(metadata.get("keep_bindings") or []), *SECRET_TYPES]
+    listed = metadata.get("keep_bindings")
+    keep = list(listed) if isinstance(listed, list) else list(SECRET_TYPES)
     bindings = merge_bindings(current, metadata.get("bindings", []), keep)
     bindings = [_durable_object(script.name, b, classes) for b in bindings]
     stored = dict(annotations)
@@ -120,6 +122,7 @@ def version_from_upload(
         source=source,
         annotations=stored,
         modules=modules,
+        module_types=module_types,
         main_module=main_module,
         compatibility_date=metadata.get("compatibility_date"),
         compatibility_flags=metadata.get("compatibility_flags"),

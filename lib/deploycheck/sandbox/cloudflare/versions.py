@@ -97,6 +97,8 @@ class WorkerVersion:
     annotations: dict[str, str]
     expected_state_version: int
     author_email: str = AUTHOR_EMAIL
+    #: module name -> the content type it was uploaded with (``application/javascript+module`` if absent)
+    module_types: dict[str, str] = field(default_factory=dict)
 
     @property
     def etag(self) -> str:

@@ -3,8 +3,9 @@
 Covers the 20 operations deploycheck uses, at repository and environment level: the
 public key, list/get/put/delete of secrets (sealed boxes opened with the scope's real
 private key) and list/create/get/update/delete of variables, with GitHub's
-authentication errors, validation errors, ``Link`` pagination and rate-limit headers.
-Issues and their comments: :mod:`deploycheck.sandbox.github.issues`.
+authentication errors, validation errors, ``Link`` pagination and rate-limit headers;
+the repository and environment objects (:mod:`deploycheck.sandbox.github.repos`). Issues
+and their comments: :mod:`deploycheck.sandbox.github.issues`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from urllib.parse import unquote
 
 from deploycheck.sandbox.core import Request, Response, json_response
 from deploycheck.sandbox.github.issues import IssuesApi, is_issues_path
+from deploycheck.sandbox.github.repos import RepositoryFacts, answer_repository_request
 from deploycheck.sandbox.github.store import (
     MAX_VALUE_BYTES,
     Entry,
@@ -232,6 +234,13 @@ class GithubEmulator:
     def _dispatch(self, request: Request) -> Response:
         if is_issues_path(request.path):
             return self.issues.handle(request)
+        facts = {
+            key: RepositoryFacts(repo.full_name, tuple(name for name, _ in repo.environments.values()))
+            for key, repo in self._repos.items()
+        }
+        answered = answer_repository_request(request, facts)
+        if answered is not None:
+            return answered
         route = self._route(request)
         if isinstance(route, Response):
             return route
