@@ -38,14 +38,36 @@ def test_whole_secret_and_every_piece_are_masked():
     assert redactor.redact("abcdefg") == "abcdefg"  # 7 characters: not a piece
 
 
-def test_short_secrets_are_masked_as_words_only():
-    """Secrets shorter than 8 characters are masked as whole words; under 4 they are ignored."""
+def test_short_secrets_are_masked_inside_words_too():
+    """Secrets of 4 to 7 characters are masked wherever they appear, inside words too (id_<secret>_x);
+    under 4 they are not registered (the table refuses them)."""
     redactor = Redactor()
     redactor.add("hunter2")
     redactor.add("abc")
     assert redactor.redact("pw hunter2.") == f"pw {MASK}."
-    assert redactor.redact("xhunter2x") == "xhunter2x"
+    assert redactor.redact("id_hunter2_x") == f"id_{MASK}_x"
     assert redactor.redact("abc") == "abc"
+
+
+@pytest.mark.parametrize(
+    ("secret", "shown"),
+    [
+        ("it's-a\\secret-value", repr),
+        ('quote"and\\back-slash', lambda v: __import__("json").dumps(v)),
+        ("<tag>&amp;'value'", lambda v: __import__("html").escape(v)),
+        ("a<b>&c\"d'e-secret", lambda v: __import__("xml.sax.saxutils", fromlist=["x"]).escape(v, {'"': "&quot;", "'": "&apos;"})),
+    ],
+)
+def test_escaped_forms_of_a_secret_are_masked(secret, shown):
+    """A secret shown repr-, JSON-, HTML- or XML-escaped is masked, and so is every 8-character piece
+    of the escaped form (pytest -l prints locals with repr)."""
+    redactor = Redactor()
+    redactor.add(secret)
+    text = f"locals: value = {shown(secret)} end"
+    masked = redactor.redact(text)
+    escaped = shown(secret).strip("'\"")
+    pieces = {escaped[i : i + 8] for i in range(len(escaped) - 7)}
+    assert not any(p in masked for p in pieces), masked
 
 
 def test_fingerprint_equality_and_key():

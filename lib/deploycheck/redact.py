@@ -4,7 +4,15 @@ One process-wide :class:`Redactor` knows every secret value of the run: secret v
 of the source-of-truth table for every environment, credentials read from the
 environment, and anything else registered with :func:`register_secret`. Every output
 path (terminal, captured output, logs, reports, exception messages, CLI output) passes
-text through :func:`redact`, which masks each secret and every 8-character piece of one.
+text through :func:`redact`, which masks each secret and every 8-character piece of one,
+in the forms it takes in output too: as Python's ``repr`` escapes it (``pytest -l`` shows
+locals that way), as JSON, HTML and XML escape it.
+
+Short secrets: a secret of 4 to 7 characters has no 8-character piece, so it is masked
+wherever it appears, inside words too (``id_<secret>_x``); text that happens to contain
+it is over-masked, which is the price of never printing it. A "secret" of 1 to 3
+characters cannot be masked without destroying every output and protects nothing, so the
+table refuses it (:mod:`deploycheck.sot.rules`); such values are not registered here.
 
 Secrets are compared by :func:`fingerprint`, a keyed hash, never by value.
 """
@@ -13,11 +21,14 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
+import json
 import os
 import re
 import secrets as _secrets
 import threading
 from collections.abc import Iterable
+from xml.sax.saxutils import escape as xml_escape
 
 __all__ = [
     "MASK",
@@ -34,7 +45,7 @@ __all__ = [
 MASK = "***"
 #: pieces of a secret this long or longer are masked wherever they appear
 PIECE = 8
-#: secrets shorter than this are masked only as whole words (masking "1" everywhere helps nobody)
+#: secrets shorter than this are not registered (the table refuses them): masking "1" everywhere helps nobody
 MIN_SECRET = 4
 
 _process_key = _secrets.token_bytes(32)
@@ -87,17 +98,17 @@ class Redactor:
         if not value:
             return
         value = _secret_part(str(value))
+        if len(value) < MIN_SECRET:
+            return
         with self._lock:
-            if len(value) < MIN_SECRET:
-                return
-            if len(value) < PIECE:
-                if value not in self._short:
-                    self._short.add(value)
-                    self._short_pattern = None
-                return
-            if value not in self._secrets:
-                self._secrets.add(value)
-                self._pattern = None
+            for form in escaped_forms(value):
+                if len(form) < PIECE:
+                    if form not in self._short:
+                        self._short.add(form)
+                        self._short_pattern = None
+                elif form not in self._secrets:
+                    self._secrets.add(form)
+                    self._pattern = None
 
     def add_public(self, value: str | None) -> None:
         """Register a value known to be public (a plain SoT value, a configured URL).
@@ -151,7 +162,7 @@ class Redactor:
             if self._short_pattern is None and self._short:
                 ordered = sorted(self._short, key=len, reverse=True)
                 alternatives = "|".join(re.escape(p) for p in ordered)
-                self._short_pattern = re.compile(rf"(?<![\w]){'(?:' + alternatives + ')'}(?![\w])")
+                self._short_pattern = re.compile(alternatives)
             return self._pattern, self._short_pattern
 
     def redact(self, text: str) -> str:
@@ -166,6 +177,19 @@ class Redactor:
         if short is not None:
             text = short.sub(MASK, text)
         return text
+
+
+def escaped_forms(value: str) -> list[str]:
+    """``value`` and the forms output may show it in: repr-, JSON-, HTML- and XML-escaped."""
+    forms = [
+        value,
+        repr(value)[1:-1],
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        html.escape(value, quote=True),
+        xml_escape(value, {'"': "&quot;", "'": "&apos;"}),
+    ]
+    return list(dict.fromkeys(forms))
 
 
 _CONVEX_KEY = re.compile(r"^(?:prod|dev|preview|project)(?::[\w-]+)+\|(.+)$")

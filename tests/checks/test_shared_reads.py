@@ -23,7 +23,7 @@ def test_each_platform_endpoint_is_read_once(run_checks, sandbox_admin) -> None:
     reads = _reads(sandbox_admin)
     assert reads, "no platform was read"
     assert {endpoint: n for endpoint, n in reads.items() if n > 1} == {}
-    for service, path_part in (("cloudflare", "/pages/projects/app-web"), ("cloudflare", "/log-ingestion/secrets"),
+    for service, path_part in (("cloudflare", "/pages/projects/app-web"), ("cloudflare", "/log-ingestion/settings"),
                                ("github", "/variables"), ("convex", "/list_environment_variables")):  # fmt: skip
         assert any(s == service and path.endswith(path_part) for s, path in reads), (service, path_part, reads)
 

@@ -237,7 +237,7 @@ def test_a_git_push_deploy_waits_for_the_platform_build(project):
         "import os, subprocess, sys\n"
         "print('pushed to origin main', flush=True)\n"
         'build = "import time, uuid, os; time.sleep(0.3); '
-        "open(os.environ['FAKE_STATE'] + '/cloudflare-pages.txt', 'a').write(uuid.uuid4().hex + chr(10))\"\n"
+        f"open({str(project.state)!r} + '/cloudflare-pages.txt', 'a').write(uuid.uuid4().hex + chr(10))\"\n"
         "subprocess.Popen([sys.executable, '-c', build], start_new_session=True)\n"
     )
     fake_git.chmod(0o755)

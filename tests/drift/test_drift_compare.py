@@ -132,8 +132,9 @@ def test_per_key_marker_moved_is_changed_out_of_band() -> None:
     assert "t2" in f.detail and "t1" in f.detail
 
 
-def test_worker_version_change_without_details_is_one_note() -> None:
-    """A new Worker version without version details gives one target note, no per-key findings."""
+def test_worker_version_change_makes_every_secret_untrusted() -> None:
+    """A new Worker version not made by deploycheck makes every write-only secret changed out of band
+    (cannot tell which), with one target note."""
     r = reading(
         {"S1": RemoteVar("S1", None, secret=True), "S2": RemoteVar("S2", None, secret=True)},
         platform="cloudflare-worker",
@@ -149,13 +150,14 @@ def test_worker_version_change_without_details_is_one_note() -> None:
         mode="deploy-prod",
         fingerprint_fn=fp,
     )
-    assert [f.state for f in findings] == ["in_sync", "in_sync"]
+    assert [f.state for f in findings] == ["changed_out_of_band", "changed_out_of_band"]
+    assert all("cannot tell which" in f.detail for f in findings)
     assert len(notes) == 1
     assert "v1" in notes[0].message and "v2" in notes[0].message
 
 
-def test_worker_binding_change_flags_only_that_key() -> None:
-    """With version bindings, only the key whose binding changed is changed_out_of_band."""
+def test_worker_binding_change_is_named_in_the_detail() -> None:
+    """With version bindings, every secret is changed_out_of_band and the changed binding is named."""
     r = reading(
         {"S1": RemoteVar("S1", None, secret=True), "S2": RemoteVar("S2", None, secret=True)},
         platform="cloudflare-worker",
@@ -166,8 +168,10 @@ def test_worker_binding_change_flags_only_that_key() -> None:
     )
     ledger = ledger_with(("S1", SECRET, "v1"), ("S2", NEW_SECRET, "v1"))
     findings = compare(r, [ExpectedVar("S1", SECRET, True), ExpectedVar("S2", NEW_SECRET, True)], ledger)
-    assert one(findings, "S1").state == "in_sync"
+    assert one(findings, "S1").state == "changed_out_of_band"
     assert one(findings, "S2").state == "changed_out_of_band"
+    assert "plain_text -> secret_text" in one(findings, "S2").detail
+    assert "binding changed" not in one(findings, "S1").detail
 
 
 def test_pages_deployment_marker_change_is_not_reported() -> None:

@@ -211,31 +211,31 @@ def test_targets_are_read_concurrently(project: tuple[ProjectConfig, SourceOfTru
 
 
 def test_worker_version_change_compares_bindings(project: tuple[ProjectConfig, SourceOfTruth]) -> None:
-    """A new Worker version since the sync fetches both versions' bindings (two requests) and leaves
-    keys with unchanged bindings in sync, with one note for the target."""
+    """A new Worker version since the sync fetches both versions' bindings (two requests); its secret
+    is changed out of band (cannot tell which) even with unchanged bindings, with one target note."""
     bindings = [{"name": "REDIS_TOKEN", "type": "secret_text"}, {"name": "LOG_LEVEL", "type": "plain_text"}]
     worker = in_sync_adapters()["CLOUDFLARE_WORKER"]
     worker.marker = "v2"
     worker.versions = {"v1": bindings, "v2": bindings}
     worker.get_version = worker._get_version
     report = run(project, in_sync_adapters(CLOUDFLARE_WORKER=worker))
-    assert report.findings == []
+    assert [(f.key, f.state) for f in report.findings] == [("REDIS_TOKEN", "changed_out_of_band")]
     assert worker.requests == 3
     assert len(report.notes) == 1 and report.notes[0].target == "CLOUDFLARE_WORKER"
-    assert report.exit_code == 0
+    assert report.exit_code == 1
 
 
 def test_worker_recorded_version_gone_falls_back_to_a_note(
     project: tuple[ProjectConfig, SourceOfTruth],
 ) -> None:
-    """When the recorded version cannot be fetched, the target gets one note and no per-key findings."""
+    """When the recorded version cannot be fetched, the secrets are still changed out of band."""
     worker = in_sync_adapters()["CLOUDFLARE_WORKER"]
     worker.marker = "v9"
     worker.versions = {"v9": []}
     worker.get_version = worker._get_version
     report = run(project, in_sync_adapters(CLOUDFLARE_WORKER=worker))
-    assert report.findings == []
-    assert "cannot be told apart" in report.notes[0].message
+    assert [(f.key, f.state) for f in report.findings] == [("REDIS_TOKEN", "changed_out_of_band")]
+    assert "cannot tell which" in report.findings[0].detail
 
 
 def test_secret_with_binding_type_change_is_out_of_band(project: tuple[ProjectConfig, SourceOfTruth]) -> None:

@@ -146,9 +146,9 @@ def test_out_of_band_changes_are_each_reported_once(
         "--target CLOUDFLARE_WORKER --yes"
     )
     assert "add it to the SoT" in by_key["LEGACY_DEPLOY_FLAG"]["action"]
-    # the Worker's version moved (the secret deletion): both versions' bindings were compared
+    # the Worker's version moved (the secret deletion): its secrets are untrusted, the target noted
     assert [n["target"] for n in data["notes"]] == ["CLOUDFLARE_WORKER"]
-    assert "binding lists compared" in data["notes"][0]["message"]
+    assert "reported changed out of band" in data["notes"][0]["message"]
     worker = next(t for t in data["targets"] if t["target"] == "CLOUDFLARE_WORKER")
     assert worker["requests"] == 5
 

@@ -37,7 +37,8 @@ def test_meets_both_protocols(worker: CloudflareWorkerPlatform) -> None:
 
 
 def test_read_config(worker: CloudflareWorkerPlatform, recorded: Recorded) -> None:
-    """Secrets come back as names, plain and JSON vars with values, the marker is the active version."""
+    """Secrets are the active version's secret bindings, plain and JSON vars come with values, the
+    marker is the active version."""
     rsps = recorded("cloudflare_worker")
     state = worker.read_config()
     assert state.marker == V3
@@ -199,7 +200,7 @@ def test_bulk_secrets_retried_on_429(
     """The bulk secrets PATCH is idempotent in effect and is retried after a 429's Retry-After."""
     mocked.patch(f"{W}/secrets-bulk", status=429, headers={"Retry-After": "1"}, json=cf_error(971, "rate"))
     mocked.patch(f"{W}/secrets-bulk", status=500, json=cf_error(10013, "internal"))
-    mocked.patch(f"{W}/secrets-bulk", json=cf_ok({}))
+    mocked.patch(f"{W}/secrets-bulk", json=cf_ok({"A": {"name": "A", "type": "secret_text"}}))
     worker.put_secrets({"A": "value-a"})
     assert fake_time.sleeps[0] == 1.0
     assert len(mocked.calls) == 3

@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from deploycheck.errors import SyncError
 from deploycheck.platforms import open_local
 from deploycheck.platforms.base import VarChange
-from deploycheck.platforms.local_dotenv import format_value, read_dotenv, write_dotenv
+from deploycheck.platforms.dotenv_readers import unrepresentable
+from deploycheck.platforms.local_dotenv import HEADER, format_value, read_dotenv, write_dotenv
 
 NAMES = st.from_regex(r"[A-Z_][A-Z0-9_]{0,20}", fullmatch=True)
 VALUES = st.text(st.characters(exclude_categories=("Cs",), exclude_characters="\x00"), max_size=60)
@@ -46,8 +47,15 @@ def test_tricky_values_round_trip(tmp_path: Path, value: str) -> None:
 @settings(max_examples=150, deadline=None)
 @given(st.dictionaries(NAMES, VALUES, max_size=6))
 def test_round_trip_property(tmp_path_factory: pytest.TempPathFactory, values: dict[str, str]) -> None:
-    """Whatever is written, python-dotenv reads back the same mapping."""
+    """Whatever is written, python-dotenv reads back the same mapping; what is refused is a value
+    no quoting carries exactly, and then nothing is written."""
     path = tmp_path_factory.mktemp("env") / ".env.local"
+    refused = {k: why for k, v in values.items() if (why := unrepresentable(v, ()))}
+    if refused:
+        with pytest.raises(SyncError, match="nothing was written"):
+            write_dotenv(path, values)
+        assert not path.exists()
+        return
     write_dotenv(path, values)
     assert read_dotenv(path) == values
 
@@ -73,16 +81,21 @@ def test_replace_is_atomic_on_failure(tmp_path: Path) -> None:
 
 
 def test_single_quotes_by_default() -> None:
-    """Values are single-quoted so no dotenv reader expands them."""
+    """Values are single-quoted (read verbatim by every reader); a quote or CR moves them to double quotes."""
     assert format_value("${X}") == "'${X}'"
-    assert format_value("a'b") == "'a\\'b'"
-    assert format_value("a\rb").startswith('"')
+    assert format_value("back\\slash") == "'back\\slash'"
+    assert format_value("it's") == '"it\'s"'
+    assert format_value("a\rb") == '"a\\rb"'
+    assert format_value("it's a back\\slash") == '"it\'s a back\\slash"'
+    assert format_value("it's\\n") == "it's\\n"
+    with pytest.raises(ValueError, match="backslash"):
+        format_value("it's\na back\\nslash")
 
 
 def test_adapter_applies_changes(tmp_path: Path) -> None:
     """apply_config adds, changes and removes keys, keeping the others."""
     path = tmp_path / ".env.local"
-    path.write_text("KEEP=1\nOLD=2\nCHANGE=3\n")
+    path.write_text(HEADER.format(source="t") + "KEEP=1\nOLD=2\nCHANGE=3\n")
     adapter = open_local(path, plain_names=("KEEP",))
     result = adapter.apply_config(
         [

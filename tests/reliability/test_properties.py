@@ -17,11 +17,13 @@ from hypothesis import strategies as st
 
 from deploycheck.cli import main
 from deploycheck.config import load_config
-from deploycheck.errors import SoTError
+from deploycheck.errors import SoTError, SyncError
 from deploycheck.platforms.base import VarChange
+from deploycheck.platforms.dotenv_readers import unrepresentable
 from deploycheck.platforms.local_dotenv import LocalDotenvPlatform
 from deploycheck.redact import redactor
 from deploycheck.sot import load_sot
+from deploycheck.sync import readers_of
 
 from .conftest import CONFIG
 
@@ -42,12 +44,19 @@ def tag(request: pytest.FixtureRequest, column: str) -> None:
 @FAST
 @given(values=st.dictionaries(NAMES, VALUES, min_size=1, max_size=6))
 def test_dotenv_writer_round_trips_any_value(values: dict[str, str], request) -> None:  # type: ignore[no-untyped-def]
-    """Whatever the values (quotes, #, =, newlines, unicode, ${}), python-dotenv reads back exactly them."""
+    """Whatever the values (quotes, #, =, newlines, unicode, ${}), python-dotenv reads back exactly
+    what is written; a value no quoting carries to every reader is refused and nothing is written."""
     tag(request, ".env writer")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "apps" / ".env.local"
         adapter = LocalDotenvPlatform(path)
-        adapter.apply_config([VarChange(name, "add", value, secret=True) for name, value in values.items()])
+        changes = [VarChange(name, "add", value, secret=True) for name, value in values.items()]
+        if any(unrepresentable(v, ()) for v in values.values()):
+            with pytest.raises(SyncError, match="nothing was written"):
+                adapter.apply_config(changes)
+            assert not path.exists()
+            return
+        adapter.apply_config(changes)
         assert dotenv_values(path, interpolate=False, encoding="utf-8") == values
         assert path.stat().st_mode & 0o777 == 0o600
 
@@ -84,7 +93,8 @@ targets:
     )
 )
 def test_sync_local_round_trips_table_values(values: dict[str, str], request) -> None:  # type: ignore[no-untyped-def]
-    """``sync-env --mode=local`` writes DEV values that python-dotenv reads back identical."""
+    """``sync-env --mode=local`` writes DEV values that python-dotenv reads back identical, or refuses
+    (exit 2, nothing written) a value the file's readers cannot all read back exactly."""
     tag(request, ".env round trip")
     redactor.clear()
     with tempfile.TemporaryDirectory() as folder:
@@ -102,8 +112,14 @@ def test_sync_local_round_trips_table_values(values: dict[str, str], request) ->
         (root / "app.env").write_text(table, "utf-8")
         argv = ["sync-env", "--mode=local", "--config", str(root / "deploycheck.yaml")]
         code = main([*argv, "--sot", str(root / "app.env"), "--state-dir", str(root / "state")])
-        assert code == 0
         written = root / "app" / ".env.local"
+        readers = readers_of(load_config(root / "deploycheck.yaml").targets["APP"])
+        if any(unrepresentable(v, readers) for v in values.values()):
+            assert code == 2
+            assert not written.exists()
+            redactor.clear()
+            return
+        assert code == 0
         assert dotenv_values(written, interpolate=False, encoding="utf-8") == values
         assert written.stat().st_mode & 0o777 == 0o600
     redactor.clear()

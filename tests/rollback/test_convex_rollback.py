@@ -186,3 +186,37 @@ def test_forced_override_of_a_refusal_is_recorded(git_app, sandbox_env, sandbox_
     event = audit_lines()[-1]
     assert event["schema_guard_overridden"] is True and event["forced"] is True
     assert any("messages.kind: validator not readable" in change for change in event["breaking_changes"])
+def test_default_target_is_the_change_before_the_running_one(git_app, request) -> None:  # type: ignore[no-untyped-def]
+    """When HEAD did not touch the Convex folder, the default target is the change before the one
+    running (HEAD's folder is the last change's), never the running code itself."""
+    request.node.user_properties.append(("reliability-cell", "rollback targets|convex default target|rollback"))
+    old = git_app.commit(OLD, "old schema")
+    git_app.commit(OLD.replace("body", "text"), "rename body")
+    (git_app.root / "README.md").write_text("docs only\n")
+    git_app.git("add", "-A")
+    git_app.git("commit", "-q", "-m", "docs only")
+    assert previous_ref(git_app.root, "convex", "HEAD") == old
+
+
+def test_plan_shows_the_diff_and_refuses_an_empty_one(git_app, sandbox_env, capsys, request) -> None:  # type: ignore[no-untyped-def]
+    """The dry-run plan lists the files the rollback reverts; a target whose Convex folder equals the
+    running one is refused (exit 1) as a rollback that changes nothing."""
+    request.node.user_properties.append(("reliability-cell", "rollback targets|convex empty diff|rollback"))
+    git_app.commit(OLD, "old schema")
+    module = git_app.root / "convex" / "messages.ts"
+    module.write_text(module.read_text() + "// a comment changes the code\n")
+    git_app.git("add", "-A")
+    git_app.git("commit", "-q", "-m", "change the module")
+    (git_app.root / "README.md").write_text("docs only\n")
+    git_app.git("add", "-A")
+    git_app.git("commit", "-q", "-m", "docs only")
+    capsys.readouterr()
+    code = rollback(git_app, "convex", "--env", "sandbox", "--dry-run", "--reason", "test")
+    captured = capsys.readouterr()
+    out = captured.out
+    assert code == 0, captured.err
+    assert "reverts (convex" in out and "messages.ts" in out
+    code = rollback(git_app, "convex", "--env", "sandbox", "--to", "HEAD~1", "--dry-run", "--reason", "test")
+    captured = capsys.readouterr()
+    assert code == 1
+    assert "would change nothing" in captured.out + captured.err

@@ -114,7 +114,11 @@ def test_two_concurrent_syncs_serialize(s3_project: S3Project, sandbox: SandboxI
         (json.loads(body) for key, body in bucket_objects(s3_project.endpoint, s3_project.bucket).items() if "/audit/" in key),
         key=lambda e: e["time"],
     )
-    assert [e["actor"] for e in audit] == ["machine-a", "machine-b"]
+    # each sync writes its intent before its first write and its completion after (write-ahead):
+    # every event of A comes before any of B, and each finished once
+    actors = [e["actor"] for e in audit]
+    assert actors == sorted(actors) and set(actors) == {"machine-a", "machine-b"}
+    assert [e["actor"] for e in audit if e.get("phase") != "intent"] == ["machine-a", "machine-b"]
 
 
 def test_second_sync_refuses_naming_the_holder(s3_project: S3Project, sandbox: SandboxInfo, sandbox_admin: AdminClient) -> None:
@@ -166,7 +170,7 @@ def test_migrate_local_state_to_s3(tmp_path: Path, s3_project: S3Project, sandbo
     s3_project.ledger_key = key_file.read_bytes().hex()
     code, out, err = finish(machine(s3_project, "machine-a", sandbox, "state", "migrate", "--to", "s3", config=config))
     assert code == 0, err
-    assert "copied 20 ledger entries and 1 audit events" in out
+    assert "copied 20 ledger entries and 2 audit events" in out  # the sync's intent and its completion
     code, out, err = finish(machine(s3_project, "machine-b", sandbox, "drift", "--env", "sandbox", "--format", "json"))
     assert code == 0, err + out
     assert drift_states(out) == {"compared": 20}

@@ -126,7 +126,7 @@ def test_type_column_overrides_the_rule(config, tmp_path: Path) -> None:  # type
     """A TYPE column says secret or plain explicitly; an empty cell falls back to the rule."""
     header = "| TARGET | GROUP | KEY | DEV_VALUE | PROD_VALUE | TYPE |\n|---|---|---|---|---|---|\n"
     body = "".join(line.rstrip("\n") + "  |\n" for line in REQUIRED.splitlines())
-    body += "| CONVEX | C | LOG_LEVEL | d | p | secret |\n| CONVEX | C | API_TOKEN_NAME | d | p | plain |\n"
+    body += "| CONVEX | C | LOG_LEVEL | dev-level-1 | prod-level-1 | secret |\n| CONVEX | C | API_TOKEN_NAME | d | p | plain |\n"
     path = tmp_path / "typed.env"
     path.write_text(header + body, encoding="utf-8")
     sot = load_sot(path, config)
@@ -143,7 +143,7 @@ def test_config_lists_override_the_rule(project, tmp_path: Path) -> None:  # typ
         "    local_file: apps/convex/.env.local\n    secrets: [LOG_LEVEL]\n    plain: [PUBLIC_API_KEY]\n",
     )
     project.config_path.write_text(text, encoding="utf-8")
-    path = write(tmp_path, "| CONVEX | C | LOG_LEVEL | d | p |\n| CONVEX | C | PUBLIC_API_KEY | d | p |\n")
+    path = write(tmp_path, "| CONVEX | C | LOG_LEVEL | dev-level-1 | prod-level-1 |\n| CONVEX | C | PUBLIC_API_KEY | d | p |\n")
     kinds = {e.key: e.secret for e in load_sot(path, project.config).entries}
     assert kinds == {**kinds, "LOG_LEVEL": True, "PUBLIC_API_KEY": False}
 

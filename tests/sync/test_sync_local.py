@@ -83,12 +83,18 @@ def test_second_local_run_rewrites_nothing(project, cli) -> None:  # type: ignor
 
 
 def test_keys_not_in_the_table_are_kept(project, cli) -> None:  # type: ignore[no-untyped-def]
-    """A developer's own key in a local file survives a sync and is reported, not deleted."""
+    """A hand-written local file is refused without --force (exit 2, untouched); with --force a backup
+    is kept and the developer's own key survives the sync and is reported, not deleted."""
     path = project.root / LOCAL_FILES["CONVEX"]
     path.parent.mkdir(parents=True)
     path.write_text("MY_DEBUG_FLAG=1\nAPP_ENV=stale\n", "utf-8")
-    run = cli(project.args("--mode=local", "--target", "CONVEX"))
+    refused = cli(project.args("--mode=local", "--target", "CONVEX"))
+    assert refused.code == 2 and "not written by deploycheck" in refused.err and "--force" in refused.err
+    assert path.read_text("utf-8") == "MY_DEBUG_FLAG=1\nAPP_ENV=stale\n"
+    run = cli(project.args("--mode=local", "--target", "CONVEX", "--force"))
     assert run.code == 0, run.err
+    backup = path.with_name(path.name + ".deploycheck-backup")
+    assert backup.read_text("utf-8") == "MY_DEBUG_FLAG=1\nAPP_ENV=stale\n"
     values = dotenv_values(path, interpolate=False)
     assert values["MY_DEBUG_FLAG"] == "1" and values["APP_ENV"] == "development"
     assert "? MY_DEBUG_FLAG" in run.out and "~ APP_ENV: stale -> development" in run.out

@@ -66,7 +66,11 @@ def test_ledger_and_audit_hold_no_values(project, cli, sandbox_env, sandbox_admi
         text = path.read_text("utf-8")
         assert [v for v in values if v in text] == [], path
     audit = [json.loads(line) for line in store.audit_path.read_text("utf-8").splitlines()]
-    assert len(audit) == 1 and audit[0]["mode"] == "deploy-prod" and audit[0]["result"] == "ok"
+    # written ahead: the intent line before the first write, then the completion line
+    assert [a["phase"] for a in audit] == ["intent", "completed"]
+    assert audit[0]["run_id"] == audit[1]["run_id"]
+    audit = audit[1:]
+    assert audit[0]["mode"] == "deploy-prod" and audit[0]["result"] == "ok"
     keys = {k["key"]: k["fingerprint"] for k in audit[0]["keys"]["CONVEX"]}
     assert keys["OPENAI_API_KEY"] == expected_prod()["CONVEX"]["OPENAI_API_KEY"]
 

@@ -57,6 +57,11 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--prune", action="store_true", help="Delete keys absent from the table that deploycheck created"
     )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="--mode=local: overwrite local files deploycheck did not write (a backup is kept)",
+    )
     parser.add_argument("--format", choices=("text", "json"), default="text", help="Output format")
     parser.add_argument("--config", default=None, metavar="PATH", help="Path of deploycheck.yaml")
     parser.add_argument(
@@ -128,8 +133,9 @@ def render_result(report: SyncReport) -> str:
             continue
         applied = ", ".join(outcome.applied) or "none"
         text = f"  {outcome.target}: applied {len(outcome.applied)} ({applied})"
-        if outcome.not_applied:
-            text += f"; NOT applied: {', '.join(outcome.not_applied)}"
+        not_sent = [k for k in outcome.not_applied if k not in outcome.unconfirmed]
+        if not_sent:
+            text += f"; NOT applied: {', '.join(not_sent)}"
         if outcome.error:
             text += f"; error: {outcome.error}"
         elif outcome.failed:
@@ -137,6 +143,9 @@ def render_result(report: SyncReport) -> str:
             more = f" (and {len(reasons) - 1} other errors)" if len(reasons) > 1 else ""
             text += f"; error: {reasons[0]}{more}"
         text += f"; read-back: {outcome.readback}"
+        for name in outcome.unconfirmed:
+            why = outcome.unconfirmed_reasons.get(name, "the platform does not show it")
+            text += f"\n    {name}: applied, not confirmed: {why}"
         lines.append(text)
     lines.append("Re-run the same command to finish the rest." if not report.ok else "Done.")
     return "\n".join(lines)
@@ -194,7 +203,7 @@ def run(args: argparse.Namespace) -> int:
     from deploycheck.redact import fingerprint, set_fingerprint_key
     from deploycheck.sot import load_sot
     from deploycheck.state import open_state
-    from deploycheck.sync import Syncer, SyncRequest
+    from deploycheck.sync import Syncer, SyncRequest, apply_with_audit, unfinished_runs
 
     interactive = sys.stdin.isatty()
     if args.mode == "deploy-prod" and not args.dry_run and not args.yes and not interactive:
@@ -222,6 +231,7 @@ def run(args: argparse.Namespace) -> int:
         only=tuple(args.only),
         targets=tuple(args.target),
         prune=args.prune,
+        force=args.force,
     )
     key = store.key(create=False)
     syncer = Syncer(config, sot, request, ledger=store.ledger(), key_fp=lambda v: fingerprint(v, key))
@@ -234,6 +244,13 @@ def run(args: argparse.Namespace) -> int:
         _raise_unreadable(report)
         return 0 if report.ok else 1
     with store.lock(lock_timeout(args.lock_timeout), purpose=f"sync-env {args.mode} {env}"):
+        for killed in unfinished_runs(store, env=env):
+            print(
+                f"warning: the sync of {killed.get('time', '?')} (run {killed['run_id']}) ended without a "
+                "completion record (killed?); writes it made may be unrecorded, so this run rewrites "
+                "every key the ledger cannot vouch for.",
+                file=sys.stderr,
+            )
         key = store.key(create=True)
         set_fingerprint_key(key)
         syncer.key_fp = lambda v: fingerprint(v, key)
@@ -244,8 +261,7 @@ def run(args: argparse.Namespace) -> int:
         if report.writes and args.mode == "deploy-prod" and not args.yes and not _confirm(report):
             print("Not confirmed: nothing was written.", file=sys.stderr)
             return 1
-        syncer.apply(report)
-        store.append_audit(report.audit_event())
+        apply_with_audit(syncer, report, store)
     _emit(report, args.format, final=True)
     if not report.ok:
         _raise_unreadable(report)

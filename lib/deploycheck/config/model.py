@@ -65,6 +65,7 @@ class Target:
     name: str
     platform: str
     local_file: Path | None = None
+    allow_outside_repo: bool = False
     required: tuple[str, ...] = ()
     secrets: tuple[str, ...] = ()
     plain: tuple[str, ...] = ()
@@ -286,6 +287,7 @@ def _build(path: Path, data: dict[str, Any], lines: dict[str, int]) -> ProjectCo
             name=name,
             platform=t["platform"],
             local_file=resolve(t.get("local_file")),
+            allow_outside_repo=bool(t.get("allow_outside_repo", False)),
             required=tuple(t.get("required") or ()),
             secrets=tuple(t.get("secrets") or ()),
             plain=tuple(t.get("plain") or ()),

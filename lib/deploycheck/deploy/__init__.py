@@ -6,6 +6,11 @@ report (:mod:`.render`) and the run (:mod:`.run`).
 from __future__ import annotations
 
 from deploycheck.deploy.command import TAIL_LINES, CommandResult, run_command
+from deploycheck.deploy.environ import (
+    PASSED_THROUGH,
+    PASSED_THROUGH_PREFIXES,
+    command_environment,
+)
 from deploycheck.deploy.plan import (
     DeployPlan,
     DeployStep,
@@ -36,6 +41,8 @@ from deploycheck.deploy.verify import EXPECT_OPTIONS, Verification, verify_deplo
 
 __all__ = [
     "EXPECT_OPTIONS",
+    "PASSED_THROUGH",
+    "PASSED_THROUGH_PREFIXES",
     "TAIL_LINES",
     "CommandResult",
     "DeployOptions",
@@ -50,6 +57,7 @@ __all__ = [
     "StateReader",
     "StepOutcome",
     "Verification",
+    "command_environment",
     "default_command",
     "deploy",
     "deploy_order",

@@ -41,6 +41,7 @@ from deploycheck.deploy.render import (
 from deploycheck.deploy.verify import Verification, verify_deploy
 from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.redact import redact
+from deploycheck.state import bind_identities
 
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig
@@ -119,9 +120,12 @@ class Deployer:
         self.out.flush()
 
     def command_environ(self, step: DeployStep) -> dict[str, str]:
-        """The environment of a deploy command: os.environ passed through, plus, for this same
+        """The environment of a deploy command: its own platform's variables and the non-secret
+        rest (:func:`deploycheck.deploy.environ.command_environment`), plus, for this same
         deploycheck, its package folder on PYTHONPATH."""
-        environ = dict(self.options.environ)
+        from deploycheck.deploy.environ import command_environment
+
+        environ = command_environment(step.platform, self.options.environ)
         if step.argv[:3] == (sys.executable, "-m", "deploycheck"):
             import deploycheck
 
@@ -232,6 +236,31 @@ def _print_plan(plan: DeployPlan, out: TextIO) -> None:
         out.write(f"     in {step.cwd}, timeout {step.timeout:g} s\n")
 
 
+def _stopped_by_gate(report: DeployReport, options: DeployOptions, out: TextIO) -> bool:
+    """Print the gate's outcome; True when it stops the deploy (drift, and no --allow-drift)."""
+    assert report.gate is not None
+    out.write(redact(f"Gate (drift check of {options.env}): {report.gate.summary}") + "\n")
+    if report.gate.passed:
+        return False
+    out.write(redact(report.gate.report).rstrip() + "\n")
+    if not options.allow_drift:
+        report.stopped_by_gate = True
+        if options.dry_run:
+            # a dry run always shows the whole plan, even the one the gate would stop
+            _print_plan(report.plan, out)
+        out.write(
+            "Deploy stopped by the drift gate: nothing was deployed. Reconcile the drift with "
+            "each finding's action above (sync-env writes the SoT's values; keys the SoT does not "
+            "have are removed on the platform) or pass --allow-drift to deploy anyway.\n"
+        )
+        return True
+    if options.dry_run:
+        out.write("--allow-drift: a real run would deploy despite the gate.\n")
+    else:
+        out.write("--allow-drift: deploying despite the gate.\n")
+    return False
+
+
 def deploy(
     config: ProjectConfig,
     options: DeployOptions,
@@ -263,24 +292,8 @@ def deploy(
             )
         )
     )()
-    out.write(redact(f"Gate (drift check of {options.env}): {report.gate.summary}") + "\n")
-    if not report.gate.passed:
-        out.write(redact(report.gate.report).rstrip() + "\n")
-        if not options.allow_drift:
-            report.stopped_by_gate = True
-            if options.dry_run:
-                # a dry run always shows the whole plan, even the one the gate would stop
-                _print_plan(plan, out)
-            out.write(
-                "Deploy stopped by the drift gate: nothing was deployed. Reconcile the drift with "
-                "each finding's action above (sync-env writes the SoT's values; keys the SoT does not "
-                "have are removed on the platform) or pass --allow-drift to deploy anyway.\n"
-            )
-            return report
-        if options.dry_run:
-            out.write("--allow-drift: a real run would deploy despite the gate.\n")
-        else:
-            out.write("--allow-drift: deploying despite the gate.\n")
+    if _stopped_by_gate(report, options, out):
+        return report
     _print_plan(plan, out)
     if options.dry_run:
         out.write("Dry run: nothing was run.\n")
@@ -303,6 +316,8 @@ def deploy(
             else:
                 outcome = deployer.run_step(step)
                 deployer.audit(outcome)
+                if outcome.status == "deployed" and report.gate.passed:
+                    carry_marker(store, options.env, outcome, _opener(config, options))
             failed = failed or outcome.status == "failed"
             report.outcomes.append(outcome)
             if outcome.status != "skipped":
@@ -334,6 +349,33 @@ def expectations(deployed: list[StepOutcome]) -> dict[str, str]:
         elif outcome.step.platform == "cloudflare-worker" and made.version_id:
             expect["--expect-worker-version"] = made.version_id
     return expect
+
+
+def carry_marker(store: StateBackend, env: str, outcome: StepOutcome, opener: Callable[[str], Any]) -> bool:
+    """After deploycheck's own code deploy, move the target's ledger marker to the new version when
+    that deploy is the only change: it started from the version the ledger recorded (the gate found
+    no drift) and the new version carries the same secret bindings (a code upload inherits the
+    secrets' values). Returns whether the marker moved; any doubt leaves it, so drift reports."""
+    before = outcome.before.active if outcome.before else None
+    after = outcome.after.active if outcome.after else None
+    target = outcome.step.target
+    ledger = store.ledger()
+    if before is None or after is None or before == after:
+        return False
+    try:
+        adapter = opener(target)
+        # the ledger keys markers by the platform resource: say which one this target is
+        bind_identities(ledger, env, {target: adapter})
+        if ledger.target_marker(env, target) != before:
+            return False
+        bindings = getattr(adapter, "secret_bindings", None)
+        if bindings is None or bindings(before) != bindings(after):
+            return False
+    except DeploycheckError:
+        return False
+    ledger.set_target_marker(env, target, after)
+    ledger.save()
+    return True
 
 
 def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], Any]:

@@ -160,15 +160,21 @@ def _compare_write_only(
         )
     r = ctx.reading
     oob: str | None = None
+    moved = _marker_moved(r)
     if remote.marker is not None and record.marker is not None and remote.marker != record.marker:
         oob = f"its change marker is {remote.marker}; the last sync recorded {record.marker}."
-    elif r.recorded_bindings is not None and r.active_bindings is not None:
-        before, now = r.recorded_bindings.get(var.key), r.active_bindings.get(var.key)
-        if before != now:
-            oob = (
-                f"its binding changed between version {r.recorded_marker} (last sync) and the active "
-                f"version {r.state.marker}: {before or 'absent'} -> {now or 'absent'}."
-            )
+    elif getattr(record, "untrusted", False):
+        oob = "changed out of band (cannot tell which): its target changed through another action after "
+        oob += "the last sync wrote it, and the value cannot be read."
+    elif moved:
+        oob = (
+            f"changed out of band (cannot tell which): {r.resource} is at version {r.state.marker}, the "
+            f"last sync left {r.recorded_marker}, and secret values cannot be read."
+        )
+        if r.recorded_bindings is not None and r.active_bindings is not None:
+            before, now = r.recorded_bindings.get(var.key), r.active_bindings.get(var.key)
+            if before != now:
+                oob += f" Its binding changed: {before or 'absent'} -> {now or 'absent'}."
     if oob is not None:
         return ctx.finding(
             var,
@@ -248,21 +254,22 @@ def _unexpected(ctx: _Context, remote: RemoteVar, record: LedgerRecord | None) -
     )
 
 
-def _target_note(reading: TargetReading) -> Note | None:
+def _marker_moved(reading: TargetReading) -> bool:
+    """Whether the target-wide marker, which every configuration write moves, moved since the last sync."""
     marker, recorded = reading.state.marker, reading.recorded_marker
-    tracks_config = get_spec(reading.platform).config_marker
-    if not tracks_config or marker is None or recorded is None or marker == recorded:
+    tracks = reading.state.config_marker or get_spec(reading.platform).config_marker
+    return tracks and marker is not None and recorded is not None and marker != recorded
+
+
+def _target_note(reading: TargetReading) -> Note | None:
+    if not _marker_moved(reading):
         return None
-    if reading.recorded_bindings is not None and reading.active_bindings is not None:
-        how = "binding lists compared; only keys whose binding changed are reported."
-    else:
-        how = "per-key changes cannot be told apart without version details."
     return Note(
         target=reading.target,
         platform=reading.platform,
-        message=f"{reading.resource} changed since the last sync: marker {recorded} then, {marker} now "
-        f"(any write or deploy changes it); {how} Secret values cannot be read, so a secret "
-        "overwritten under the same name is not detectable; re-sync to be sure.",
+        message=f"{reading.resource} changed since the last sync: marker {reading.recorded_marker} then, "
+        f"{reading.state.marker} now (any write or deploy changes it). Secret values cannot be read, so "
+        "every secret of the target is reported changed out of band; a sync rewrites them.",
     )
 
 

@@ -14,6 +14,12 @@ Retries (the policy of wrangler's ``retry.ts`` and stamina, bounded twice):
   budget (default 30 s); ``Retry-After`` (seconds or HTTP-date) is honoured, and when it
   exceeds what is left of the budget the request fails at once.
 
+One deadline covers a request, its retries and every byte of every response body: the
+read timeout bounds each wait for data, and the body is read in chunks against the
+deadline, so a server that trickles a byte a second cannot hold a command past its budget.
+A body larger than ``max_bytes`` (``DEPLOYCHECK_HTTP_MAX_BYTES``, default 16 MiB) is
+refused. Link pagination stops with an error on a repeated ``next`` URL.
+
 Every failure becomes one :class:`deploycheck.errors.PlatformError` subclass naming the
 platform, the operation, the status, the vendor code and the next step; request bodies
 never appear in a message.
@@ -28,11 +34,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from deploycheck import progress
 from deploycheck.errors import (
@@ -259,7 +266,10 @@ class HttpClient:
         with self._lock:
             self.requests += 1
         try:
-            response = self.session.request(method, url, timeout=timeout, allow_redirects=False, **kwargs)
+            response = self.session.request(
+                method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs
+            )
+            self._read_body(response, operation, deadline)
         except requests.exceptions.ConnectTimeout as exc:
             # the request was never sent, so even a write may be repeated
             text = "no connection within the connect timeout"
@@ -294,6 +304,40 @@ class HttpClient:
             raise self.error(response, operation, extra=extra)
         raise self.error(response, operation)
 
+    def _read_body(self, response: requests.Response, operation: str, deadline: float) -> None:
+        """Read the whole body within ``deadline`` and ``max_bytes``, else raise a PlatformError."""
+        limit = self.settings.max_bytes
+        declared = response.headers.get("content-length", "")
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            if declared.isdigit() and int(declared) > limit:
+                raise self._too_large(operation, int(declared))
+            for chunk in _chunks_as_they_arrive(response):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    raise self._too_large(operation, size)
+                if self.clock() > deadline:
+                    msg = f"the response body did not arrive within the {self.settings.budget:g} s budget"
+                    raise PlatformTimeout(
+                        f"{msg} ({size} bytes so far, {self._origin.netloc})",
+                        platform=self.platform,
+                        operation=operation,
+                        hint="the platform answers too slowly; try later or raise DEPLOYCHECK_HTTP_BUDGET",
+                    )
+        finally:
+            response.close()
+        response._content = b"".join(chunks)
+
+    def _too_large(self, operation: str, size: int) -> PlatformError:
+        return PlatformError(
+            f"the response is larger than {self.settings.max_bytes} bytes ({size} bytes or more); not read",
+            platform=self.platform,
+            operation=operation,
+            hint="check the base URL points at the vendor API, or raise DEPLOYCHECK_HTTP_MAX_BYTES",
+        )
+
     def _wait(
         self, failure: PlatformError, retry_after: float | None, retries_done: int, deadline: float
     ) -> float:
@@ -324,15 +368,54 @@ class HttpClient:
         operation: str,
         params: Mapping[str, Any] | None = None,
         max_pages: int = 1000,
+        total_count: Callable[[requests.Response], int | None] | None = None,
+        count_items: Callable[[requests.Response], int] | None = None,
     ) -> list[requests.Response]:
-        """Follow ``Link: rel=next`` from ``path``; return every page's response (GitHub style)."""
-        out = [self.request("GET", path, operation=operation, params=params)]
-        while len(out) < max_pages:
+        """Follow ``Link: rel=next`` from ``path``; return every page's response (GitHub style).
+
+        A ``next`` URL already fetched (a cycle), more than ``max_pages`` pages, or a further
+        page once the items read (``count_items``) reach the first page's ``total_count``
+        raise a MalformedResponse: the list cannot be read completely, so nothing is
+        concluded from it.
+        """
+        first = self.request("GET", path, operation=operation, params=params)
+        out = [first]
+        seen = {first.url}
+        total = total_count(first) if total_count is not None else None
+        items = count_items(first) if count_items is not None else 0
+        while True:
             link = out[-1].links.get("next", {}).get("url")
             if not link:
-                break
-            out.append(self.request("GET", urljoin(self.base_url + "/", link), operation=operation))
-        return out
+                return out
+            url = urljoin(self.base_url + "/", link)
+            if url in seen:
+                raise self.malformed(operation, f"pagination loops: rel=next points back at {url}")
+            if len(out) >= max_pages:
+                raise self.malformed(operation, f"more than {max_pages} pages")
+            if total is not None and count_items is not None and items >= total:
+                raise self.malformed(operation, f"more pages than the reported total_count {total}")
+            seen.add(url)
+            out.append(self.request("GET", url, operation=operation))
+            items += count_items(out[-1]) if count_items is not None else 0
+
+
+def _chunks_as_they_arrive(response: requests.Response) -> Iterator[bytes]:
+    """The body in the pieces the socket delivers (``read1``), so a deadline is checked between
+    them; urllib3's errors become the requests exceptions :meth:`HttpClient._attempt` handles."""
+    raw = response.raw
+    if not hasattr(raw, "read1"):
+        yield from response.iter_content(chunk_size=65536)
+        return
+    while True:
+        try:
+            chunk = raw.read1(65536, decode_content=True)
+        except urllib3.exceptions.ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(str(exc)) from exc
+        except (urllib3.exceptions.ProtocolError, urllib3.exceptions.DecodeError) as exc:
+            raise requests.exceptions.ConnectionError(str(exc)) from exc
+        if not chunk:
+            return
+        yield chunk
 
 
 def dumps(value: Any) -> str:

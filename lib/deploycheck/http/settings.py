@@ -46,15 +46,19 @@ class HttpSettings:
     retries: int = 3
     budget: float = 30.0
     allow_insecure: bool = False
+    #: a response body larger than this is refused (``DEPLOYCHECK_HTTP_MAX_BYTES``)
+    max_bytes: int = 16 * 1024 * 1024
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> HttpSettings:
         """Read ``DEPLOYCHECK_HTTP_TIMEOUT`` (read timeout, s), ``DEPLOYCHECK_HTTP_RETRIES``,
-        ``DEPLOYCHECK_HTTP_BUDGET`` (total s), ``DEPLOYCHECK_ALLOW_INSECURE``."""
+        ``DEPLOYCHECK_HTTP_BUDGET`` (total s), ``DEPLOYCHECK_HTTP_MAX_BYTES`` (largest response
+        body), ``DEPLOYCHECK_ALLOW_INSECURE``."""
         problems: list[Problem] = []
         read = _env_number(environ, "DEPLOYCHECK_HTTP_TIMEOUT", cls.read_timeout, problems)
         retries = _env_number(environ, "DEPLOYCHECK_HTTP_RETRIES", cls.retries, problems)
         budget = _env_number(environ, "DEPLOYCHECK_HTTP_BUDGET", cls.budget, problems)
+        max_bytes = _env_number(environ, "DEPLOYCHECK_HTTP_MAX_BYTES", cls.max_bytes, problems)
         if problems:
             raise ConfigError(problems)
         return cls(
@@ -63,6 +67,7 @@ class HttpSettings:
             retries=int(retries),
             budget=budget,
             allow_insecure=environ.get("DEPLOYCHECK_ALLOW_INSECURE", "") in {"1", "true", "yes"},
+            max_bytes=int(max_bytes),
         )
 
 

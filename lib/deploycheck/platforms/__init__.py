@@ -192,7 +192,12 @@ def open_target(
 
 
 def open_local(
-    path: Path, *, source: str = "the source-of-truth table", plain_names: tuple[str, ...] = ()
+    path: Path,
+    *,
+    source: str = "the source-of-truth table",
+    plain_names: tuple[str, ...] = (),
+    force: bool = False,
 ) -> LocalDotenvPlatform:
-    """The adapter of a local ``.env.local`` file (read and written with python-dotenv)."""
-    return LocalDotenvPlatform(Path(path), source=source, plain_names=plain_names)
+    """The adapter of a local ``.env.local`` file (read and written with python-dotenv);
+    ``force`` lets it overwrite a file deploycheck did not write (keeping a backup)."""
+    return LocalDotenvPlatform(Path(path), source=source, plain_names=plain_names, force=force)

@@ -51,6 +51,9 @@ class ConfigState:
 
     ``marker`` is the target-wide change marker (e.g. the Worker's active version id),
     used to spot changes made after the last sync when no per-key marker exists.
+    ``config_marker`` says the marker moves on every configuration write (the Worker's
+    version does; the Pages deployment id moves on code deploys only): when it moved
+    through someone else's action, the target's write-only secrets are untrusted.
     """
 
     platform: str
@@ -58,6 +61,7 @@ class ConfigState:
     vars: Mapping[str, RemoteVar]
     marker: str | None = None
     requests: int = 0
+    config_marker: bool = False
 
 
 @dataclass(frozen=True)
@@ -75,12 +79,17 @@ class VarChange:
 
 @dataclass(frozen=True)
 class ApplyResult:
-    """What ``apply_config`` did: the names applied, and the markers after the write."""
+    """What ``apply_config`` did: the names applied, and the markers after the write.
+
+    ``unconfirmed`` maps names the platform acknowledged but does not show as written
+    (e.g. no new Worker version carrying the secret) to the reason.
+    """
 
     applied: tuple[str, ...]
     failed: Mapping[str, str] = field(default_factory=dict)
     markers: Mapping[str, str] = field(default_factory=dict)
     marker: str | None = None
+    unconfirmed: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:

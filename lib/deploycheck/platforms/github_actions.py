@@ -58,6 +58,26 @@ def _parse_github_error(response: Any) -> tuple[str, str | int | None]:
     return f"HTTP {response.status_code}", None
 
 
+def _total_count(response: Any) -> int | None:
+    """The ``total_count`` a GitHub list page reports (None when absent or unreadable)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    total = body.get("total_count") if isinstance(body, dict) else None
+    return total if isinstance(total, int) and total >= 0 else None
+
+
+def _count_items(response: Any, kind: str) -> int:
+    """How many ``kind`` items a GitHub list page holds (0 when unreadable)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return 0
+    items = body.get(kind) if isinstance(body, dict) else None
+    return len(items) if isinstance(items, list) else 0
+
+
 class GithubActionsPlatform:
     """The Actions secrets and variables of a repository, or of one of its environments.
 
@@ -66,6 +86,8 @@ class GithubActionsPlatform:
     """
 
     platform = "github-actions"
+    #: the environment variables a deploy command of this platform may see
+    ENVIRONMENT_PREFIXES: tuple[str, ...] = ("GITHUB_", "GH_")
 
     def __init__(
         self,
@@ -163,7 +185,11 @@ class GithubActionsPlatform:
         operation = f"list {kind}"
         out: list[dict[str, Any]] = []
         for response in self.client.pages(
-            f"{self._prefix}/{kind}", operation=operation, params={"per_page": per_page}
+            f"{self._prefix}/{kind}",
+            operation=operation,
+            params={"per_page": per_page},
+            total_count=_total_count,
+            count_items=lambda r: _count_items(r, kind),
         ):
             body = self.client.json(response, operation)
             items = body.get(kind) if isinstance(body, dict) else None
@@ -344,12 +370,13 @@ SPEC = PlatformSpec(
     label="GitHub Actions",
     short_label="GitHub",
     aliases=("github",),
+    environment_prefixes=GithubActionsPlatform.ENVIRONMENT_PREFIXES,
     factory=_open,
     resource_key="repository",
     typed_stores=True,
     case_insensitive=True,
     # GitHub: secrets up to 48 KB, names may not start with GITHUB_, 100 secrets per scope
-    limits=Limits(max_value_bytes=48 * 1024, forbidden_prefixes=("GITHUB_",), max_count=100),
+    limits=Limits(max_value_bytes=48 * 1024, forbidden_prefixes=("GITHUB_",), max_secrets=100),
     remove_hint=_remove_hint,
     dashboard="https://github.com/{repository}/settings/secrets/actions",
     resource_id=lambda text: text.replace("/", "-"),

@@ -29,7 +29,10 @@ class Limits:
     warn_name_chars: int | None = None
     forbidden_prefixes: tuple[str, ...] = ()
     reserved: tuple[str, ...] = ()
-    max_count: int | None = None
+    #: at most this many variables and secrets together on one target
+    max_keys: int | None = None
+    #: at most this many secrets on one target
+    max_secrets: int | None = None
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,9 @@ class PlatformSpec:
     platform adds to a target (the built-in ones are written in the shipped schema).
     ``checks_section`` names the ``checks:`` section of deploycheck.yaml holding the
     defaults of the platform's shipped data-plane checks (``pages``, ``worker``, ``convex``).
+    ``environment_prefixes`` name the environment variables that are the platform's own (its
+    deploy command gets those and no other vendor's); ``local_readers`` are the programs that
+    read the target's local ``.env`` file (see :mod:`deploycheck.platforms.dotenv_readers`).
     """
 
     name: str
@@ -117,6 +123,8 @@ class PlatformSpec:
     deploy_command: str | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     checks_section: str | None = None
+    environment_prefixes: tuple[str, ...] = ()
+    local_readers: tuple[str, ...] = ()
     deploy_rank: int | None = None
     rollback_rank: int | None = None
 

@@ -206,10 +206,11 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
             elif not options.dry_run:
                 audit(config, options.env, _event(plan, options, "refused"))
             enforce(plan.guard, force=options.force, reason=options.reason)
+    todo = [(plan, adapter) for plan, adapter in work if plan.is_possible]
     if options.dry_run:
         print("Dry run: nothing was changed.", file=out)
-        return 0
-    todo = [(plan, adapter) for plan, adapter in work if plan.is_possible]
+        # a dry run of a rollback that could not be done says so in its exit code too
+        return 1 if not todo and any(plan.problem for plan, _ in work) else 0
     if not todo:
         print("Nothing to roll back.", file=out)
         return 1 if any(plan.problem for plan, _ in work) else 0

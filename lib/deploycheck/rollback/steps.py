@@ -28,6 +28,7 @@ from deploycheck.rollback.schema import (
     Evaluator,
     GuardResult,
     check_schema,
+    folder_diff,
     previous_ref,
     resolve_ref,
 )
@@ -212,11 +213,21 @@ def plan_convex(
     target_commit = resolve_ref(repo, to, "--to")
     if target_commit == live:
         return replace(base, to=to, problem=f"{to} is the live ref {from_ref}")
+    diff = folder_diff(repo, convex_dir, live, target_commit)
+    if not diff:
+        return replace(
+            base,
+            to=to,
+            problem=f"{convex_dir} is the same at {to} ({target_commit[:12]}) as at {from_ref}: the rollback "
+            "would change nothing; pass --to an earlier REF that changed it",
+        )
     guard = check_schema(repo, convex_dir, from_ref, to, evaluator)
     command = str(params.get("deploy_command") or "npx convex deploy")
     details = (
         f"current: {from_ref} ({live[:12]})",
         f"target:  {to} ({target_commit[:12]}), folder {convex_dir}",
+        f"reverts ({convex_dir} from {live[:12]} to {target_commit[:12]}):",
+        *(f"  {line}" for line in diff),
         f"schema guard: {guard.summary()}",
         *(f"  {line}" for line in guard.lines()),
     )

@@ -4,8 +4,11 @@ A fault matches requests by service, an optional path regex (``re.search`` on th
 path) and an optional method. It can delay (``latency_ms``), answer a status with an
 optional raw ``body`` and ``Retry-After`` header, hang until cleared, drop the
 connection (``drop``: no response; a WebSocket upgrade is accepted, then cut), or (worker only)
-make ``/health`` report ``degraded``/``unhealthy``. ``count`` limits how many requests
-it applies to before it removes itself.
+make ``/health`` report ``degraded``/``unhealthy``. ``ack`` answers the vendor's success
+shape without applying the request ("acknowledged but not applied": Cloudflare's
+``{"success": true, "result": null}``, GitHub's empty 204, Convex's ``{}``), the way a
+platform that loses a write looks to its client. ``count`` limits how many requests it
+applies to before it removes itself.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ _KNOWN_KEYS = {
     "body",
     "health",
     "count",
+    "ack",
 }
 
 
@@ -56,6 +60,7 @@ class Fault:
     body: str | None = None
     health: str | None = None
     count: int | None = None
+    ack: bool = False
     released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     def matches(self, service: str, method: str, path: str) -> bool:
@@ -93,6 +98,7 @@ class Fault:
             "body": self.body,
             "health": self.health,
             "count": self.count,
+            "ack": self.ack,
         }
 
 
@@ -133,6 +139,11 @@ def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR09
     count = spec.get("count")
     if count is not None and (not isinstance(count, int) or count < 1):
         problems.append(f"count must be a positive integer, got {count!r}")
+    ack = spec.get("ack", False)
+    if not isinstance(ack, bool):
+        problems.append(f"ack must be true or false, got {ack!r}")
+    elif ack and (status is not None or body is not None or spec.get("hang")):
+        problems.append("ack answers the vendor's own success shape: it takes no status, body or hang")
     if problems:
         raise ValueError("; ".join(problems))
     return Fault(
@@ -148,6 +159,7 @@ def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR09
         body=body,
         health=health,
         count=count,
+        ack=ack,
     )
 
 

@@ -61,8 +61,19 @@ _CLOUDFLARE_CODES = {
 }
 
 
+def _acknowledged(service: str) -> Response:
+    """The vendor's success answer to a write that is then not applied."""
+    if service == "github":
+        return Response(status=204, body=None)
+    if service == "cloudflare":
+        return Response(status=200, body={"success": True, "errors": [], "messages": [], "result": None})
+    return Response(status=200, body={})
+
+
 def fault_response(service: str, fault: Fault) -> Response:
     """The response an injected status fault produces, shaped like the vendor's errors."""
+    if fault.ack:
+        return _acknowledged(service)
     status = fault.status or (200 if fault.body is not None else 500)
     headers: dict[str, str] = {}
     if fault.retry_after is not None:
@@ -141,7 +152,7 @@ class _Handler(BaseHTTPRequestHandler):
             owner.record(request.method, path, 0)
             self.close_connection = True
             return
-        if fault is not None and (fault.status is not None or fault.body is not None):
+        if fault is not None and (fault.status is not None or fault.body is not None or fault.ack):
             response = fault_response(owner.service, fault)
         elif is_upgrade(request) and hasattr(owner.emulator, "open_session"):
             self._upgrade(request, drop=fault is not None and fault.drop)

@@ -24,7 +24,13 @@ from deploycheck.sot.model import (
     is_secret_name,
 )
 from deploycheck.sot.parse import COLUMNS, load_sot, parse_sot, sot_from_text, split_row
-from deploycheck.sot.rules import PlatformLimits, dev_markers, limits_of, validate
+from deploycheck.sot.rules import (
+    PlatformLimits,
+    count_problems,
+    dev_markers,
+    limits_of,
+    validate,
+)
 from deploycheck.sot.secrets import register_run_secrets
 
 __all__ = [
@@ -40,6 +46,7 @@ __all__ = [
     "Keyring",
     "PlatformLimits",
     "SourceOfTruth",
+    "count_problems",
     "dev_markers",
     "is_sealed",
     "is_secret_name",

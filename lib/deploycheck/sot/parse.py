@@ -316,7 +316,8 @@ def load_sot(
         hint += "."
         raise SoTError([_problem(source, None, f"cannot read the table: {exc.strerror}.", hint)]) from None
     try:
-        text = data.decode("utf-8")
+        # "utf-8-sig": a table saved as UTF-8 with a byte-order mark (Windows editors) reads the same
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise SoTError(

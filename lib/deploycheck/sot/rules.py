@@ -10,14 +10,20 @@ Each rule cites its vendor source (``/work/shared/vendor-api``):
 - Convex (A3): names ``^[a-zA-Z_][a-zA-Z0-9_]*$`` up to 256 bytes (the docs' 40-character
   limit is a warning), values up to 8 KiB, ``CONVEX_CLOUD_URL`` / ``CONVEX_SITE_URL`` are
   system variables that cannot be set;
-- Cloudflare Workers: values up to 5 KB (developers.cloudflare.com/workers/platform/limits,
-  "Environment variables"); Cloudflare Pages sets ``CF_PAGES``, ``CF_PAGES_BRANCH``,
-  ``CF_PAGES_COMMIT_SHA`` and ``CF_PAGES_URL`` itself
-  (developers.cloudflare.com/pages/configuration/build-configuration).
+- Cloudflare Workers: values up to 5 KB and 128 variables and secrets together per Worker
+  (developers.cloudflare.com/workers/platform/limits, "Environment variables"); Cloudflare
+  Pages runs its Functions as Workers under the same limits (5 KB, 128), and sets
+  ``CF_PAGES``, ``CF_PAGES_BRANCH``, ``CF_PAGES_COMMIT_SHA`` and ``CF_PAGES_URL`` itself
+  (developers.cloudflare.com/pages/configuration/build-configuration);
+- counts: GitHub stores at most 100 secrets per repository or environment, Convex 512
+  variables per deployment (``ENV_VAR_LIMIT``, convex-github.md A3). The table's keys are
+  counted here; :func:`count_problems` counts a plan's result (what the platform keeps
+  plus what the sync adds) before any write.
 
 And the table's own rules: known targets, one row per key and target, PROD_VALUE set for
 keys deployed where PROD values go, and no PROD_VALUE pointing at development (localhost,
-127.0.0.1, or the development Convex deployment's name or URL). A secret whose PROD_VALUE
+any address of 127.0.0.0/8, ``::1``, ``0.0.0.0``, or the development Convex deployment's name
+or URL). A secret whose PROD_VALUE
 equals its DEV_VALUE is a warning.
 """
 
@@ -37,10 +43,12 @@ if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig, Target
     from deploycheck.sot.model import Entry
 
-__all__ = ["PlatformLimits", "dev_markers", "limits_of", "validate"]
+__all__ = ["PlatformLimits", "count_problems", "dev_markers", "limits_of", "validate"]
 
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-LOCAL_HOSTS = re.compile(r"(?i)(?<![\w.-])(localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?![\w-])")
+LOCAL_HOSTS = re.compile(
+    r"(?i)(?<![\w.-])(localhost|127(?:\.\d{1,3}){3}|0\.0\.0\.0|\[(?:0{0,4}:){2,7}0{0,3}1\]|(?<!:)::1)(?![\w-])"
+)
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,10 @@ class PlatformLimits:
     forbidden_prefixes: tuple[str, ...] = ()
     reserved: tuple[str, ...] = ()
     case_insensitive: bool = False
+    #: at most this many variables and secrets together on one target
+    max_keys: int | None = None
+    #: at most this many secrets on one target
+    max_secrets: int | None = None
 
 
 def limits_of(platform: str) -> PlatformLimits | None:
@@ -70,6 +82,8 @@ def limits_of(platform: str) -> PlatformLimits | None:
         forbidden_prefixes=limits.forbidden_prefixes,
         reserved=limits.reserved,
         case_insensitive=spec.case_insensitive,
+        max_keys=limits.max_keys,
+        max_secrets=limits.max_secrets,
     )
 
 
@@ -258,6 +272,85 @@ def _duplicates(entries: list[Entry], config: ProjectConfig) -> list[Problem]:
     return problems
 
 
+def count_problems(
+    target: str, platform: str, *, keys: int, secrets: int, source: str, what: str
+) -> list[Problem]:
+    """Problems when a target would hold more variables / secrets than ``platform`` allows."""
+    limits = limits_of(platform)
+    if limits is None:
+        return []
+    problems = []
+    if limits.max_keys is not None and keys > limits.max_keys:
+        problems.append(
+            Problem(
+                source=source,
+                message=f"target {target} would hold {keys} variables and secrets ({what}); "
+                f"{limits.label} allows at most {limits.max_keys}.",
+                hint="Move keys to another target, or remove some from the table.",
+            )
+        )
+    if limits.max_secrets is not None and secrets > limits.max_secrets:
+        problems.append(
+            Problem(
+                source=source,
+                message=f"target {target} would hold {secrets} secrets ({what}); {limits.label} allows at "
+                f"most {limits.max_secrets} per repository or environment.",
+                hint="Move secrets to another environment or repository, or remove some from the table.",
+            )
+        )
+    return problems
+
+
+def _counts(entries: list[Entry], config: ProjectConfig) -> list[Problem]:
+    problems = []
+    for target in config.targets.values():
+        rows = [e for e in entries if target.name in e.targets]
+        if rows:
+            problems += count_problems(
+                target.name,
+                target.platform,
+                keys=len({e.key.upper() for e in rows}),
+                secrets=len({e.key.upper() for e in rows if e.secret}),
+                source=str(rows[0].source),
+                what="the table's rows for it",
+            )
+    return problems
+
+
+def _short_secret(entry: Entry, warnings: list[Problem]) -> list[Problem]:
+    """Secrets of 1-3 characters are refused (no redactor can hide them); 4-7 get a warning
+    (they are masked wherever they appear, inside other words too). See deploycheck.redact."""
+    from deploycheck.redact import MIN_SECRET, PIECE
+
+    if not entry.secret:
+        return []
+    problems = []
+    for column, value in (("DEV_VALUE", entry.dev), ("PROD_VALUE", entry.prod)):
+        if not value:
+            continue
+        if len(value) < MIN_SECRET:
+            problems.append(
+                _at(
+                    entry,
+                    f"{column} of secret {entry.key!r} is {len(value)} characters long; a secret "
+                    f"shorter than {MIN_SECRET} characters cannot be kept out of output (masking it "
+                    "would mask ordinary text).",
+                    "Use a longer secret, or mark the key plain (TYPE plain, or the target's plain: "
+                    "list) if it is not secret.",
+                )
+            )
+        elif len(value) < PIECE:
+            warnings.append(
+                _at(
+                    entry,
+                    f"{column} of secret {entry.key!r} is {len(value)} characters long: it is masked "
+                    "wherever it appears in output, inside other words too.",
+                    f"Use a secret of at least {PIECE} characters.",
+                )
+            )
+    return problems
+
+
 def _required(entries: list[Entry], config: ProjectConfig) -> list[Problem]:
     problems = []
     for target in config.targets.values():
@@ -316,6 +409,7 @@ def validate(entries: list[Entry], config: ProjectConfig) -> tuple[list[Problem]
                     "Put the production value in PROD_VALUE; development values belong in DEV_VALUE.",
                 )
             )
+        problems += _short_secret(entry, warnings)
         if entry.secret and entry.prod and entry.prod == entry.dev:
             warnings.append(
                 _at(
@@ -337,4 +431,5 @@ def validate(entries: list[Entry], config: ProjectConfig) -> tuple[list[Problem]
                 )
     problems += _duplicates(entries, config)
     problems += _required(entries, config)
+    problems += _counts(entries, config)
     return problems, warnings

@@ -106,6 +106,9 @@ class LedgerEntry:
     ``fingerprint`` is the keyed fingerprint of the value deploycheck last wrote,
     ``written_at`` when, ``marker`` the platform's change marker after the write (None
     when the platform has none), ``created`` whether deploycheck created the key.
+    ``untrusted`` marks a write-only secret whose target changed through someone else's
+    action after it was written (its value may no longer be the one fingerprinted): the
+    next sync rewrites it, and drift reports it changed out of band until then.
     """
 
     fingerprint: str
@@ -113,6 +116,7 @@ class LedgerEntry:
     marker: str | None = None
     created: bool = False
     secret: bool = False
+    untrusted: bool = False
 
 
 #: the resource identity of entries written before identities were recorded (ledger version 1)
@@ -302,7 +306,7 @@ class Ledger:
         entries = {
             env: {
                 t: {
-                    i: {k: asdict(e) for k, e in sorted(keys.items())}
+                    i: {k: _entry_dict(e) for k, e in sorted(keys.items())}
                     for i, keys in sorted(ids.items())
                     if keys
                 }
@@ -325,6 +329,14 @@ class Ledger:
             self.saver(self)
             return
         write_atomic(self.path, self.to_text())
+
+
+def _entry_dict(entry: LedgerEntry) -> dict[str, Any]:
+    """An entry as saved; ``untrusted`` only when set, so older readers see the same fields."""
+    out = asdict(entry)
+    if not out["untrusted"]:
+        del out["untrusted"]
+    return out
 
 
 def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:

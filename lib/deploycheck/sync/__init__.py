@@ -4,6 +4,8 @@ the run that applies them (:mod:`.run`).
 
 from __future__ import annotations
 
+from deploycheck.sync.audit import apply_with_audit, unfinished_runs
+from deploycheck.sync.local import local_file_problems, readers_of
 from deploycheck.sync.model import MODES, Mode, SyncReport, SyncRequest, TargetOutcome
 from deploycheck.sync.plan import Action, PlanItem, TargetPlan, plan_target
 from deploycheck.sync.run import Opener, Syncer
@@ -19,5 +21,9 @@ __all__ = [
     "Syncer",
     "TargetOutcome",
     "TargetPlan",
+    "apply_with_audit",
+    "local_file_problems",
     "plan_target",
+    "readers_of",
+    "unfinished_runs",
 ]

@@ -33,6 +33,7 @@ class SyncRequest:
     only: tuple[str, ...] = ()
     targets: tuple[str, ...] = ()
     prune: bool = False
+    force: bool = False
 
     @property
     def column(self) -> Column:
@@ -50,6 +51,7 @@ class TargetOutcome:
     applied: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
     unconfirmed: list[str] = field(default_factory=list)
+    unconfirmed_reasons: dict[str, str] = field(default_factory=dict)
     readback: str = "not needed"
     attempted: bool = False
     exception: DeploycheckError | None = field(default=None, repr=False)
@@ -88,6 +90,7 @@ class TargetOutcome:
             "applied": self.applied,
             "failed": self.failed,
             "unconfirmed": self.unconfirmed,
+            "unconfirmed_reasons": self.unconfirmed_reasons,
             "not_applied": self.not_applied if self.attempted else [],
             "readback": self.readback,
         }
@@ -102,6 +105,7 @@ class SyncReport:
     outcomes: list[TargetOutcome]
     warnings: list[str] = field(default_factory=list)
     applied: bool = False
+    interrupted: bool = False
 
     @property
     def ok(self) -> bool:
@@ -127,6 +131,26 @@ class SyncReport:
             "targets": [o.to_dict() for o in self.outcomes],
         }
 
+    def intent_event(self, run_id: str) -> dict[str, Any]:
+        """The audit line written before the first write: what this run is about to write."""
+        return {
+            "event": "sync-env",
+            "phase": "intent",
+            "run_id": run_id,
+            "mode": self.request.mode,
+            "env": self.request.env,
+            "column": self.request.column,
+            "targets": [o.target for o in self.outcomes],
+            "writes": {
+                o.target: [
+                    {"key": i.key, "action": i.action, "secret": i.secret, "fingerprint": i.fingerprint}
+                    for i in o.plan.writes
+                ]
+                for o in self.outcomes
+                if o.plan is not None and o.plan.writes
+            },
+        }
+
     def audit_event(self) -> dict[str, Any]:
         """The audit-log line of this sync: names, actions, fingerprints and results only."""
         keys = {
@@ -150,4 +174,5 @@ class SyncReport:
             "applied": {o.target: o.applied for o in self.outcomes},
             "not_applied": {t: k for t, k in failed.items() if k},
             "result": "ok" if self.ok else ("partial" if any(o.applied for o in self.outcomes) else "failed"),
+            "phase": "interrupted" if self.interrupted else "completed",
         }

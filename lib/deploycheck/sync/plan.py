@@ -7,7 +7,9 @@ with the table's entries for that target and the ledger, and returns a
 - ``add``        the key is missing on the platform;
 - ``change``     the value differs, the type (secret/plain) differs, or a write-only
                  secret cannot be verified (no ledger record, the ledger's fingerprint
-                 differs, or the platform's change marker moved since deploycheck wrote it);
+                 differs, the platform's change marker moved since deploycheck wrote it,
+                 or the target-wide marker moved through someone else's action, which
+                 makes every write-only secret of the target untrusted);
 - ``unchanged``  readable and equal, or a write-only secret whose ledger fingerprint and
                  marker match;
 - ``remove``     with ``prune``: a key absent from the table that the ledger says
@@ -92,6 +94,8 @@ class TargetPlan:
     items: tuple[PlanItem, ...]
     marker: str | None = None
     read_requests: int = 0
+    #: the target-wide marker moved through someone else's action since deploycheck's last write
+    marker_moved: bool = False
 
     @property
     def writes(self) -> list[PlanItem]:
@@ -140,6 +144,7 @@ def _plan_entry(
     platform: str,
     ledger_entry: LedgerEntry | None,
     key_fp: Callable[[str], str],
+    moved: str | None = None,
 ) -> PlanItem:
     fp = key_fp(value)
     new = _show(value, entry.secret, key_fp)
@@ -160,18 +165,26 @@ def _plan_entry(
         if remote.value == value:
             return PlanItem(action="unchanged", old=old, **base)
         return PlanItem(action="change", reason="value differs", old=old, **base)
-    action, reason, old = _verify_write_only(fp, remote, ledger_entry)
+    action, reason, old = _verify_write_only(fp, remote, ledger_entry, moved)
     return PlanItem(action=action, reason=reason, old=old, **base)
 
 
 def _verify_write_only(
-    fp: str, remote: RemoteVar, ledger_entry: LedgerEntry | None
+    fp: str, remote: RemoteVar, ledger_entry: LedgerEntry | None, moved: str | None = None
 ) -> tuple[Action, str, str]:
-    """Decide on a secret the platform will not show, from the ledger's memory of it."""
+    """Decide on a secret the platform will not show, from the ledger's memory of it.
+
+    ``moved`` describes a target-wide marker that moved through someone else's action.
+    """
     if ledger_entry is None:
         return "change", "not verifiable: write-only and no ledger record", "(write-only)"
     if ledger_entry.fingerprint != fp:
         return "change", "the table's value changed since the last sync", ledger_entry.fingerprint
+    if moved is not None:
+        return "change", f"changed out of band (cannot tell which): {moved}", "(write-only)"
+    if getattr(ledger_entry, "untrusted", False):
+        reason = "changed out of band (cannot tell which): its target changed after it was written"
+        return "change", reason, "(write-only)"
     if ledger_entry.marker and remote.marker and ledger_entry.marker != remote.marker:
         moved = f"{ledger_entry.marker} -> {remote.marker}"
         return "change", f"changed on the platform since the last sync (marker {moved})", "(write-only)"
@@ -201,6 +214,10 @@ def plan_target(
     wanted = {fold(k) for k in only}
     remotes = {fold(name): var for name, var in state.vars.items()}
     ledger_entries = {fold(k): e for k, e in ledger.entries(env, target).items()}
+    recorded = ledger.target_marker(env, target) if hasattr(ledger, "target_marker") else None
+    moved: str | None = None
+    if state.config_marker and recorded is not None and state.marker != recorded:
+        moved = f"{state.resource} is at {state.marker}, deploycheck last wrote {recorded}"
     items: list[PlanItem] = []
     desired: set[str] = set()
     for entry in entries:
@@ -218,6 +235,7 @@ def plan_target(
                 platform=state.platform,
                 ledger_entry=ledger_entries.get(fold(entry.key)),
                 key_fp=key_fp,
+                moved=moved,
             )
         )
     for folded, remote in sorted(remotes.items()):
@@ -250,4 +268,5 @@ def plan_target(
         items=tuple(items),
         marker=state.marker,
         read_requests=state.requests,
+        marker_moved=moved is not None,
     )

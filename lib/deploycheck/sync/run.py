@@ -23,11 +23,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from deploycheck.errors import DeploycheckError, InputError, Problem, UsageError
 from deploycheck.platforms import get_spec
-from deploycheck.platforms.base import ConfigPlatform, ConfigState
+from deploycheck.platforms.base import ConfigPlatform, ConfigState, RemoteVar
 from deploycheck.state import Ledger, LedgerEntry, now
 from deploycheck.sync.model import SyncReport, SyncRequest, TargetOutcome
 from deploycheck.sync.plan import plan_target
@@ -35,6 +36,7 @@ from deploycheck.sync.plan import plan_target
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig, Target
     from deploycheck.sot import SourceOfTruth
+    from deploycheck.sync.plan import PlanItem
 
 __all__ = ["Opener", "Syncer"]
 
@@ -51,6 +53,25 @@ def _unknown(label: str, names: list[str], valid: list[str]) -> Problem:
         message=f"unknown {', '.join(map(repr, names))}; valid: {', '.join(valid) or '(none)'}.",
         hint=f"{hint}Use one of the valid names.".strip(),
     )
+
+
+def _not_shown(item: PlanItem, var: RemoteVar | None, written_marker: str | None) -> str:
+    """Why the read-back does not show ``item`` as written ("" when it does).
+
+    A readable value must equal what was written; a write-only secret that already existed
+    must show a moved per-key marker (GitHub ``updated_at``) when the platform has one,
+    since presence alone cannot tell the new value from the old.
+    """
+    if item.action == "remove":
+        return "" if var is None else "still present after the delete"
+    if var is None:
+        return "absent after the write"
+    if var.value is not None:
+        return "" if var.value == item.value else "the platform holds another value"
+    now_marker = var.marker or written_marker
+    if item.action == "change" and item.remote_marker is not None and now_marker == item.remote_marker:
+        return f"its change marker did not move ({now_marker}): the platform shows no new value"
+    return ""
 
 
 class Syncer:
@@ -103,7 +124,9 @@ class Syncer:
         if self.request.mode == "local":
             assert target.local_file is not None  # select_targets keeps only those
             plain = tuple(e.key for e in self.sot.for_target(target.name) if not e.secret)
-            return open_local(target.local_file, source=str(self.sot.path), plain_names=plain)
+            return open_local(
+                target.local_file, source=str(self.sot.path), plain_names=plain, force=self.request.force
+            )
         adapter: ConfigPlatform = open_target(self.config, target, env)
         return adapter
 
@@ -152,6 +175,12 @@ class Syncer:
             problems.append(_unknown("--only", missing, keys))
         if problems:
             raise UsageError(problems)
+        if request.mode == "local":
+            from deploycheck.sync.local import local_file_problems
+
+            unsafe = local_file_problems(config, self.sot, selected, force=request.force)
+            if unsafe:
+                raise InputError(unsafe, title="local files that cannot be written safely")
         return selected
 
     def _plan_one(self, target: Target) -> TargetOutcome:
@@ -209,10 +238,12 @@ class Syncer:
         outcome.applied = list(result.applied)
         outcome.failed = dict(result.failed)
         markers = dict(result.markers)
+        reasons = dict(result.unconfirmed)
         try:
             after = adapter.read_config()
         except DeploycheckError as exc:
             outcome.readback = f"failed: {type(exc).__name__}: {exc}"
+            outcome.unconfirmed = [n for n in outcome.applied]
             return outcome, None, result.marker
         fold = get_spec(plan.platform).fold
         remote = {fold(n): v for n, v in after.vars.items()}
@@ -221,18 +252,22 @@ class Syncer:
             if name not in outcome.applied:
                 continue
             var = remote.get(fold(name))
-            if item.action == "remove":
-                good = var is None
-            else:
-                good = var is not None and (var.value is None or var.value == item.value)
-            if not good:
+            why = reasons.get(name) or _not_shown(item, var, markers.get(name))
+            if why:
+                reasons[name] = why
                 outcome.unconfirmed.append(name)
             elif var is not None and var.marker is None and name in markers:
                 remote[fold(name)] = type(var)(var.name, var.value, var.secret, markers[name])
-        outcome.readback = "confirmed" if not outcome.unconfirmed else "mismatch"
-        return outcome, ConfigState(after.platform, after.resource, remote, after.marker), result.marker
+        outcome.unconfirmed_reasons = {n: reasons[n] for n in outcome.unconfirmed}
+        outcome.readback = "confirmed" if not outcome.unconfirmed else "applied, not confirmed"
+        state = ConfigState(
+            after.platform, after.resource, remote, after.marker, config_marker=after.config_marker
+        )
+        return outcome, state, result.marker
 
     def _record(self, outcome: TargetOutcome, after: ConfigState | None, marker: str | None) -> None:
+        """Record the confirmed writes; move the target marker only when this run wrote and
+        the platform showed it (a no-op sync never advances it)."""
         plan = outcome.plan
         assert plan is not None  # only planned targets are recorded
         env, written = self._ledger_env, now()
@@ -266,11 +301,47 @@ class Syncer:
                     item.fingerprint, written, item.remote_marker, created=False, secret=item.secret
                 )
                 self.ledger.record(env, outcome.target, item.key, entry)
-        final = (after.marker if after else None) or marker or plan.marker
-        self.ledger.set_target_marker(env, outcome.target, final)
+        if plan.marker_moved:
+            # someone else changed the target: every secret this run did not rewrite stays untrusted
+            rewritten = {i.key for i in plan.items if i.is_write and i.change().name in done}
+            for key, entry in self.ledger.entries(env, outcome.target).items():
+                if entry.secret and key not in rewritten and not entry.untrusted:
+                    self.ledger.record(env, outcome.target, key, replace(entry, untrusted=True))
+        if done:
+            final = (after.marker if after else None) or marker
+            self.ledger.set_target_marker(env, outcome.target, final)
+
+    def check_counts(self, report: SyncReport) -> None:
+        """Raise InputError (nothing written) when a target would hold more variables or secrets
+        than its platform allows: what it keeps plus what the plan adds, minus what it removes."""
+        from deploycheck.sot import count_problems
+
+        problems: list[Problem] = []
+        for outcome in report.outcomes:
+            plan = outcome.plan
+            if plan is None:
+                continue
+            kept = [i for i in plan.items if i.action != "remove"]
+            problems += count_problems(
+                plan.target,
+                plan.platform,
+                keys=len(kept),
+                secrets=sum(i.secret for i in kept),
+                source=f"{plan.platform} {plan.resource}",
+                what="the keys it holds and keeps plus the ones this sync adds",
+            )
+        if problems:
+            title = "platform limits that this sync would exceed; nothing was written"
+            raise InputError(problems, title=title)
 
     def apply(self, report: SyncReport, *, save: bool = True) -> SyncReport:
-        """Apply every planned write concurrently; record applied keys in the ledger as targets finish."""
+        """Apply every planned write concurrently; record applied keys in the ledger as targets finish.
+
+        The ledger is saved after each target's batch, so an interrupted run leaves every
+        finished batch recorded. On KeyboardInterrupt (or any other escape) no new batch
+        starts, the batches in flight are waited for and recorded, and the exception goes on.
+        """
+        self.check_counts(report)
         todo = [o for o in report.outcomes if o.plan is not None]
         report.applied = True
         writing = [o for o in todo if o.plan is not None and o.plan.writes]
@@ -278,14 +349,30 @@ class Syncer:
             for outcome in todo:
                 if outcome not in writing:
                     self._record(outcome, None, None)
-        with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(writing)))) as pool:
-            futures = [pool.submit(self._apply_one, o) for o in writing]
+        pool = ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(writing))))
+        futures = [pool.submit(self._apply_one, o) for o in writing]
+        finished: set[int] = set()
+        try:
             for future in as_completed(futures):
-                outcome, after, marker = future.result()
-                if self.request.mode != "local":
-                    self._record(outcome, after, marker)
-                    if save:
-                        self.ledger.save()
-        if save and self.request.mode != "local" and not writing:
-            self.ledger.save()
+                finished.add(id(future))
+                self._finish(future.result(), save=save)
+        except BaseException:
+            report.interrupted = True
+            pool.shutdown(wait=True, cancel_futures=True)
+            for future in futures:
+                landed = future.done() and not future.cancelled() and future.exception() is None
+                if id(future) not in finished and landed:
+                    self._finish(future.result(), save=save)
+            raise
+        finally:
+            pool.shutdown(wait=True)
+            if save and self.request.mode != "local" and not writing:
+                self.ledger.save()
         return report
+
+    def _finish(self, done: tuple[TargetOutcome, ConfigState | None, str | None], *, save: bool) -> None:
+        outcome, after, marker = done
+        if self.request.mode != "local":
+            self._record(outcome, after, marker)
+            if save:
+                self.ledger.save()

@@ -154,7 +154,7 @@ def _sync_sandbox(run: Run) -> None:
     from deploycheck.redact import fingerprint
     from deploycheck.sot import load_sot
     from deploycheck.state import StateStore
-    from deploycheck.sync import Syncer, SyncRequest
+    from deploycheck.sync import Syncer, SyncRequest, apply_with_audit
 
     config, env = run.config, run.env.name
     sot_path = config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT"))
@@ -172,8 +172,7 @@ def _sync_sandbox(run: Run) -> None:
             ledger=store.ledger(),
             key_fp=lambda value: fingerprint(value, key),
         )
-        report = syncer.apply(syncer.plan())
-        store.append_audit(report.audit_event())
+        report = apply_with_audit(syncer, syncer.plan(), store)
     if not report.ok:
         failed = ", ".join(o.target for o in report.outcomes if not o.ok)
         msg = f"the embedded sandbox could not be synced ({failed}); see deploycheck sync-env --env {env}"

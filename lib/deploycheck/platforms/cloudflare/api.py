@@ -145,7 +145,11 @@ class CloudflareApi:
                 break
             if isinstance(total, int) and page * int(got_per_page or per_page) >= total:
                 break
+            if len(out) > max(total if isinstance(total, int) else 0, 0) and isinstance(total, int):
+                raise self.client.malformed(operation, f"more items than the reported total_count {total}")
             page += 1
+        else:
+            raise self.client.malformed(operation, f"more than {MAX_PAGES} pages")
         return out
 
 
@@ -190,6 +194,8 @@ class CloudflareAdapter:
     """
 
     api: CloudflareApi
+    #: the environment variables a deploy command of this platform may see (wrangler's own)
+    ENVIRONMENT_PREFIXES: tuple[str, ...] = ("CLOUDFLARE_", "WRANGLER_")
 
     def _install_hints(self) -> None:
         base = self.api.client.hint

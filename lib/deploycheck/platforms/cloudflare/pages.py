@@ -4,7 +4,11 @@ Env vars live in ``deployment_configs.<stage>.env_vars`` of the project (one GET
 them all). ``secret_text`` values come back as ``""``, so they are read as
 ``RemoteVar(value=None, secret=True)``. Changes go out in one PATCH of the project
 (null deletes, keys left out are kept) echoing ``wrangler_config_hash`` as wrangler
-does; the PATCH carries explicit values, so it is retried like an idempotent request.
+does; the PATCH carries explicit values, so it is retried like an idempotent request. Its
+documented answer is the updated project: a change counts only when that project shows
+it (each written name with its type, each removed name gone, plain values equal); a
+success without a project raises MalformedResponse, and names it does not show are
+returned unconfirmed.
 Rollback is ``POST .../deployments/{id}/rollback`` with ``{}`` and is never retried on
 5xx or timeout.
 """
@@ -20,6 +24,7 @@ from deploycheck.errors import ConfigError, Problem
 from deploycheck.http import HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.dotenv_readers import NEXT_ENV, NODE_DOTENV
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflarePagesPlatform"]
@@ -49,6 +54,18 @@ def _deployment(item: Mapping[str, Any], active_id: str | None) -> Deployment:
     )
 
 
+def _not_shown(change: VarChange, shown: Any) -> str:
+    """Why the project returned by the PATCH does not show ``change`` ("" when it does)."""
+    if change.action == "remove":
+        return "" if not isinstance(shown, dict) else "the updated project still holds it"
+    kind = "secret_text" if change.secret else "plain_text"
+    if not isinstance(shown, dict) or shown.get("type") != kind:
+        return f"the updated project does not hold it as {kind}"
+    if not change.secret and shown.get("value") != (change.value or ""):
+        return "the updated project holds another value"
+    return ""
+
+
 class CloudflarePagesPlatform(CloudflareAdapter):
     """The env vars of one stage (production or preview) of a Pages project, and its deployments.
 
@@ -56,6 +73,8 @@ class CloudflarePagesPlatform(CloudflareAdapter):
     """
 
     platform = "cloudflare-pages"
+    #: who reads this platform's local file (``local_file``) besides deploycheck
+    LOCAL_READERS: tuple[str, ...] = (NODE_DOTENV, NEXT_ENV)
 
     def __init__(
         self,
@@ -163,9 +182,16 @@ class CloudflarePagesPlatform(CloudflareAdapter):
             json={"deployment_configs": {self.stage: stage_body}},
             idempotent=True,
         )
-        canonical = (result or {}).get("canonical_deployment") if isinstance(result, dict) else None
+        if not isinstance(result, dict) or not isinstance(self._stage_config(result).get("env_vars"), dict):
+            shown = "null" if result is None else type(result).__name__
+            raise self.api.client.malformed(
+                "update pages env vars", f"success without the updated project (got {shown}); not applied"
+            )
+        canonical = result.get("canonical_deployment")
         marker = canonical.get("id") if isinstance(canonical, dict) else None
-        return ApplyResult(applied=tuple(c.name for c in changes), marker=marker)
+        shown_vars = self._stage_config(result)["env_vars"]
+        unconfirmed = {c.name: why for c in changes if (why := _not_shown(c, shown_vars.get(c.name)))}
+        return ApplyResult(applied=tuple(c.name for c in changes), marker=marker, unconfirmed=unconfirmed)
 
     # -- deployments --------------------------------------------------------------------------------
 
@@ -254,10 +280,17 @@ SPEC = PlatformSpec(
     label="Cloudflare Pages",
     short_label="Pages",
     aliases=("pages",),
+    environment_prefixes=CloudflarePagesPlatform.ENVIRONMENT_PREFIXES,
+    local_readers=CloudflarePagesPlatform.LOCAL_READERS,
     factory=_open,
     resource_key="project",
     typed_stores=True,
-    limits=Limits(reserved=("CF_PAGES", "CF_PAGES_BRANCH", "CF_PAGES_COMMIT_SHA", "CF_PAGES_URL")),
+    # Pages: 5 KB per variable, 128 variables and secrets per project environment
+    limits=Limits(
+        max_value_bytes=5 * 1024,
+        reserved=("CF_PAGES", "CF_PAGES_BRANCH", "CF_PAGES_COMMIT_SHA", "CF_PAGES_URL"),
+        max_keys=128,
+    ),
     remove_hint=_remove_hint,
     dashboard="https://dash.cloudflare.com/{account}/pages/view/{resource}",
     deploy_command="npx wrangler pages deploy out --project-name {resource} --branch main",

@@ -1,12 +1,20 @@
 """Cloudflare Workers: secrets, plain-text vars, versions, deployments and rollback.
 
-Reading costs three requests whatever the number of keys, made concurrently: the secrets
-list, the script settings (bindings: plain_text vars) and the deployments list (the active
-version id is the target-wide change marker). Secrets are written in one merge-patch request to
+Reading costs three requests whatever the number of keys: the script settings (bindings:
+plain_text vars) and the deployments list concurrently (the active version id is the
+target-wide change marker), then the active version, whose ``secret_text`` bindings are
+the secrets that serve traffic (after a rollback to a version without them, they are
+missing, whatever the latest version holds; during a split deployment the secrets list).
+Secrets are written in one merge-patch request to
 ``secrets-bulk`` (null deletes); plain vars by reading the settings, merging the
 bindings and sending them back as the ``settings`` part of a multipart PATCH, as
 wrangler does. Rollback creates a deployment sending 100% of traffic to an older
 version, exactly like ``wrangler rollback``.
+
+A secrets write counts only when the platform shows it: ``secrets-bulk`` must answer its
+documented result (a map naming every secret written), and afterwards a new version must
+be active that carries each written secret's binding (and none of the removed ones);
+otherwise the names are reported failed or unconfirmed, never applied.
 
 Idempotency: ``secrets-bulk`` and the settings PATCH carry explicit values, so repeating
 them leaves the same state and they are retried; creating a deployment is not retried
@@ -28,11 +36,13 @@ from deploycheck.http import HttpSettings
 from deploycheck.http.client import dumps
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.dotenv_readers import WRANGLER
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflareWorkerPlatform", "WorkerVersion"]
 
 SECRETS_CHANGED = 10220
+SECRET_BINDINGS = frozenset({"secret_text", "secret_key"})
 
 
 @dataclass(frozen=True)
@@ -102,6 +112,8 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
     """
 
     platform = "cloudflare-worker"
+    #: who reads this platform's local file (``local_file``) besides deploycheck
+    LOCAL_READERS: tuple[str, ...] = (WRANGLER,)
 
     def __init__(
         self, api: CloudflareApi, *, script: str, target: str = "CLOUDFLARE_WORKER", env: str = ""
@@ -111,6 +123,8 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
         self.resource = script
         self.target = target
         self.env = env
+        #: the active version id seen by the last read_config (what a write must move on from)
+        self.read_marker: str | None = None
         self._install_hints()
 
     @classmethod
@@ -140,7 +154,11 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
         if code == SECRETS_CHANGED:
             return "secrets changed since that version; re-run with --force to deploy it anyway"
         if code == 10215:
-            return "a gradual deployment is in progress; finish it before changing secrets"
+            return (
+                "the latest version is not the one fully deployed (after a rollback, or during a gradual "
+                "deployment), and Cloudflare changes secrets only then: deploy the version to keep "
+                "(npx wrangler versions deploy, or deploycheck deploy), then re-run"
+            )
         return ""
 
     @property
@@ -177,7 +195,9 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
         """Create, update (value) or delete (None) several secrets in one ``secrets-bulk`` PATCH.
 
         Merge-patch: names left out stay as they are. Retried like an idempotent request,
-        since sending the same explicit values twice leaves the same state.
+        since sending the same explicit values twice leaves the same state. A success
+        envelope whose ``result`` does not name every secret written is a
+        MalformedResponse: the write cannot be counted as applied.
         """
         body = {
             "secrets": {
@@ -185,14 +205,21 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
                 for name, value in secrets.items()
             }
         }
-        self.api.call(
+        operation = "update worker secrets (bulk)"
+        result = self.api.call(
             "PATCH",
             f"{self._path}/secrets-bulk",
-            operation="update worker secrets (bulk)",
+            operation=operation,
             data=json.dumps(body).encode("utf-8"),
             headers={"Content-Type": "application/merge-patch+json"},
             idempotent=True,
         )
+        written = [name for name, value in secrets.items() if value is not None]
+        if not isinstance(result, dict) or any(name not in result for name in written):
+            shown = "null" if result is None else type(result).__name__
+            raise self.api.client.malformed(
+                operation, f"success without the written secrets in result (got {shown}); not applied"
+            )
 
     def settings(self) -> dict[str, Any]:
         """The script settings (bindings, compatibility date, ...)."""
@@ -210,35 +237,80 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
                 out[str(binding.get("name"))] = text
         return out
 
+    def secret_bindings(self, version_id: str) -> set[str]:
+        """Names of the secret bindings ``version_id`` carries (what it serves)."""
+        version = self.get_version(version_id)
+        return {str(b.get("name")) for b in version.bindings if b.get("type") in SECRET_BINDINGS}
+
     def read_config(self) -> ConfigState:
-        """Secrets (names), plain vars (values) and the active version id, in three concurrent requests."""
+        """Plain vars (values), the active version id and its secret bindings, in three requests."""
         before = self.requests
-        # independent reads: concurrently, reading costs one round trip instead of three
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="worker-read") as pool:
-            names_read = pool.submit(self.list_secrets)
+        # independent reads: concurrently, reading costs two round trips instead of three
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="worker-read") as pool:
             plain_read = pool.submit(self.plain_vars)
             marker_read = pool.submit(self.active_version)
-            names, plain, marker = names_read.result(), plain_read.result(), marker_read.result()
+            plain, marker = plain_read.result(), marker_read.result()
+        if marker is not None and "," not in marker:
+            names: Sequence[str] = sorted(self.secret_bindings(marker))
+        else:  # no single active version: the script's secrets list
+            names = self.list_secrets()
         found: dict[str, RemoteVar] = {n: RemoteVar(n, value, secret=False) for n, value in plain.items()}
         for name in names:
             found[name] = RemoteVar(name, None, secret=True)
+        self.read_marker = marker
         return ConfigState(
-            self.platform, self.resource, found, marker=marker, requests=self.requests - before
+            self.platform,
+            self.resource,
+            found,
+            marker=marker,
+            requests=self.requests - before,
+            config_marker=True,
         )
 
     def apply_config(self, changes: Sequence[VarChange]) -> ApplyResult:
         """Apply plain-var changes with one settings PATCH and secrets with one bulk PATCH."""
         plain = [c for c in changes if not c.secret]
         secret = [c for c in changes if c.secret]
-        if plain:
-            self._write_plain(plain, secret)
+        failed: dict[str, str] = {}
+        before = self.read_marker
+        if plain and self._write_plain(plain, secret) and secret:
+            # the settings write made its own version: the secrets write must make another
+            before = self.active_version()
         if secret:
-            self.put_secrets({c.name: None if c.action == "remove" else c.value for c in secret})
+            try:
+                self.put_secrets({c.name: None if c.action == "remove" else c.value for c in secret})
+            except PlatformError as exc:
+                if not plain:
+                    raise
+                failed = {c.name: f"{type(exc).__name__}: {exc}" for c in secret}
         marker = self.active_version()
-        return ApplyResult(applied=tuple(c.name for c in changes), marker=marker)
+        applied = tuple(c.name for c in changes if c.name not in failed)
+        unconfirmed = self._unconfirmed([c for c in secret if c.name not in failed], before, marker)
+        return ApplyResult(applied=applied, failed=failed, marker=marker, unconfirmed=unconfirmed)
 
-    def _write_plain(self, plain: Sequence[VarChange], secret: Sequence[VarChange]) -> None:
-        """Merge plain changes into the bindings; drop plain bindings whose name becomes a secret."""
+    def _unconfirmed(
+        self, secret: Sequence[VarChange], before: str | None, marker: str | None
+    ) -> dict[str, str]:
+        """Secret changes the active version does not show: no new version, or bindings not as written."""
+        if not secret:
+            return {}
+        if marker is None or "," in marker:
+            return {c.name: "no single active version after the write" for c in secret}
+        if before is not None and marker == before:
+            why = f"the active version is still {marker}: the platform made no new version"
+            return {c.name: why for c in secret}
+        bound = self.secret_bindings(marker)
+        out: dict[str, str] = {}
+        for change in secret:
+            if (change.action == "remove") == (change.name in bound):
+                state = "still carries" if change.action == "remove" else "lacks"
+                out[change.name] = f"the active version {marker} {state} its binding"
+        return out
+
+    def _write_plain(self, plain: Sequence[VarChange], secret: Sequence[VarChange]) -> bool:
+        """Merge plain changes into the bindings; drop plain bindings whose name becomes a secret.
+
+        Returns whether a settings PATCH was sent."""
         current = self.settings()
         bindings = [b for b in current.get("bindings") or [] if isinstance(b, dict)]
         replaced = {c.name for c in plain} | {c.name for c in secret}
@@ -255,7 +327,7 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
             if c.action != "remove"
         ]
         if merged == bindings:
-            return
+            return False
         self.api.call(
             "PATCH",
             f"{self._path}/settings",
@@ -263,6 +335,7 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
             files={"settings": (None, dumps({"bindings": merged}), "application/json")},
             idempotent=True,
         )
+        return True
 
     # -- versions and deployments ------------------------------------------------------------------
 
@@ -365,12 +438,14 @@ SPEC = PlatformSpec(
     label="Cloudflare Workers",
     short_label="Workers",
     aliases=("worker",),
+    environment_prefixes=CloudflareWorkerPlatform.ENVIRONMENT_PREFIXES,
+    local_readers=CloudflareWorkerPlatform.LOCAL_READERS,
     factory=_open,
     resource_key="script",
     typed_stores=True,
     config_marker=True,
     # Workers limits: 5 KB per environment variable, 128 variables and secrets per script
-    limits=Limits(max_value_bytes=5 * 1024, max_count=128),
+    limits=Limits(max_value_bytes=5 * 1024, max_keys=128),
     remove_hint=_remove_hint,
     dashboard="https://dash.cloudflare.com/{account}/workers/services/view/{resource}/production",
     deploy_command="npx wrangler deploy",

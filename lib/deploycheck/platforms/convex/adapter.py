@@ -28,6 +28,7 @@ from deploycheck.errors import ConfigError, NotFoundError, Problem
 from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 from deploycheck.platforms.convex.sync import run_system_query
+from deploycheck.platforms.dotenv_readers import NODE_DOTENV
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["ConvexPlatform", "deployment_name_of_key", "normalize_function_id"]
@@ -76,6 +77,10 @@ class ConvexPlatform:
     """
 
     platform = "convex"
+    #: who reads this platform's local file (``local_file``) besides deploycheck
+    LOCAL_READERS: tuple[str, ...] = (NODE_DOTENV,)
+    #: the environment variables a deploy command of this platform may see
+    ENVIRONMENT_PREFIXES: tuple[str, ...] = ("CONVEX_",)
 
     def __init__(
         self,
@@ -325,6 +330,8 @@ SPEC = PlatformSpec(
     name="convex",
     label="Convex",
     short_label="Convex",
+    environment_prefixes=ConvexPlatform.ENVIRONMENT_PREFIXES,
+    local_readers=ConvexPlatform.LOCAL_READERS,
     factory=_open,
     resource_key="deployment",
     limits=Limits(
@@ -332,6 +339,7 @@ SPEC = PlatformSpec(
         max_name_bytes=256,
         warn_name_chars=40,
         reserved=("CONVEX_CLOUD_URL", "CONVEX_SITE_URL"),
+        max_keys=512,
     ),
     remove_hint=_remove_hint,
     dashboard="https://dashboard.convex.dev/d/{resource}",

@@ -36,6 +36,7 @@ __all__ = [
     "GuardResult",
     "check_schema",
     "enforce",
+    "folder_diff",
     "git",
     "previous_ref",
     "resolve_ref",
@@ -81,15 +82,20 @@ def resolve_ref(repo: Path, ref: str, label: str = "--to") -> str:
 
 
 def previous_ref(repo: Path, convex_dir: str, from_ref: str) -> str | None:
-    """The commit before ``from_ref`` that last changed ``convex_dir`` (the default rollback target)."""
+    """The default rollback target: the last commit that changed ``convex_dir`` before the one
+    running. What runs at ``from_ref`` is the folder as its last change (at or before
+    ``from_ref``) left it, so the target is the change before that one, never the running code."""
     done = git(repo, "log", "-n", "2", "--format=%H", from_ref, "--", convex_dir or ".", check=False)
     commits = done.stdout.split()
-    if done.returncode != 0 or not commits:
+    if done.returncode != 0 or len(commits) < 2:
         return None
-    head = resolve_ref(repo, from_ref, "--from")
-    if commits[0] != head:  # from_ref itself did not touch the folder: its last change is what runs
-        return commits[0]
-    return commits[1] if len(commits) > 1 else None
+    return commits[1]
+
+
+def folder_diff(repo: Path, convex_dir: str, from_ref: str, to_ref: str) -> list[str]:
+    """``git diff --stat`` lines of ``convex_dir`` from ``from_ref`` to ``to_ref``: what a rollback undoes."""
+    done = git(repo, "diff", "--stat=100", from_ref, to_ref, "--", convex_dir or ".", check=False)
+    return [line.rstrip() for line in done.stdout.splitlines() if line.strip()]
 
 
 def _reader(repo: Path, commit: str) -> Callable[[str], str | None]:
