@@ -1,8 +1,9 @@
-"""Where each platform's own console shows a target: the links of the report's target rows.
+"""Builders of vendor console links: where a platform's own console shows a target.
 
-One fact per platform, next to the adapters: the URL of the vendor's dashboard page
-for the resource a target names (the Worker, the Pages project, the Convex deployment,
-the GitHub environment). Cloudflare pages need the account id, read from
+Each platform's spec names its console (``PlatformSpec.console``, built with these
+helpers): the URL of the vendor's dashboard page for the resource a target names (the
+Worker, the Pages project, the Convex deployment, the GitHub environment), from the
+target's parameters and the environment. Cloudflare pages need the account id, read from
 ``CLOUDFLARE_ACCOUNT_ID``; without it the account's home page is given.
 """
 
@@ -12,64 +13,41 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-__all__ = ["CONSOLES", "CONSOLE_VARIABLES", "console_url"]
+__all__ = ["CONSOLE_VARIABLES", "Console", "cloudflare_console", "convex_console", "github_console"]
 
 #: the environment variables a console URL may use
 CONSOLE_VARIABLES = ("CLOUDFLARE_ACCOUNT_ID", "GITHUB_REPOSITORY")
 
 
-def _cloudflare(
-    path: Callable[[Mapping[str, Any]], str],
-) -> Callable[[Mapping[str, Any], Mapping[str, str]], str]:
-    def build(params: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+#: (console name, URL) of a target's page, from its parameters and the environment
+Console = Callable[[Mapping[str, Any], Mapping[str, str]], tuple[str, str]]
+
+
+def cloudflare_console(path: Callable[[Mapping[str, Any]], str]) -> Console:
+    """The Cloudflare dashboard page ``path(params)`` of the account in ``CLOUDFLARE_ACCOUNT_ID``."""
+
+    def build(params: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str]:
         account = environ.get("CLOUDFLARE_ACCOUNT_ID", "")
         if not account:
-            return "https://dash.cloudflare.com/"
-        return f"https://dash.cloudflare.com/{quote(account)}/{path(params)}"
+            return "Cloudflare dashboard", "https://dash.cloudflare.com/"
+        return "Cloudflare dashboard", f"https://dash.cloudflare.com/{quote(account)}/{path(params)}"
 
     return build
 
 
-def _convex(params: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+def convex_console(params: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str]:
+    """The Convex dashboard page of the target's deployment."""
     deployment = str(params.get("deployment") or "")
-    return (
-        f"https://dashboard.convex.dev/d/{quote(deployment)}"
-        if deployment
-        else "https://dashboard.convex.dev/"
-    )
+    url = f"https://dashboard.convex.dev/d/{quote(deployment)}" if deployment else "https://dashboard.convex.dev/"
+    return "Convex dashboard", url
 
 
-def _github(params: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+def github_console(params: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str]:
+    """The GitHub page of the target's environment, or of the repository's Actions secrets."""
     repository = str(params.get("repository") or environ.get("GITHUB_REPOSITORY") or "")
     if not repository:
-        return "https://github.com/"
+        return "GitHub", "https://github.com/"
     environment = str(params.get("environment") or "")
     if environment:
-        return f"https://github.com/{repository}/deployments/{quote(environment)}"
-    return f"https://github.com/{repository}/settings/secrets/actions"
-
-
-#: platform -> (console name, URL builder from the target's parameters and the environment)
-CONSOLES: dict[str, tuple[str, Callable[[Mapping[str, Any], Mapping[str, str]], str]]] = {
-    "cloudflare-worker": (
-        "Cloudflare dashboard",
-        _cloudflare(lambda p: f"workers/services/view/{quote(str(p.get('script', '')))}/production"),
-    ),
-    "cloudflare-pages": (
-        "Cloudflare dashboard",
-        _cloudflare(lambda p: f"pages/view/{quote(str(p.get('project', '')))}"),
-    ),
-    "convex": ("Convex dashboard", _convex),
-    "github-actions": ("GitHub", _github),
-}
-
-
-def console_url(
-    platform: str, params: Mapping[str, Any], environ: Mapping[str, str]
-) -> tuple[str, str] | None:
-    """(console name, URL) of the vendor's page for a target, or None for a platform without one."""
-    entry = CONSOLES.get(platform)
-    if entry is None:
-        return None
-    name, build = entry
-    return name, build(params, environ)
+        return "GitHub", f"https://github.com/{repository}/deployments/{quote(environment)}"
+    return "GitHub", f"https://github.com/{repository}/settings/secrets/actions"

@@ -24,6 +24,7 @@ from urllib.parse import quote
 from deploycheck.errors import ConfigError, DeploycheckError, PlatformError, Problem
 from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
+from deploycheck.platforms.consoles import github_console
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["DEFAULT_BASE_URL", "GithubActionsPlatform", "seal"]
@@ -378,6 +379,6 @@ SPEC = PlatformSpec(
     # GitHub: secrets up to 48 KB, names may not start with GITHUB_, 100 secrets per scope
     limits=Limits(max_value_bytes=48 * 1024, forbidden_prefixes=("GITHUB_",), max_secrets=100),
     remove_hint=_remove_hint,
-    dashboard="https://github.com/{repository}/settings/secrets/actions",
+    console=github_console,
     resource_id=lambda text: text.replace("/", "-"),
 )

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from deploycheck.platforms.consoles import Console
+
 __all__ = ["AdapterFactory", "Limits", "OpenRequest", "PlatformSpec", "RemoveHint"]
 
 
@@ -93,7 +95,8 @@ class PlatformSpec:
     ``typed_stores``: secrets and plain values live in separate stores, so a secret held
     as a plain value (or the reverse) is drift. ``config_marker``: the target-wide change
     marker moves on every configuration write (the Worker's active version), not only on
-    code deploys. ``dashboard`` is a format string over ``resource`` and ``account``.
+    code deploys. ``console`` builds the (name, URL) of the vendor's console page of a target
+    from its parameters and the environment (see :mod:`deploycheck.platforms.consoles`).
     ``deploy_command`` (a format string over ``resource``) is the vendor's own deploy
     command when a target names none; ``deploy_rank`` and ``rollback_rank`` place the
     platform in the default deploy and rollback orders (None: deploycheck does not deploy
@@ -118,7 +121,7 @@ class PlatformSpec:
     remote: bool = True
     limits: Limits = field(default_factory=Limits)
     remove_hint: RemoveHint | None = None
-    dashboard: str | None = None
+    console: Console | None = None
     resource_id: Callable[[str], str] = field(default=lambda text: text)
     deploy_command: str | None = None
     params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
@@ -142,12 +145,6 @@ class PlatformSpec:
         hint = self.remove_hint or _default_remove_hint(self.label)
         return hint(resource, key, secret)
 
-    def dashboard_url(self, resource: str, environ: Mapping[str, str]) -> str | None:
-        """The vendor console page of ``resource``, or None when the platform has none."""
-        if not self.dashboard:
-            return None
-        account = environ.get("CLOUDFLARE_ACCOUNT_ID", "") or "-"
-        owner_repo, _, environment = resource.partition(":")
-        return self.dashboard.format(
-            resource=resource, account=account, repository=owner_repo, environment=environment
-        )
+    def console_url(self, params: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str] | None:
+        """(console name, URL) of the vendor's page for a target, or None when the platform has none."""
+        return self.console(params, environ) if self.console is not None else None

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from deploycheck.platforms.consoles import CONSOLE_VARIABLES, console_url
+from deploycheck.platforms import get_spec
+from deploycheck.platforms.consoles import CONSOLE_VARIABLES
 from deploycheck.redact import redact
 from deploycheck.report import DriftRow, TargetRow, group_causes, render_dashboard
 from deploycheck.report import results as reporting
@@ -94,7 +95,7 @@ class Dashboard:
                     name=target.name,
                     platform=target.platform,
                     resource=resource_of(target, self.run.env.name),
-                    console=console_url(target.platform, params, environ),
+                    console=get_spec(target.platform).console_url(params, environ),
                 )
             )
         return rows

@@ -74,7 +74,7 @@ SPEC = PlatformSpec(
     factory=_open,
     resource_key="namespace",
     limits=Limits(max_value_bytes=64),
-    dashboard="https://kv.example/{resource}",
+    console=lambda params, environ: ("Fake KV console", f"https://kv.example/{params.get('namespace', '')}"),
     params={"namespace": {"type": "string", "description": "fake-kv: the namespace"}},
 )
 

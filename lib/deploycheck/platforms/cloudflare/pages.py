@@ -24,6 +24,7 @@ from deploycheck.errors import ConfigError, Problem
 from deploycheck.http import HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import NEXT_ENV, NODE_DOTENV
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
@@ -292,7 +293,7 @@ SPEC = PlatformSpec(
         max_keys=128,
     ),
     remove_hint=_remove_hint,
-    dashboard="https://dash.cloudflare.com/{account}/pages/view/{resource}",
+    console=cloudflare_console(lambda p: f"pages/view/{quote(str(p.get('project', '')))}"),
     deploy_command="npx wrangler pages deploy out --project-name {resource} --branch main",
     deploy_rank=3,
     checks_section="pages",

@@ -36,6 +36,7 @@ from deploycheck.http import HttpSettings
 from deploycheck.http.client import dumps
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import WRANGLER
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
@@ -447,7 +448,9 @@ SPEC = PlatformSpec(
     # Workers limits: 5 KB per environment variable, 128 variables and secrets per script
     limits=Limits(max_value_bytes=5 * 1024, max_keys=128),
     remove_hint=_remove_hint,
-    dashboard="https://dash.cloudflare.com/{account}/workers/services/view/{resource}/production",
+    console=cloudflare_console(
+        lambda p: f"workers/services/view/{quote(str(p.get('script', '')))}/production"
+    ),
     deploy_command="npx wrangler deploy",
     deploy_rank=2,
     checks_section="worker",

@@ -27,6 +27,7 @@ from typing import Any, Literal
 from deploycheck.errors import ConfigError, NotFoundError, Problem
 from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
+from deploycheck.platforms.consoles import convex_console
 from deploycheck.platforms.convex.sync import run_system_query
 from deploycheck.platforms.dotenv_readers import NODE_DOTENV
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
@@ -342,7 +343,7 @@ SPEC = PlatformSpec(
         max_keys=512,
     ),
     remove_hint=_remove_hint,
-    dashboard="https://dashboard.convex.dev/d/{resource}",
+    console=convex_console,
     deploy_command="npx convex deploy --yes",
     deploy_rank=1,
     checks_section="convex",
