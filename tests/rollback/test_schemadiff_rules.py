@@ -22,13 +22,13 @@ def changes(live: Schema, target: Schema) -> list[tuple[str, str, bool, str, str
 
 
 def test_change_text_names_both_sides() -> None:
-    """A change reads "path: kind (live: ...; target: ...)", a missing side shown as "-", no sides at all omitted."""
+    """A change reads "path: kind (current: ...; target: ...)", a missing side shown as "-", no sides at all omitted."""
     assert str(SchemaChange("t.a", "type changed", True, "v.string()", "v.number()")) == (
-        "t.a: type changed (live: v.string(); target: v.number())"
+        "t.a: type changed (current: v.string(); target: v.number())"
     )
-    assert str(SchemaChange("t.a", "field removed", True, "v.string()")) == "t.a: field removed (live: v.string(); target: -)"
-    assert str(SchemaChange("t.b", "optional field added", False, "", "v.optional(v.number())")) == (
-        "t.b: optional field added (live: -; target: v.optional(v.number()))"
+    assert str(SchemaChange("t.a", "field added", True, "v.string()")) == "t.a: field added (current: v.string(); target: -)"
+    assert str(SchemaChange("t.b", "field removed", False, "", "v.optional(v.number())")) == (
+        "t.b: field removed (current: -; target: v.optional(v.number()))"
     )
     assert str(SchemaChange("...auth", "tables from @convex-dev/auth/server removed", True)) == (
         "...auth: tables from @convex-dev/auth/server removed"
@@ -50,27 +50,30 @@ def test_diff_groups_breaking_and_compatible() -> None:
 
 
 def test_field_changes_carry_both_validators() -> None:
-    """Removed, added and retyped fields name the table and field and show the validators involved."""
+    """Fields are worded as what the current schema did: a field the target lacks was added (breaking: the
+    target's v.object rejects it), one the target requires was removed (breaking), one it has as optional was
+    removed (compatible); each names table and field and shows the validators involved."""
     live = table("a: v.string(), b: v.number(), c: v.boolean()")
     target = table("b: v.string(), c: v.boolean(), d: v.optional(v.int64()), e: v.bytes()")
     assert changes(live, target) == [
-        ("t.a", "field removed", True, "v.string()", ""),
-        ("t.d", "optional field added", False, "", "v.optional(v.int64())"),
-        ("t.e", "required field added", True, "", "v.bytes()"),
+        ("t.a", "field added", True, "v.string()", ""),
+        ("t.d", "field removed (optional in the target)", False, "", "v.optional(v.int64())"),
+        ("t.e", "field removed (required in the target)", True, "", "v.bytes()"),
         ("t.b", "type changed", True, "v.float64()", "v.string()"),
     ]
 
 
 def test_optional_changes_and_the_inner_type() -> None:
-    """Optional to required (breaking) and back (compatible) show both sides; the inner types are compared too."""
+    """A field the current schema made optional is breaking (documents may lack it), one it made required is
+    compatible; both sides are shown and the inner types are compared too."""
     assert changes(table("a: v.optional(v.string())"), table("a: v.string()")) == [
-        ("t.a", "optional to required", True, "v.optional(v.string())", "v.string()")
+        ("t.a", "field made optional", True, "v.optional(v.string())", "v.string()")
     ]
     assert changes(table("a: v.string()"), table("a: v.optional(v.string())")) == [
-        ("t.a", "required to optional", False, "v.string()", "v.optional(v.string())")
+        ("t.a", "field made required", False, "v.string()", "v.optional(v.string())")
     ]
     assert changes(table("a: v.optional(v.string())"), table("a: v.number()")) == [
-        ("t.a", "optional to required", True, "v.optional(v.string())", "v.float64()"),
+        ("t.a", "field made optional", True, "v.optional(v.string())", "v.float64()"),
         ("t.a", "type changed", True, "v.string()", "v.float64()"),
     ]
     assert changes(table("a: v.optional(v.string())"), table("a: v.optional(v.number())")) == [
@@ -86,7 +89,7 @@ def test_nested_paths() -> None:
     assert sorted(changes(live, target)) == [
         ("t.l[]", "type changed", True, "v.string()", "v.float64()"),
         ("t.o.x", "type changed", True, "v.string()", "v.float64()"),
-        ("t.r{key}", "type changed", True, "v.string()", 'v.id("u")'),
+        ("t.r{key}", "type widened from v.id to v.string", True, "v.string()", 'v.id("u")'),
         ("t.r{value}", "type changed", True, "v.string()", "v.float64()"),
     ]
 
@@ -94,23 +97,26 @@ def test_nested_paths() -> None:
 @pytest.mark.parametrize(
     ("live", "target", "kind", "breaking"),
     [
-        ('v.literal("x")', "v.string()", "literal widened", False),
-        ("v.literal(true)", "v.boolean()", "literal widened", False),
-        ("v.literal(false)", "v.boolean()", "literal widened", False),
-        ("v.literal(3n)", "v.int64()", "literal widened", False),
-        ("v.literal(3)", "v.float64()", "literal widened", False),
+        ('v.literal("x")', "v.string()", "type narrowed to a literal", False),
+        ("v.literal(true)", "v.boolean()", "type narrowed to a literal", False),
+        ("v.literal(false)", "v.boolean()", "type narrowed to a literal", False),
+        ("v.literal(3n)", "v.int64()", "type narrowed to a literal", False),
+        ("v.literal(3)", "v.float64()", "type narrowed to a literal", False),
+        ("v.string()", 'v.literal("x")', "type widened from a literal", True),
         ("v.literal(3)", "v.int64()", "type changed", True),
         ('v.literal("x")', "v.boolean()", "type changed", True),
         ("v.literal(true)", "v.string()", "type changed", True),
         ("v.literal(3n)", "v.float64()", "type changed", True),
-        ('v.id("users")', "v.string()", "id widened to string", False),
-        ('v.id("users")', 'v.id("teams")', "type changed", True),
-        ("v.string()", 'v.id("users")', "type changed", True),
-        ("v.string()", "v.any()", "type widened to v.any()", False),
+        ('v.id("users")', "v.string()", "type narrowed to v.id", False),
+        ('v.id("users")', 'v.id("teams")', "id of another table", True),
+        ("v.string()", 'v.id("users")', "type widened from v.id to v.string", True),
+        ("v.string()", "v.any()", "type narrowed from v.any()", False),
+        ("v.any()", "v.string()", "type widened to v.any()", True),
     ],
 )
 def test_scalar_widening_rules(live: str, target: str, kind: str, breaking: bool) -> None:
-    """A literal widens only to its own base type, an id only to a string; anything widens to v.any()."""
+    """The target accepts the current literal only as its own base type, an id only as a string, anything as
+    v.any(); the reverse (the current schema widened the type) is breaking."""
     assert changes(table(f"a: {live}"), table(f"a: {target}")) == [
         ("t.a", kind, breaking, parse_schema(f"{HEAD}export default defineSchema({{ t: defineTable({{ a: {live} }}) }});")
          .tables["t"].document.field_map()["a"].describe(),
@@ -119,23 +125,24 @@ def test_scalar_widening_rules(live: str, target: str, kind: str, breaking: bool
 
 
 def test_unknown_validator_cannot_be_compared() -> None:
-    """A validator the guard cannot read, on either side, is a breaking "cannot be compared" change."""
+    """A validator the guard cannot read, on either side, is a breaking "validator not readable" change."""
     found = changes(table("a: custom(1)"), table("a: v.string()"))
-    assert found == [("t.a", "validator changed and cannot be compared", True, "custom(1)", "v.string()")]
+    assert found == [("t.a", "validator not readable", True, "<unreadable: custom(1)>", "v.string()")]
     found = changes(table("a: v.string()"), table("a: custom(2)"))
-    assert [(p, k, b) for p, k, b, _, _ in found] == [("t.a", "validator changed and cannot be compared", True)]
+    assert [(p, k, b) for p, k, b, _, _ in found] == [("t.a", "validator not readable", True)]
 
 
 def test_union_rules() -> None:
-    """A member only LIVE has is breaking; a member only TARGET has is compatible; a scalar may widen to a union."""
+    """A member only CURRENT has was added (breaking); one only TARGET has was removed (compatible); a scalar the
+    target's union accepts is a compatible narrowing."""
     assert changes(table("a: v.union(v.string(), v.null())"), table("a: v.string()")) == [
-        ("t.a", "union member removed", True, "v.null()", "")
+        ("t.a", "union member added", True, "v.null()", "v.string()")
     ]
     assert changes(table("a: v.string()"), table("a: v.union(v.string(), v.null())")) == [
-        ("t.a", "type widened to a union", False, "v.string()", "v.union(v.null(), v.string())")
+        ("t.a", "type narrowed from a union", False, "v.string()", "v.union(v.null(), v.string())")
     ]
     assert changes(table("a: v.union(v.string(), v.null())"), table("a: v.union(v.string(), v.null(), v.number())")) == [
-        ("t.a", "union member added", False, "", "v.float64()")
+        ("t.a", "union member removed", False, "", "v.float64()")
     ]
     assert changes(table("a: v.boolean()"), table("a: v.union(v.string(), v.null())")) == [
         ("t.a", "type changed", True, "v.boolean()", "v.union(v.null(), v.string())")
@@ -163,15 +170,15 @@ def test_discriminated_members_are_paired_by_their_literals() -> None:
 
 
 def test_discriminated_member_added_and_removed() -> None:
-    """A new discriminated member is a compatible addition; dropping one is breaking."""
+    """A discriminated member the current schema dropped is compatible; one it added is breaking."""
     one = schema(f"t: defineTable(v.union({DOC_A}, v.null()))")
     two = schema(f"t: defineTable(v.union({DOC_A}, {DOC_B}, v.null()))")
-    assert [(p, k, b) for p, k, b, _, _ in changes(one, two)] == [("t", "union member added", False)]
-    assert [(p, k, b) for p, k, b, _, _ in changes(two, one)] == [("t", "union member removed", True)]
+    assert [(p, k, b) for p, k, b, _, _ in changes(one, two)] == [("t", "union member removed", False)]
+    assert [(p, k, b) for p, k, b, _, _ in changes(two, one)] == [("t", "union member added", True)]
 
 
 def test_objects_without_discriminator_pair_only_when_alone() -> None:
-    """Two object members with no literal fields cannot be paired: each unmatched live member is removed."""
+    """Two object members with no literal fields cannot be paired: an unmatched current member is an addition."""
     live = schema("t: defineTable(v.union(v.object({ x: v.string() }), v.null()))")
     target = schema("t: defineTable(v.union(v.object({ x: v.number() }), v.null()))")
     assert changes(live, target) == [("t.x", "type changed", True, "v.string()", "v.float64()")]
@@ -179,16 +186,17 @@ def test_objects_without_discriminator_pair_only_when_alone() -> None:
         "t: defineTable(v.union(v.object({ x: v.number() }), v.object({ y: v.number() }), v.null()))"
     )
     found = [(p, k, b) for p, k, b, _, _ in changes(live, crowded)]
-    assert ("t", "union member removed", True) in found
+    assert ("t", "union member added", True) in found
 
 
 def test_tables_added_and_removed() -> None:
-    """A table only LIVE has is removed (breaking, with its document); one only TARGET has is added."""
+    """A table only CURRENT has was added, one only TARGET has was removed; with strictTableNameTypes on both
+    are compatible (the target does not validate unlisted tables; the current code could not write the other)."""
     live = schema("a: defineTable({ x: v.string() }), b: defineTable({ y: v.number() })")
     target = schema("b: defineTable({ y: v.number() }), c: defineTable({ z: v.boolean() })")
     assert changes(live, target) == [
-        ("a", "table removed", True, "v.object({x: v.string()})", ""),
-        ("c", "table added", False, "", "v.object({z: v.boolean()})"),
+        ("a", "table added", False, "v.object({x: v.string()})", ""),
+        ("c", "table removed", False, "", "v.object({z: v.boolean()})"),
     ]
 
 
@@ -197,39 +205,39 @@ def test_index_changes_are_compatible_and_show_their_fields() -> None:
     live = table('a: v.string(), b: v.string()', '.index("by_a", ["a"]).index("by_ab", ["a", "b"])')
     target = table('a: v.string(), b: v.string()', '.index("by_ab", ["b", "a"]).index("by_b", ["b"])')
     assert changes(live, target) == [
-        ("t index index by_a", "index removed", False, "a", ""),
-        ("t index index by_b", "index added", False, "", "b"),
-        ("t index index by_ab", "index changed (rebuilt on push)", False, "a, b", "b, a"),
+        ("t index index by_a", "index added", False, "a", ""),
+        ("t index index by_b", "index removed", False, "", "b"),
+        ("t index index by_ab", "index changed", False, "a, b", "b, a"),
     ]
 
 
 def test_schema_options() -> None:
-    """Validation turned on is breaking, turned off compatible; strictTableNameTypes is a types-only change."""
-    on, off = table("a: v.string()"), table("a: v.string()", "")
+    """Validation the current schema turned off is breaking (its documents were never validated), turned on is
+    compatible; strictTableNameTypes alone is a compatible change."""
+    on = table("a: v.string()")
     off = schema("t: defineTable({ a: v.string() })", ", { schemaValidation: false }")
     assert changes(off, on) == [
-        ("schema", "schema validation turned on: documents written under the live code were never validated", True,
-         "schemaValidation: false", "schemaValidation: true"),
-    ]  # fmt: skip
+        ("schema", "schema validation turned off", True, "schemaValidation: false", "schemaValidation: true"),
+    ]
     assert changes(on, off) == [
-        ("schema", "schema validation turned off", False, "schemaValidation: true", "schemaValidation: false")
+        ("schema", "schema validation turned on", False, "schemaValidation: true", "schemaValidation: false")
     ]
     loose = schema("t: defineTable({ a: v.string() })", ", { strictTableNameTypes: false }")
-    assert changes(on, loose) == [
-        ("schema", "strictTableNameTypes changed (types only)", False, "true", "false")
-    ]
-    assert changes(loose, on) == [
-        ("schema", "strictTableNameTypes changed (types only)", False, "false", "true")
-    ]
+    assert changes(on, loose) == [("schema", "strictTableNameTypes changed", False, "true", "false")]
+    assert changes(loose, on) == [("schema", "strictTableNameTypes changed", False, "false", "true")]
 
 
 def test_breaking_changes_are_harmless_when_target_does_not_validate() -> None:
     """With schemaValidation off in TARGET, document changes are reported but compatible, saying why."""
     live = table("a: v.string()")
     target = schema("t: defineTable({ b: v.string() })", ", { schemaValidation: false }")
-    found = changes(live, target)
-    assert ("t.a", "field removed (target does not validate t)", False, "v.string()", "") in found
-    assert ("t.b", "required field added (target does not validate t)", False, "", "v.string()") in found
+    found = diff_schemas(live, target).changes
+    assert [(c.path, c.kind, c.breaking, c.live, c.target) for c in found] == [
+        ("schema", "schema validation turned on", False, "schemaValidation: true", "schemaValidation: false"),
+        ("t.a", "field added", False, "v.string()", ""),
+        ("t.b", "field removed (required in the target)", False, "", "v.string()"),
+    ]
+    assert all(c.reason.startswith("the target does not validate documents") for c in found)
     assert not diff_schemas(live, target).is_breaking
 
 
@@ -237,21 +245,21 @@ def test_compatible_changes_keep_their_kind_when_target_does_not_validate() -> N
     """A change that is compatible anyway keeps its plain kind under an unvalidated target."""
     live = table("a: v.string()")
     target = schema("t: defineTable({ a: v.string(), b: v.optional(v.string()) })", ", { schemaValidation: false }")
-    assert ("t.b", "optional field added", False, "", "v.optional(v.string())") in changes(live, target)
+    assert ("t.b", "field removed (optional in the target)", False, "", "v.optional(v.string())") in changes(
+        live, target
+    )
 
 
 def test_package_table_groups() -> None:
-    """Tables spread in from a package: a group only LIVE has is breaking, one only TARGET has is compatible."""
+    """Tables spread in from a package the static parser does not read are breaking whichever side has them,
+    and even on both sides while the package's version at each ref is unknown (not provably identical)."""
     imports = 'import { authTables } from "@convex-dev/auth/server";\n'
     with_auth = schema("...authTables, t: defineTable({ a: v.string() })", imports=imports)
     without = schema("t: defineTable({ a: v.string() })")
-    assert changes(with_auth, without) == [
-        ("...authTables", "tables from @convex-dev/auth/server removed", True, "", "")
-    ]
-    assert changes(without, with_auth) == [
-        ("...authTables", "tables from @convex-dev/auth/server added", False, "", "")
-    ]
-    assert changes(with_auth, with_auth) == []
+    unknown = "@convex-dev/auth/server@(version unknown)"
+    assert changes(with_auth, without) == [("...authTables", "package tables added", True, unknown, "")]
+    assert changes(without, with_auth) == [("...authTables", "package tables removed", True, "", unknown)]
+    assert changes(with_auth, with_auth) == [("...authTables", "package tables not readable", True, unknown, unknown)]
 
 
 def test_member_with_two_discriminators_names_both() -> None:
@@ -270,6 +278,6 @@ def test_multi_field_indexes_added_and_removed_list_their_fields() -> None:
     live = table("a: v.string(), b: v.string()", '.index("by_ab", ["a", "b"])')
     target = table("a: v.string(), b: v.string()", '.index("by_ba", ["b", "a"])')
     assert changes(live, target) == [
-        ("t index index by_ab", "index removed", False, "a, b", ""),
-        ("t index index by_ba", "index added", False, "", "b, a"),
+        ("t index index by_ab", "index added", False, "a, b", ""),
+        ("t index index by_ba", "index removed", False, "", "b, a"),
     ]
