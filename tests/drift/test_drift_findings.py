@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import pytest
 
+from deploycheck.errors import ConfigError
 from deploycheck.drift import ExpectedVar, Finding, Note, TargetReading, compare_target
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
@@ -58,7 +59,8 @@ def finding(r: TargetReading, key: str, **fields: object) -> Finding:
 
 
 def fix(key: str) -> str:
-    return f"deploycheck sync-env --mode=deploy-prod --env production --only {key} --target BACKEND"
+    """The remedy as printed: deploy-prod asks for confirmation off a terminal, so it carries ``--yes``."""
+    return f"deploycheck sync-env --mode=deploy-prod --env production --only {key} --target BACKEND --yes"
 
 
 def test_readable_value_never_synced_differs() -> None:
@@ -167,7 +169,8 @@ def test_write_only_secret_marker_moved() -> None:
     ],
 )
 def test_write_only_secret_binding_changed(before: dict[str, str], now: dict[str, str], shown: str) -> None:
-    """A Worker secret whose binding appeared or vanished between versions says which way, "absent" for none."""
+    """An out-of-band Worker version change untrusts its secrets; one whose binding appeared or vanished between
+    the versions also says which way, "absent" for none."""
     r = reading(
         {"TOKEN": RemoteVar("TOKEN", None, secret=True)}, platform="cloudflare-worker", resource="api",
         marker="v2", recorded_marker="v1", recorded_bindings=before, active_bindings=now,
@@ -178,14 +181,15 @@ def test_write_only_secret_binding_changed(before: dict[str, str], now: dict[str
     )  # fmt: skip
     assert findings[0].state == "changed_out_of_band"
     assert findings[0].detail == (
-        "changed on the platform after the last sync: its binding changed between version v1 (last sync) "
-        f"and the active version v2: {shown}."
+        "changed on the platform after the last sync: changed out of band (cannot tell which): api is at version "
+        f"v2, the last sync left v1, and secret values cannot be read. Its binding changed: {shown}."
     )
 
 
 @pytest.mark.parametrize("side", ["recorded_bindings", "active_bindings"])
 def test_one_side_of_the_bindings_unknown_is_not_a_change(side: str) -> None:
-    """When only one version's bindings are known, no per-key change is claimed."""
+    """When only one version's bindings are known, the version change still untrusts the secret (its value
+    cannot be read), but no binding change is claimed."""
     r = reading(
         {"TOKEN": RemoteVar("TOKEN", None, secret=True)}, platform="cloudflare-worker", resource="api",
         marker="v2", recorded_marker="v1", **{side: {"TOKEN": "secret_text"}},
@@ -194,7 +198,26 @@ def test_one_side_of_the_bindings_unknown_is_not_a_change(side: str) -> None:
         "production", r, [ExpectedVar("TOKEN", SECRET, True)], ledger("TOKEN", SECRET), mode="deploy-prod",
         fingerprint_fn=fp,
     )  # fmt: skip
+    assert findings[0].state == "changed_out_of_band"
+    assert findings[0].detail == (
+        "changed on the platform after the last sync: changed out of band (cannot tell which): api is at version "
+        "v2, the last sync left v1, and secret values cannot be read."
+    )
+
+
+def test_same_worker_version_keeps_a_synced_secret_in_sync() -> None:
+    """A Worker secret whose version is the one the last sync left, with the same binding, stays in sync."""
+    r = reading(
+        {"TOKEN": RemoteVar("TOKEN", None, secret=True)}, platform="cloudflare-worker", resource="api",
+        marker="v1", recorded_marker="v1", recorded_bindings={"TOKEN": "secret_text"},
+        active_bindings={"TOKEN": "secret_text"},
+    )  # fmt: skip
+    findings, notes_ = compare_target(
+        "production", r, [ExpectedVar("TOKEN", SECRET, True)], ledger("TOKEN", SECRET), mode="deploy-prod",
+        fingerprint_fn=fp,
+    )  # fmt: skip
     assert findings[0].state == "in_sync"
+    assert notes_ == []
 
 
 def test_missing_key_finding() -> None:
@@ -244,7 +267,7 @@ def _unexpected(platform: str, resource: str, secret: bool, value: str | None = 
 @pytest.mark.parametrize(
     ("platform", "resource", "secret", "hint", "command"),
     [
-        ("convex", "happy-otter-123", True, "npx convex env remove EXTRA (deployment happy-otter-123)", True),
+        ("convex", "happy-otter-123", True, "npx convex env remove EXTRA --deployment happy-otter-123", True),
         ("cloudflare-worker", "my api", True, "npx wrangler secret delete EXTRA --name 'my api'", True),
         ("cloudflare-worker", "api", False,
          "delete the var EXTRA from the Worker's wrangler configuration and redeploy", False),
@@ -256,7 +279,6 @@ def _unexpected(platform: str, resource: str, secret: bool, value: str | None = 
         ("github-actions", "example/app", False, "gh variable delete EXTRA --repo example/app", True),
         ("github-actions", "example/app:prod:eu", False,
          "gh variable delete EXTRA --repo example/app --env prod:eu", True),
-        ("fly-io", "app", False, "delete EXTRA on fly-io (app)", False),
     ],
 )  # fmt: skip
 def test_unexpected_key_removal_hint(platform: str, resource: str, secret: bool, hint: str, command: bool) -> None:
@@ -264,6 +286,12 @@ def test_unexpected_key_removal_hint(platform: str, resource: str, secret: bool,
     f = _unexpected(platform, resource, secret)
     assert f.action == f"remove it on the platform ({hint}) or add it to the SoT for BACKEND"
     assert f.command == (hint if command else None)
+
+
+def test_unexpected_key_on_an_unknown_platform_is_refused() -> None:
+    """A platform the registry does not know gets no made-up hint: the comparison refuses with the valid names."""
+    with pytest.raises(ConfigError, match="unknown platform 'fly-io'"):
+        _unexpected("fly-io", "app", False)
 
 
 def test_unexpected_key_finding_fields() -> None:
@@ -286,14 +314,14 @@ def test_unexpected_key_synced_but_not_created_is_not_pruned() -> None:
     """A platform-only key the ledger knows but deploycheck did not create gets the removal hint, not --prune."""
     r = reading({"EXTRA": RemoteVar("EXTRA", "x", secret=False)})
     f = only(r, [], ledger("EXTRA", "x", created=False))
-    assert f.command == "npx convex env remove EXTRA (deployment happy-otter-123)"
+    assert f.command == "npx convex env remove EXTRA --deployment happy-otter-123"
 
 
 def test_unexpected_key_created_by_deploycheck_prune_action() -> None:
     """A platform-only key deploycheck created says so and gives the prune command as action and command."""
     r = reading({"EXTRA": RemoteVar("EXTRA", "x", secret=False)})
     f = only(r, [], ledger("EXTRA", "x", created=True))
-    prune = "deploycheck sync-env --mode=deploy-prod --env production --target BACKEND --prune"
+    prune = "deploycheck sync-env --mode=deploy-prod --env production --target BACKEND --prune --yes"
     assert f.command == prune
     assert f.action == f"deploycheck created it: remove it with {prune}, or add it to the SoT for BACKEND"
 
@@ -305,35 +333,30 @@ def notes(r: TargetReading) -> list[Note]:
     return compare_target("production", r, [], None, mode="deploy-prod", fingerprint_fn=fp)[1]
 
 
-NOTE_END = (
-    " Secret values cannot be read, so a secret overwritten under the same name is not detectable; re-sync to be sure."
+NOTE = (
+    "api changed since the last sync: marker v1 then, v2 now (any write or deploy changes it). Secret values "
+    "cannot be read, so every secret of the target is reported changed out of band; a sync rewrites them."
 )
 
 
 def test_worker_version_change_note_without_bindings() -> None:
-    """A new Worker version without binding lists gives one note: both markers, and that keys cannot be told apart."""
+    """A new Worker version gives one note: both markers, and that every secret is reported changed out of band."""
     r = reading({}, platform="cloudflare-worker", resource="api", marker="v2", recorded_marker="v1")
-    assert notes(r) == [
-        Note(
-            target="BACKEND", platform="cloudflare-worker",
-            message="api changed since the last sync: marker v1 then, v2 now (any write or deploy changes it); "
-            "per-key changes cannot be told apart without version details." + NOTE_END,
-        )
-    ]  # fmt: skip
+    assert notes(r) == [Note(target="BACKEND", platform="cloudflare-worker", message=NOTE)]
 
 
 def test_worker_version_change_note_with_bindings() -> None:
-    """With both binding lists the note says they were compared; with only one it says keys cannot be told apart."""
+    """Binding lists, on both sides or one, do not soften the note: the secrets are untrusted all the same."""
     both = reading(
         {}, platform="cloudflare-worker", resource="api", marker="v2", recorded_marker="v1",
         recorded_bindings={}, active_bindings={},
     )  # fmt: skip
-    assert "; binding lists compared; only keys whose binding changed are reported." + NOTE_END in notes(both)[0].message
+    assert [n.message for n in notes(both)] == [NOTE]
     for side in ("recorded_bindings", "active_bindings"):
         one_side = reading(
             {}, platform="cloudflare-worker", resource="api", marker="v2", recorded_marker="v1", **{side: {}}
         )
-        assert "per-key changes cannot be told apart" in notes(one_side)[0].message
+        assert [n.message for n in notes(one_side)] == [NOTE]
 
 
 @pytest.mark.parametrize(
@@ -373,4 +396,4 @@ def test_ledger_records_without_created_flag_are_not_pruned() -> None:
     """A LedgerView whose records carry only the protocol's fields gives the platform's removal hint."""
     r = reading({"EXTRA": RemoteVar("EXTRA", "x", secret=False)})
     findings, _ = compare_target("production", r, [], _View(), mode="deploy-prod", fingerprint_fn=fp)
-    assert findings[0].command == "npx convex env remove EXTRA (deployment happy-otter-123)"
+    assert findings[0].command == "npx convex env remove EXTRA --deployment happy-otter-123"
