@@ -31,12 +31,12 @@ def process_redactor() -> Iterator[None]:
 
 
 def test_four_character_secret_is_masked_as_a_whole_word() -> None:
-    """A 4-character secret (the shortest one kept) is masked where it stands alone, not inside a word."""
+    """A 4-character secret (the shortest one kept) is masked alone and inside a word alike."""
     r = Redactor()
     r.add("k9Zq")
     assert r.redact("pin k9Zq, ok") == f"pin {MASK}, ok"
     assert r.redact("k9Zq") == MASK
-    assert r.redact("xk9Zqx") == "xk9Zqx"
+    assert r.redact("xk9Zqx") == f"x{MASK}x"
     assert r.count == 1
 
 
@@ -55,11 +55,12 @@ def test_eight_character_secret_is_masked_inside_a_longer_word() -> None:
     assert r.redact("prefixZq8kLm2wsuffix") == f"prefix{MASK}suffix"
 
 
-def test_seven_character_secret_is_not_masked_inside_a_word() -> None:
-    """A 7-character secret is below a piece: inside a longer word it stays, as a word it is masked."""
+def test_seven_character_secret_is_masked_inside_a_word() -> None:
+    """A 7-character secret is below a piece but still masked whole, inside a longer word and as a word."""
     r = Redactor()
     r.add("Zq8kLm2")
-    assert r.redact("prefixZq8kLm2suffix") == "prefixZq8kLm2suffix"
+    assert r.redact("prefixZq8kLm2suffix") == f"prefix{MASK}suffix"
+    assert r.redact("prefixZq8kLm") == "prefixZq8kLm"
     assert r.redact("is Zq8kLm2") == f"is {MASK}"
 
 

@@ -183,7 +183,8 @@ def test_prod_value_on_a_production_host_passes(config: ProjectConfig) -> None:
 
 def test_github_refuses_names_starting_with_github_in_any_case(config: ProjectConfig) -> None:
     """GitHub refuses a name starting GITHUB_ (case-insensitively), with a rename hint."""
-    problems, _ = check(config, "| GH | G | github_token_x | a | b |\n")
+    # values of 4+ characters: the name reads as a secret, and shorter secrets are refused on their own
+    problems, _ = check(config, "| GH | G | github_token_x | abcd | efgh |\n")
     assert problems == [
         "app.env:3: GitHub Actions (target GH) refuses names starting with GITHUB_: 'github_token_x'. "
         "Hint: Rename the key so it does not start with GITHUB_."
@@ -234,8 +235,13 @@ def test_value_size_limits(config: ProjectConfig, target: str, limit: int, label
 
 
 def test_platform_without_a_size_limit_takes_any_value(config: ProjectConfig) -> None:
-    """Pages and local files have no value limit here."""
-    assert check(config, f"| PAGES,LOCAL | G | BIG | {'v' * 60000} | {'v' * 60000} |\n")[0] == []
+    """Local files have no value limit; Cloudflare Pages has its own (5 KiB), named per column."""
+    assert check(config, f"| LOCAL | G | BIG | {'v' * 60000} | {'v' * 60000} |\n")[0] == []
+    assert check(config, f"| PAGES | G | BIG | {'v' * 5120} | {'v' * 5120} |\n")[0] == []
+    problems, _ = check(config, f"| PAGES,LOCAL | G | BIG | {'v' * 5121} | ok |\n")
+    assert [p.split(". Hint")[0] for p in problems] == [
+        "app.env:3: DEV_VALUE of 'BIG' is 5121 bytes; Cloudflare Pages (target PAGES) accepts at most 5120"
+    ]
 
 
 def test_control_characters_are_refused_per_column(config: ProjectConfig) -> None:
@@ -291,7 +297,7 @@ def test_duplicate_rows_per_target(config: ProjectConfig) -> None:
     problems, _ = check(
         config,
         "| WORKER | W | A | a | b |\n| WORKER | W | A | c | d |\n| WORKER | W | a | a | b |\n"
-        "| GH | G | TOKEN_X | a | b |\n| GH | G | token_x | a | b |\n| LOCAL | L | A | a | b |\n",
+        "| GH | G | TOKEN_X | abcd | efgh |\n| GH | G | token_x | abcd | efgh |\n| LOCAL | L | A | a | b |\n",
     )
     assert problems == [
         "app.env:4: duplicate KEY 'A' for target WORKER: already set at line 3. "
@@ -340,7 +346,7 @@ def test_every_unknown_target_of_a_row_is_reported(config: ProjectConfig) -> Non
 
 def test_size_limit_checked_after_a_target_without_one(config: ProjectConfig) -> None:
     """A target without a value limit listed first does not hide the limit of the next target."""
-    problems, _ = check(config, f"| PAGES,WORKER | W | BIG | d | {'v' * 5121} |\n")
+    problems, _ = check(config, f"| LOCAL,WORKER | W | BIG | d | {'v' * 5121} |\n")
     assert [p.split(" accepts")[0] for p in problems] == [
         "app.env:3: PROD_VALUE of 'BIG' is 5121 bytes; Cloudflare Workers (target WORKER)"
     ]
