@@ -16,6 +16,8 @@ from deploycheck.report import (
     MESSAGE_PROPERTY,
     OUTCOME_PROPERTY,
     PLATFORM_PROPERTY,
+    RESOURCE_PROPERTY,
+    TARGET_PROPERTY,
     Results,
     load_results,
     render_markdown,
@@ -237,9 +239,11 @@ def test_summary_lines() -> None:
 
 
 def test_results_document(tmp_path: Path) -> None:
-    """results.json holds env, metadata, verdict, a count of every outcome and each check, rounded and ordered."""
+    """results.json holds env, metadata, verdict, a count of every outcome and each check, rounded and ordered,
+    with the check's target and platform resource ("" for a check without one)."""
     results = Results("production")
-    results.add_report(report(nodeid="a", duration=0.123456, props=[(PLATFORM_PROPERTY, "convex")]))
+    props = [(PLATFORM_PROPERTY, "convex"), (TARGET_PROPERTY, "BACKEND"), (RESOURCE_PROPERTY, "happy-otter-123")]
+    results.add_report(report(nodeid="a", duration=0.123456, props=props))
     results.add_report(report(nodeid="b", props=WARNED))
     path = results.write(tmp_path / "deep" / "results.json", config="deploycheck.yaml")
     text = path.read_text(encoding="utf-8")
@@ -251,9 +255,9 @@ def test_results_document(tmp_path: Path) -> None:
         "counts": {"pass": 1, "skip": 0, "warn": 1, "fail": 0, "error": 0},
         "checks": [
             {"id": "a", "env": "production", "platform": "convex", "outcome": "pass", "duration": 0.1235,
-             "message": ""},
+             "message": "", "target": "BACKEND", "resource": "happy-otter-123"},
             {"id": "b", "env": "production", "platform": "", "outcome": "warn", "duration": 0.0,
-             "message": "certificate expires in 9 days"},
+             "message": "certificate expires in 9 days", "target": "", "resource": ""},
         ],
     }  # fmt: skip
     assert load_results(path)["verdict"] == "PASSED with warnings"
