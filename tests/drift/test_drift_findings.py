@@ -7,8 +7,8 @@ from typing import NamedTuple
 
 import pytest
 
-from deploycheck.errors import ConfigError
 from deploycheck.drift import ExpectedVar, Finding, Note, TargetReading, compare_target
+from deploycheck.errors import ConfigError
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
 from deploycheck.state import Ledger, LedgerEntry
