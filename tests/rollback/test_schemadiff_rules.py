@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from deploycheck.rollback.schema import Schema, SchemaChange, SchemaDiff, diff_schemas, parse_schema
+from deploycheck.rollback.schema.model import ExternalTables
 
 HEAD = 'import { defineSchema, defineTable } from "convex/server";\nimport { v } from "convex/values";\n'
 
@@ -281,3 +284,115 @@ def test_multi_field_indexes_added_and_removed_list_their_fields() -> None:
         ("t index index by_ab", "index added", False, "a, b", ""),
         ("t index index by_ba", "index removed", False, "", "b, a"),
     ]
+
+
+UNREADABLE = (
+    "cannot compare: call of `custom` from nowhere (not defined or imported): the static parser does not read it "
+    "at schema.ts:3"
+)
+
+
+@pytest.mark.parametrize(
+    ("live", "target", "expected"),
+    [
+        ("a: v.string(), b: v.optional(v.string())", "c: v.string(), b: v.string(), d: v.optional(v.string())", [
+            ("t.a", "field added", "the target's object validator does not list it, and Convex objects reject "
+             "fields they do not list"),
+            ("t.c", "field removed (required in the target)", "documents written without it fail the target"),
+            ("t.d", "field removed (optional in the target)", "documents without it are valid in the target"),
+            ("t.b", "field made optional", "the target requires it, and documents may lack it"),
+        ]),
+        ('a: v.id("u")', 'a: v.id("t")', [("t.a", "id of another table", 'the target accepts only ids of table "t"')]),
+        ('a: v.id("u")', "a: v.string()", [("t.a", "type narrowed to v.id", "an id is a string")]),
+        ('a: v.literal("a")', 'a: v.literal("b")', [("t.a", "literal changed", 'the target accepts only "b"')]),
+        ("a: v.string()", "a: v.union(v.string(), v.null())",
+         [("t.a", "type narrowed from a union", "a member of the target's union accepts it")]),
+        ("a: v.union(v.string(), v.null())", "a: v.string()",
+         [("t.a", "union member added", "no member of the target accepts it")]),
+        ("a: v.union(v.string(), v.null())", "a: v.union(v.string(), v.null(), v.number())",
+         [("t.a", "union member removed", "the target accepts more")]),
+        ('a: v.union(v.literal("a"), v.null())', "a: v.union(v.string(), v.null())",
+         [("t.a", "type narrowed to a literal", "the target's v.string() accepts the literal")]),
+        ("a: v.union(v.string(), custom(1))", "a: v.string()", [("t.a", "validator not readable", UNREADABLE)]),
+        ("a: v.object({ x: custom(1) })", "a: v.string()", [("t.a", "validator not readable", UNREADABLE)]),
+        ("a: v.string()", "a: v.object({ x: custom(1) })", [("t.a", "validator not readable", UNREADABLE)]),
+        ('a: v.string()', 'a: v.string()', []),
+    ],
+)  # fmt: skip
+def test_each_verdict_says_why(live: str, target: str, expected: list[tuple[str, str, str]]) -> None:
+    """Every change carries the reason the report prints with it: why the target accepts or rejects it, and
+    for what the static parser cannot read, what it is and where (file:line)."""
+    found = [(c.path, c.kind, c.reason) for c in diff_schemas(table(live), table(target)).changes]
+    assert found == expected
+
+
+def test_union_with_an_unreadable_member_is_compared_member_by_member() -> None:
+    """A union holding a validator the parser cannot read is still compared member by member: the unreadable
+    member is refused as not readable (breaking), and the members only the target has are reported as removed."""
+    found = changes(table("a: v.union(v.string(), custom(1))"), table("a: v.union(v.string(), v.null(), custom(1))"))
+    assert [(p, k, b) for p, k, b, _, _ in found] == [
+        ("t.a", "validator not readable", True),
+        ("t.a", "union member removed", False),
+        ("t.a", "union member removed", False),
+    ]
+
+
+def test_index_and_schema_option_reasons() -> None:
+    """Index changes say indexes do not constrain documents; validation the current schema turned off says why it breaks."""
+    why = "indexes do not constrain documents; Convex builds them on push"
+    live, target = table("a: v.string()", '.index("i", ["a"])'), table("a: v.string()", '.index("j", ["a"])')
+    assert [c.reason for c in diff_schemas(live, target).changes] == [why, why]
+    off = schema("t: defineTable({ a: v.string() })", ", { schemaValidation: false }")
+    assert [c.reason for c in diff_schemas(off, table("a: v.string()")).changes] == [
+        "documents written under the current schema were never validated; the target validates them"
+    ]
+
+
+AUTH = 'import { authTables } from "@convex-dev/auth/server";\n'
+
+
+def test_table_the_current_schema_does_not_list_breaks_when_it_could_have_been_written() -> None:
+    """A table only the target lists is compatible while strictTableNameTypes kept the current code off it; it
+    breaks when the current schema lets its code write unlisted tables, or spreads in package tables that may be it."""
+    two = schema("t: defineTable({ a: v.string() }), u: defineTable({ b: v.string() })")
+    strict = diff_schemas(schema("t: defineTable({ a: v.string() })"), two).changes
+    assert [(c.path, c.kind, c.breaking, c.reason) for c in strict] == [
+        ("u", "table removed", False, "the current code cannot name it (strictTableNameTypes), so its documents "
+         "are the ones the target's validator checked when the target was last pushed"),
+    ]  # fmt: skip
+    loose = diff_schemas(schema("t: defineTable({ a: v.string() })", ", { strictTableNameTypes: false }"), two)
+    assert [(c.path, c.breaking, c.reason) for c in loose.changes if c.path == "u"] == [
+        ("u", True, "the current schema does not list it and lets its code write to unlisted tables "
+         "(strictTableNameTypes: false), so its documents may not match the target"),
+    ]  # fmt: skip
+    spread = diff_schemas(schema("...authTables, t: defineTable({ a: v.string() })", imports=AUTH), two)
+    assert [(c.path, c.breaking, c.reason) for c in spread.changes if c.path == "u"] == [
+        ("u", True, "the current schema spreads in package tables the static parser does not read, and one of "
+         "them may be this table"),
+    ]  # fmt: skip
+
+
+def test_package_table_group_reasons_and_pinned_versions() -> None:
+    """A package group says why it cannot be judged, with the spread's file:line; the same package at the same
+    pinned version at both refs is unchanged, and that does not stop the groups after it from being compared."""
+    with_auth = schema("...authTables, t: defineTable({ a: v.string() })", imports=AUTH)
+    without = schema("t: defineTable({ a: v.string() })")
+    assert [c.reason for c in diff_schemas(without, with_auth).changes] == [
+        "the target validates tables from @convex-dev/auth/server that the current schema does not list; the "
+        "static parser does not read their validators at schema.ts:4"
+    ]
+    assert [c.reason for c in diff_schemas(with_auth, with_auth).changes] == [
+        "the package's version is not pinned by a lockfile at both refs, so its tables cannot be shown to be "
+        "unchanged at schema.ts:4"
+    ]
+    pinned = ExternalTables("authTables", "@convex-dev/auth/server", "0.0.80", "schema.ts:4")
+    bumped = ExternalTables("authTables", "@convex-dev/auth/server", "0.0.81", "schema.ts:4")
+    other = ExternalTables("rateLimitTables", "@convex-dev/rate-limiter", "", "schema.ts:5")
+    before = dataclasses.replace(without, externals=(pinned, other))
+    same = dataclasses.replace(without, externals=(pinned, other))
+    found = diff_schemas(before, same).changes
+    assert [(c.path, c.kind) for c in found] == [("...rateLimitTables", "package tables not readable")]
+    changed = diff_schemas(before, dataclasses.replace(without, externals=(bumped, other))).changes
+    assert [(c.path, c.reason) for c in changed][0] == (
+        "...authTables", "the package changed, and the static parser does not read its tables at schema.ts:4"
+    )
