@@ -231,3 +231,21 @@ def test_process_wide_public_value_registration(process_redactor: None) -> None:
     assert MASK in redact("db.internal.example")
     register_public("https://db.internal.example")
     assert redact("db.internal.example") == "db.internal.example"
+
+
+def test_xml_escaped_form_with_both_quotes_is_masked() -> None:
+    """A secret holding both quote characters is masked in its XML-escaped form (&quot; and &apos;) as well as
+    its HTML-escaped one (&quot; and &#x27;)."""
+    secret = "ab\"cd'ef-0123456789"
+    r = Redactor()
+    r.add(secret)
+    xml = secret.replace('"', "&quot;").replace("'", "&apos;")
+    assert r.redact(f"<v>{xml}</v>") == f"<v>{MASK}</v>"
+    assert r.redact(f"<v>{secret.replace(chr(34), '&quot;').replace(chr(39), '&#x27;')}</v>") == f"<v>{MASK}</v>"
+
+
+def test_eight_character_secret_written_twice_shows_one_mask() -> None:
+    """An 8-character secret is a whole piece: written twice back to back, the two masks fold into one."""
+    r = Redactor()
+    r.add("Zq8kLm2w")
+    assert r.redact("id=Zq8kLm2wZq8kLm2w;") == f"id={MASK};"

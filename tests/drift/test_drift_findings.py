@@ -397,3 +397,12 @@ def test_ledger_records_without_created_flag_are_not_pruned() -> None:
     r = reading({"EXTRA": RemoteVar("EXTRA", "x", secret=False)})
     findings, _ = compare_target("production", r, [], _View(), mode="deploy-prod", fingerprint_fn=fp)
     assert findings[0].command == "npx convex env remove EXTRA --deployment happy-otter-123"
+
+
+def test_write_only_secret_with_a_protocol_only_record_stays_in_sync() -> None:
+    """A ledger record without the ``untrusted`` field (the LedgerRecord protocol's fields only) is trusted: a
+    write-only secret whose fingerprint matches and whose target did not move is in sync."""
+    r = reading({"TOKEN": RemoteVar("TOKEN", None, secret=True)}, platform="cloudflare-pages", resource="site")
+    findings, _ = compare_target("production", r, [ExpectedVar("TOKEN", "x", True)], _View(), mode="deploy-prod",
+                                 fingerprint_fn=fp)  # fmt: skip
+    assert [(f.state, f.actual) for f in findings] == [("in_sync", f"{fp('x')} (last synced {WHEN})")]

@@ -423,3 +423,14 @@ def test_redact_tree_masks_inside_tuples() -> None:
     finally:
         redactor.clear()
         redactor.add_many([*saved[0], *saved[1]])
+
+
+def test_pytest_fail_message_loses_only_its_failed_prefix() -> None:
+    """A check that calls pytest.fail("...") shows the message alone: the "Failed: " pytest puts before it goes
+    (the outcome already says so), and a later "Failed:" in the message stays."""
+    try:
+        pytest.fail("certificate expired 3 days ago. Failed: renewal")
+    except pytest.fail.Exception as exc:
+        longrepr = pytest.ExceptionInfo.from_exception(exc).getrepr()
+    data = folded(report("call", "failed", longrepr))
+    assert data["message"] == "certificate expired 3 days ago. Failed: renewal"

@@ -393,6 +393,6 @@ def test_package_table_group_reasons_and_pinned_versions() -> None:
     found = diff_schemas(before, same).changes
     assert [(c.path, c.kind) for c in found] == [("...rateLimitTables", "package tables not readable")]
     changed = diff_schemas(before, dataclasses.replace(without, externals=(bumped, other))).changes
-    assert [(c.path, c.reason) for c in changed][0] == (
+    assert (changed[0].path, changed[0].reason) == (
         "...authTables", "the package changed, and the static parser does not read its tables at schema.ts:4"
     )

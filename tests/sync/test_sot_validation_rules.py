@@ -385,3 +385,31 @@ def test_dev_marker_name_stops_at_the_first_bar(config: ProjectConfig) -> None:
     """Everything from the first '|' of CONVEX_DEPLOYMENT's value on is not part of the name."""
     names, _ = dev_markers([_entry("CONVEX_DEPLOYMENT", "dev:quick-fox-555|a1|b2")], config)
     assert "quick-fox-555" in names
+
+
+def test_count_limits_refuse_one_over_and_take_the_limit(config: ProjectConfig) -> None:
+    """A Worker takes 128 variables and secrets and refuses 129; GitHub takes 100 secrets per environment and
+    refuses 101; each refusal names the target, the count, the platform's limit and what to do."""
+    worker = "".join(f"| WORKER | W | K{i} | a | b |\n" for i in range(129))
+    assert check(config, worker) == (
+        ["app.env: target WORKER would hold 129 variables and secrets (the table's rows for it); Cloudflare "
+         "Workers allows at most 128. Hint: Move keys to another target, or remove some from the table."],
+        [],
+    )  # fmt: skip
+    assert check(config, "".join(f"| WORKER | W | K{i} | a | b |\n" for i in range(128))) == ([], [])
+    github = "".join(f"| GH | G | TOKEN_{i} | abcd | efgh |\n" for i in range(101))
+    assert check(config, github)[0] == [
+        "app.env: target GH would hold 101 secrets (the table's rows for it); GitHub Actions allows at most 100 per "
+        "repository or environment. Hint: Move secrets to another environment or repository, or remove some from "
+        "the table."
+    ]
+    assert check(config, "".join(f"| GH | G | TOKEN_{i} | abcd | efgh |\n" for i in range(100)))[0] == []
+
+
+def test_secret_under_four_characters_is_refused_with_the_reason(config: ProjectConfig) -> None:
+    """A 1-3 character secret is refused at its row and column, saying why it cannot be masked and what to do."""
+    assert check(config, "| GH | G | TOKEN_X | abc | efgh |\n")[0] == [
+        "app.env:3: DEV_VALUE of secret 'TOKEN_X' is 3 characters long; a secret shorter than 4 characters cannot "
+        "be kept out of output (masking it would mask ordinary text). Hint: Use a longer secret, or mark the key "
+        "plain (TYPE plain, or the target's plain: list) if it is not secret."
+    ]
