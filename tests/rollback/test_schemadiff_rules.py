@@ -387,12 +387,32 @@ def test_package_table_group_reasons_and_pinned_versions() -> None:
     ]
     pinned = ExternalTables("authTables", "@convex-dev/auth/server", "0.0.80", "schema.ts:4")
     bumped = ExternalTables("authTables", "@convex-dev/auth/server", "0.0.81", "schema.ts:4")
-    other = ExternalTables("rateLimitTables", "@convex-dev/rate-limiter", "", "schema.ts:5")
+    other = ExternalTables("rateLimitTables", "@convex-dev/rate-limiter")  # no file:line known
     before = dataclasses.replace(without, externals=(pinned, other))
     same = dataclasses.replace(without, externals=(pinned, other))
     found = diff_schemas(before, same).changes
-    assert [(c.path, c.kind) for c in found] == [("...rateLimitTables", "package tables not readable")]
+    assert [(c.path, c.kind, c.reason) for c in found] == [
+        ("...rateLimitTables", "package tables not readable", "the package's version is not pinned by a lockfile "
+         "at both refs, so its tables cannot be shown to be unchanged"),
+    ]  # fmt: skip
     changed = diff_schemas(before, dataclasses.replace(without, externals=(bumped, other))).changes
     assert (changed[0].path, changed[0].reason) == (
         "...authTables", "the package changed, and the static parser does not read its tables at schema.ts:4"
     )
+
+
+def test_unreadable_union_member_names_itself_first() -> None:
+    """When a current union member and a target member are both unreadable, the refusal names the current
+    member (the one being judged), not the target's."""
+    found = diff_schemas(table("a: v.union(v.string(), custom(1))"), table("a: v.union(v.string(), other(2))")).changes
+    assert [(c.kind, c.reason.split(" from nowhere")[0]) for c in found if c.breaking] == [
+        ("validator not readable", "cannot compare: call of `custom`")
+    ]
+
+
+def test_optional_inside_an_array_is_compared_whole() -> None:
+    """An optional where a field is not (inside an array) is compared as a whole validator: any change to it is
+    a breaking "type changed" at the element's path."""
+    found = changes(table("a: v.array(v.optional(v.string()))"), table("a: v.array(v.optional(v.number()))"))
+    assert [(p, k, b) for p, k, b, _, _ in found] == [("t.a[]", "type changed", True)]
+    assert diff_schemas(table("a: v.array(v.optional(v.string()))"), table("a: v.array(v.optional(v.number()))")).is_breaking
