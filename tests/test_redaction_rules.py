@@ -249,3 +249,15 @@ def test_eight_character_secret_written_twice_shows_one_mask() -> None:
     r = Redactor()
     r.add("Zq8kLm2w")
     assert r.redact("id=Zq8kLm2wZq8kLm2w;") == f"id={MASK};"
+
+
+def test_age_identity_file_lines_are_masked_one_by_one(process_redactor: None) -> None:
+    """DEPLOYCHECK_AGE_KEY holds an age identity file: each line is a secret of its own, so the secret key line
+    printed alone is masked whole, nothing of it left visible."""
+    key_line = "AGE-SECRET-KEY-1" + secrets.token_hex(20).upper()
+    identity = f"# created: 2026-01-01T00:00:00Z\n  {key_line}  \n"
+    register_environment_credentials({"DEPLOYCHECK_AGE_KEY": identity})
+    assert redact(f"identity {key_line}.") == f"identity {MASK}."
+    other = "ghp_" + secrets.token_hex(16) + "\nsecond-line-value"
+    register_environment_credentials({"GITHUB_TOKEN": other})
+    assert redact(f"token {other}") == f"token {MASK}"
