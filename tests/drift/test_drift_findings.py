@@ -406,3 +406,17 @@ def test_write_only_secret_with_a_protocol_only_record_stays_in_sync() -> None:
     findings, _ = compare_target("production", r, [ExpectedVar("TOKEN", "x", True)], _View(), mode="deploy-prod",
                                  fingerprint_fn=fp)  # fmt: skip
     assert [(f.state, f.actual) for f in findings] == [("in_sync", f"{fp('x')} (last synced {WHEN})")]
+
+
+def test_write_only_secret_untrusted_by_the_ledger_is_changed_out_of_band() -> None:
+    """A write-only secret the ledger marks untrusted (its target changed through another action after the
+    sync wrote it) is changed out of band even though its fingerprint and markers match, saying why."""
+    r = reading({"TOKEN": RemoteVar("TOKEN", None, secret=True)}, platform="cloudflare-pages", resource="site")
+    book = Ledger(Path("/nonexistent/ledger.json"))
+    book.record("production", "BACKEND", "TOKEN", LedgerEntry(fp(SECRET), WHEN, None, untrusted=True))
+    f = only(r, [ExpectedVar("TOKEN", SECRET, True)], book)
+    assert (f.state, f.actual) == ("changed_out_of_band", f"changed after {WHEN}")
+    assert f.detail == (
+        "changed on the platform after the last sync: changed out of band (cannot tell which): its target "
+        "changed through another action after the last sync wrote it, and the value cannot be read."
+    )
