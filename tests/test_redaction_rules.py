@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 
@@ -261,3 +262,13 @@ def test_age_identity_file_lines_are_masked_one_by_one(process_redactor: None) -
     other = "ghp_" + secrets.token_hex(16) + "\nsecond-line-value"
     register_environment_credentials({"GITHUB_TOKEN": other})
     assert redact(f"token {other}") == f"token {MASK}"
+
+
+def test_non_ascii_secret_is_masked_in_json_written_without_ascii_escapes() -> None:
+    """A non-ASCII secret holding a quote is masked whole in JSON written with ensure_ascii=False (how
+    results.json and reports keep their text readable), not only in the \\u-escaped form."""
+    secret = 'café"-0123456789'
+    r = Redactor()
+    r.add(secret)
+    assert r.redact(json.dumps({"m": secret}, ensure_ascii=False)) == f'{{"m": "{MASK}"}}'
+    assert r.redact(json.dumps({"m": secret})) == f'{{"m": "{MASK}"}}'
