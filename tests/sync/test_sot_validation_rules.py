@@ -413,3 +413,27 @@ def test_secret_under_four_characters_is_refused_with_the_reason(config: Project
         "be kept out of output (masking it would mask ordinary text). Hint: Use a longer secret, or mark the key "
         "plain (TYPE plain, or the target's plain: list) if it is not secret."
     ]
+
+
+def test_secret_of_four_to_seven_characters_warns_and_eight_is_quiet(config: ProjectConfig) -> None:
+    """A 4-7 character secret is kept but warned about (it is masked inside other words too), naming the
+    column; 8 characters (a whole piece) gives no warning."""
+    assert check(config, "| GH | G | TOKEN_X | abcdefgh | abcdefg |\n") == (
+        [],
+        ["app.env:3: PROD_VALUE of secret 'TOKEN_X' is 7 characters long: it is masked wherever it appears in "
+         "output, inside other words too. Hint: Use a secret of at least 8 characters."],
+    )  # fmt: skip
+
+
+def test_short_secret_in_prod_is_refused_when_dev_is_empty(config: ProjectConfig) -> None:
+    """An empty DEV_VALUE does not stop the PROD_VALUE from being checked: a 2-character one is refused."""
+    problems, _ = check(config, "| GH | G | TOKEN_X |  | ab |\n")
+    assert [p.split(";")[0] for p in problems] == ["app.env:3: PROD_VALUE of secret 'TOKEN_X' is 2 characters long"]
+
+
+def test_count_limit_of_one_target_survives_the_targets_after_it(config: ProjectConfig) -> None:
+    """A Worker over its count limit is reported even when a later target (LOCAL) has rows within its own."""
+    rows = "".join(f"| WORKER | W | K{i} | a | b |\n" for i in range(129)) + "| LOCAL | L | Z | a | b |\n"
+    assert [p.split(";")[0] for p in check(config, rows)[0]] == [
+        "app.env: target WORKER would hold 129 variables and secrets (the table's rows for it)"
+    ]
