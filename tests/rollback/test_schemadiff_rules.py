@@ -193,13 +193,13 @@ def test_objects_without_discriminator_pair_only_when_alone() -> None:
 
 
 def test_tables_added_and_removed() -> None:
-    """A table only CURRENT has was added, one only TARGET has was removed; with strictTableNameTypes on both
-    are compatible (the target does not validate unlisted tables; the current code could not write the other)."""
+    """A table only CURRENT has was added: compatible (the target does not validate unlisted tables); one only
+    TARGET has was removed: breaking, as nothing validated its documents under the current schema."""
     live = schema("a: defineTable({ x: v.string() }), b: defineTable({ y: v.number() })")
     target = schema("b: defineTable({ y: v.number() }), c: defineTable({ z: v.boolean() })")
     assert changes(live, target) == [
         ("a", "table added", False, "v.object({x: v.string()})", ""),
-        ("c", "table removed", False, "", "v.object({z: v.boolean()})"),
+        ("c", "table removed", True, "", "v.object({z: v.boolean()})"),
     ]
 
 
@@ -351,25 +351,30 @@ def test_index_and_schema_option_reasons() -> None:
 AUTH = 'import { authTables } from "@convex-dev/auth/server";\n'
 
 
-def test_table_the_current_schema_does_not_list_breaks_when_it_could_have_been_written() -> None:
-    """A table only the target lists is compatible while strictTableNameTypes kept the current code off it; it
-    breaks when the current schema lets its code write unlisted tables, or spreads in package tables that may be it."""
+def test_table_the_current_schema_does_not_list_breaks_whatever_strict_table_name_types_says() -> None:
+    """A table only the target validates is breaking with strictTableNameTypes on or off (a TypeScript-only
+    option: nothing validated the table under the current schema), with its own reason when package tables
+    may hide it; compatible only when the target does not validate it (v.any(), schemaValidation: false)."""
+    unlisted = (
+        "the current schema does not list it, so Convex has not validated its documents since the current code "
+        "was pushed (strictTableNameTypes changes TypeScript types only): an earlier version, the dashboard or "
+        "untyped code may have written documents the target rejects"
+    )
     two = schema("t: defineTable({ a: v.string() }), u: defineTable({ b: v.string() })")
     strict = diff_schemas(schema("t: defineTable({ a: v.string() })"), two).changes
-    assert [(c.path, c.kind, c.breaking, c.reason) for c in strict] == [
-        ("u", "table removed", False, "the current code cannot name it (strictTableNameTypes), so its documents "
-         "are the ones the target's validator checked when the target was last pushed"),
-    ]  # fmt: skip
+    assert [(c.path, c.kind, c.breaking, c.reason) for c in strict] == [("u", "table removed", True, unlisted)]
     loose = diff_schemas(schema("t: defineTable({ a: v.string() })", ", { strictTableNameTypes: false }"), two)
-    assert [(c.path, c.breaking, c.reason) for c in loose.changes if c.path == "u"] == [
-        ("u", True, "the current schema does not list it and lets its code write to unlisted tables "
-         "(strictTableNameTypes: false), so its documents may not match the target"),
-    ]  # fmt: skip
+    assert [(c.path, c.breaking, c.reason) for c in loose.changes if c.path == "u"] == [("u", True, unlisted)]
     spread = diff_schemas(schema("...authTables, t: defineTable({ a: v.string() })", imports=AUTH), two)
     assert [(c.path, c.breaking, c.reason) for c in spread.changes if c.path == "u"] == [
         ("u", True, "the current schema spreads in package tables the static parser does not read, and one of "
          "them may be this table"),
     ]  # fmt: skip
+    anything = schema("t: defineTable({ a: v.string() }), u: defineTable(v.any())")
+    free = diff_schemas(schema("t: defineTable({ a: v.string() })"), anything).changes
+    assert [(c.path, c.breaking, c.reason) for c in free] == [("u", False, "the target does not validate it")]
+    off = schema("t: defineTable({ a: v.string() }), u: defineTable({ b: v.string() })", ", { schemaValidation: false }")
+    assert not diff_schemas(schema("t: defineTable({ a: v.string() })"), off).is_breaking
 
 
 def test_package_table_group_reasons_and_pinned_versions() -> None:

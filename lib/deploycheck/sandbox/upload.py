@@ -6,7 +6,10 @@
   ``branch``, ``commit_hash``, ``commit_message``, ``commit_dirty`` and one part per file);
   the commit is the one given, else the git checkout's ``HEAD`` as wrangler records it.
 - Convex: ``POST {CONVEX_URL}/api/push_config`` with ``Authorization: Convex <key>`` and
-  ``{modules: [{path, source}], schema, message}``.
+  ``{modules: [{path, source}], schema, schemaBundle, message}``; ``schemaBundle`` is
+  ``schema.ts`` bundled by the app's esbuild against its ``convex`` package, as the Convex
+  CLI bundles it, so that the deployment can check its stored documents against the
+  schema (sent when Node and such a ``node_modules`` are found).
 
 Credentials and URLs come from the vendor environment variables.
 """
@@ -15,8 +18,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import subprocess
+import tempfile
 import tomllib
 from collections.abc import Mapping
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -287,6 +295,7 @@ def upload_convex(
         raise UsageError([Problem(source="--dir", message=f"{directory} has no .ts or .js modules")])
     schema_path = directory / "schema.ts"
     schema = schema_path.read_text(encoding="utf-8") if schema_path.is_file() else None
+    bundle = _schema_bundle(schema_path, environ) if schema is not None else None
     body = _post(
         "POST",
         f"{url.rstrip('/')}/api/push_config",
@@ -294,6 +303,66 @@ def upload_convex(
         "push functions",
         environ,
         headers={"Authorization": f"Convex {key}"},
-        json={"modules": modules, "schema": schema, "message": message or "deploycheck sandbox upload"},
+        json={
+            "modules": modules,
+            "schema": schema,
+            **({"schemaBundle": bundle} if bundle is not None else {}),
+            "message": message or "deploycheck sandbox upload",
+        },
     )
     return {"pushed_at": body.get("pushedAt"), "functions": body.get("functions"), "modules": len(modules)}
+
+
+_BUNDLE_TIMEOUT_S = 120.0
+
+
+def _schema_bundle(schema_path: Path, environ: Mapping[str, str]) -> str | None:
+    """``schema.ts`` bundled as the Convex CLI bundles it, or None without Node and the packages.
+
+    The app's ``node_modules`` (next to the folder or in a parent) must hold ``convex`` and
+    ``esbuild``; ``data/schema_eval.mjs`` bundles with the CLI's esbuild options. A schema
+    that does not bundle or evaluate is a UsageError naming the file, as the CLI stops too.
+    """
+    node = environ.get("DEPLOYCHECK_NODE") or os.environ.get("DEPLOYCHECK_NODE") or shutil.which("node")
+    modules = next(
+        (
+            folder / "node_modules"
+            for folder in schema_path.resolve().parents
+            if (folder / "node_modules" / "convex" / "package.json").is_file()
+            and (folder / "node_modules" / "esbuild" / "package.json").is_file()
+        ),
+        None,
+    )
+    if node is None or modules is None:
+        return None
+    script = resources.files("deploycheck") / "data" / "schema_eval.mjs"
+    with tempfile.TemporaryDirectory(prefix="deploycheck-upload-") as tmp, resources.as_file(script) as path:
+        try:
+            done = subprocess.run(
+                [node, str(path), str(modules / "esbuild"), str(schema_path), str(modules), tmp],
+                capture_output=True,
+                text=True,
+                timeout=_BUNDLE_TIMEOUT_S,
+                check=False,
+                cwd=tmp,
+            )
+        except subprocess.TimeoutExpired:
+            done = None
+        bundle = Path(tmp) / "schema.bundle.mjs"
+        if done is not None and done.returncode == 0 and bundle.is_file():
+            return bundle.read_text(encoding="utf-8")
+    lines = [line for line in (done.stdout if done else "").splitlines() if line.startswith("{")]
+    try:
+        error = str(json.loads(lines[-1]).get("error")) if lines else ""
+    except ValueError:
+        error = ""
+    detail = error or (done.stderr.strip()[-300:] if done else f"took longer than {_BUNDLE_TIMEOUT_S:.0f} s")
+    raise UsageError(
+        [
+            Problem(
+                source=str(schema_path),
+                message=f"schema.ts could not be bundled and evaluated: {detail}",
+                hint="Fix the schema (npx convex dev shows the same error), then upload again.",
+            )
+        ]
+    )

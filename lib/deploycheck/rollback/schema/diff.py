@@ -19,16 +19,20 @@ schema did relative to the target):
 - ``schemaValidation: false`` in the target: nothing is validated, every document change is
   compatible; ``false`` in the current schema but not the target: the stored documents were
   never validated, so every table the target validates is a breaking difference;
-- tables: "your schema will only validate documents in the tables listed in the schema"
-  (``strictTableNameTypes`` in ``src/server/schema.ts``). A table the target does not list
-  is therefore compatible: its documents stay, unvalidated and unread by the target's code,
-  and come back into view when the current code is deployed again. A table the target lists
-  but the current schema does not (a table the current code *removed*) holds the documents
-  the target's validator checked when the target was pushed, and the current code could not
-  write to it while ``strictTableNameTypes`` is on: compatible. With
-  ``strictTableNameTypes: false`` (or ``schemaValidation: false``) in the current schema, or
-  package table groups the static parser does not read, it is breaking unless the target's
-  table is ``v.any()``.
+- tables: "Regardless of the value of ``strictTableNameTypes``, your schema will only validate
+  documents in the tables listed in the schema. You can still create and modify other tables
+  on the dashboard or in JavaScript mutations" (``DefineSchemaOptions.strictTableNameTypes``
+  in convex-js ``src/server/schema.ts``; docs.convex.dev/api/interfaces/server.DefineSchemaOptions,
+  docs.convex.dev/config/schema.ts: "Documents in tables the schema doesn't list are never
+  validated"). A table the target does not list (``table added``) is therefore compatible:
+  its documents stay, unvalidated and unread by the target's code, and come back into view
+  when the current code is deployed again. A table the target lists but the current schema
+  does not (``table removed``) is breaking unless the target does not validate it
+  (``schemaValidation: false`` or ``v.any()``): nothing has validated its documents since the
+  current code was pushed. ``strictTableNameTypes`` does not change that: it is a type
+  parameter only (``SchemaDefinition``'s constructor keeps ``schemaValidation`` alone, and
+  ``export()`` sends no such field), so versions between the two refs, the dashboard and
+  untyped code may all have written documents the target's validator rejects.
 
 A validator the static parser could not read (``unknown``) or a group of tables from a
 package is never judged compatible unless it is provably identical at both refs; otherwise
@@ -92,6 +96,9 @@ class SchemaDiff:
 
 
 _REJECTS = "the target rejects documents the current schema accepts"
+_UNLISTED = ("the current schema does not list it, so Convex has not validated its documents since the "
+             "current code was pushed (strictTableNameTypes changes TypeScript types only): an earlier "
+             "version, the dashboard or untyped code may have written documents the target rejects")
 
 
 def _literal_base(literal: Validator) -> str:
@@ -370,14 +377,8 @@ def diff_schemas(live: Schema, target: Schema) -> SchemaDiff:
         elif live.externals:
             breaking, reason = True, ("the current schema spreads in package tables the static parser does "
                                       "not read, and one of them may be this table")
-        elif not live.strict_table_name_types or not live.schema_validation:
-            breaking, reason = True, ("the current schema does not list it and lets its code write to "
-                                      "unlisted tables (strictTableNameTypes: false), so its documents may "
-                                      "not match the target")
         else:
-            breaking, reason = False, (
-                "the current code cannot name it (strictTableNameTypes), so its documents are the ones "
-                "the target's validator checked when the target was last pushed")
+            breaking, reason = True, _UNLISTED
         changes.append(SchemaChange(name, "table removed", breaking, "", after.document.describe(), reason))
     for name in sorted(live.tables.keys() & target.tables.keys()):
         before, after = live.tables[name], target.tables[name]

@@ -28,7 +28,7 @@ from deploycheck.sandbox.convex.push import (
     spec_from_analysis,
     start_push_response,
 )
-from deploycheck.sandbox.convex.schema import check_document, table_validators
+from deploycheck.sandbox.convex.schema import check_document, schema_failure, table_validators
 from deploycheck.sandbox.core import Request, Response, json_response
 
 __all__ = ["Deploy2Routes", "error_response"]
@@ -124,21 +124,7 @@ class Deploy2Routes:
 
     def _validate_documents(self, pending: PendingPush) -> dict[str, Any] | None:
         """The ``failed`` schema status for the first stored document the schema rejects."""
-        validators = table_validators(pending.analysis.schema)
-        for table in sorted(self._documents):
-            validator = validators.get(table)
-            if validator is None:
-                continue
-            for document in self._documents[table]:
-                violation = check_document(table, document, validator, self._id_tables)
-                if violation is not None:
-                    return {
-                        "type": "failed",
-                        "error": violation.message,
-                        "componentPath": "",
-                        "tableName": table,
-                    }
-        return None
+        return schema_failure(pending.analysis.schema, self._documents, self._id_tables)
 
     def _finish_push(self, request: Request) -> Response:
         denied = self._deny(request)

@@ -8,7 +8,10 @@ the system queries behind ``npx convex env list``/``env get``/``function-spec``)
 same queries over ``POST /api/query``, the ``npx convex deploy`` push flow
 (``get_config_hashes`` and ``/api/deploy2/*``, :mod:`.convex_push`, with schema
 validation of the stored documents, :mod:`.convex_schema`), and the older sandbox
-``POST /api/push_config`` that ``deploycheck sandbox upload convex`` uses.
+``POST /api/push_config`` that ``deploycheck sandbox upload convex`` uses. Every push
+that can change the schema checks the stored documents against it first, with the one
+check of :func:`~deploycheck.sandbox.convex.schema.schema_failure`, and is refused with
+the backend's message when one does not match.
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from deploycheck.sandbox.convex.functions import (
     function_spec,
     module_problem,
 )
-from deploycheck.sandbox.convex.push import PendingPush
+from deploycheck.sandbox.convex.push import PendingPush, PushError, analyze_modules
+from deploycheck.sandbox.convex.schema import schema_failure
 from deploycheck.sandbox.convex.sync import FunctionFailure, SyncSession, client_version_problem
 from deploycheck.sandbox.core import Request, Response, json_response
 
@@ -394,14 +398,53 @@ class ConvexEmulator(Deploy2Routes):
         try:
             body = _body(request)
             modules, schema, message = _parse_push(body)
+            analyzed = self._analyzed_schema(schema, body.get("schemaBundle"))
         except ChangeError as exc:
             return _error(400, exc.code, exc.message)
+        except PushError as exc:
+            return _error(exc.status, exc.code, exc.message)
+        # the same check as the deploy2 flow's wait_for_schema/finish_push
+        failure = schema_failure(analyzed, self._documents, self._id_tables)
+        if failure is not None:
+            return _error(400, "SchemaValidationFailed", failure["error"])
         if body.get("dryRun") is True:
             return json_response(
                 200, {"pushedAt": None, "functions": len(function_spec(modules)), "dryRun": True}
             )
         push = self._record_push(modules, schema, message)
+        push.analyzed_schema = analyzed
         return json_response(200, {"pushedAt": push.pushed_at, "functions": len(push.functions)})
+
+    def _analyzed_schema(self, schema: str | None, bundle: Any) -> dict[str, Any] | None:
+        """The ``export()`` JSON of a push_config schema, for the stored-document check.
+
+        ``schemaBundle`` (``schema.ts`` bundled by esbuild, as the CLI bundles it) is run
+        like a deploy2 push's schema. Without it, the TypeScript source cannot be run here:
+        the same text as the live push keeps its analyzed schema, and a new schema is
+        accepted unchecked only while no documents are stored (raises PushError otherwise).
+        """
+        if bundle is not None:
+            if not isinstance(bundle, str) or schema is None:
+                raise ChangeError("BadJsonBody", "`schemaBundle` must be a string, sent with `schema`")
+            analysis = analyze_modules((), Module("schema.js", bundle), dict(self._variables))
+            if analysis.schema is None:
+                raise PushError(400, "ModuleAnalyzeFailed", "schemaBundle has no defineSchema(...) export")
+            return analysis.schema
+        if schema is None:
+            return None
+        latest = self._pushes[-1] if self._pushes else None
+        if latest is not None and latest.schema == schema:
+            return latest.analyzed_schema
+        stored = sum(len(documents) for documents in self._documents.values())
+        if stored:
+            message = (
+                f"The sandbox cannot check the {stored} stored documents against a schema sent as "
+                "TypeScript source only. Deploy with `npx convex deploy`, or send `schemaBundle` "
+                "(`deploycheck sandbox upload convex` does when the app's node_modules has convex "
+                "and esbuild)."
+            )
+            raise PushError(400, "SchemaNotAnalyzed", message)
+        return None
 
     # -- state --------------------------------------------------------------------------------
 

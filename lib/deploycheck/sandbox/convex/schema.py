@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["SchemaViolation", "check_document", "render_validator", "table_validators"]
+__all__ = ["SchemaViolation", "check_document", "render_validator", "schema_failure", "table_validators"]
 
 _SYSTEM_FIELDS = ("_id", "_creationTime")
 
@@ -39,6 +39,29 @@ def table_validators(schema: dict[str, Any] | None) -> dict[str, dict[str, Any]]
         for table in schema.get("tables", [])
         if isinstance(table, dict) and isinstance(table.get("documentType"), dict)
     }
+
+
+def schema_failure(
+    schema: dict[str, Any] | None, documents: Mapping[str, list[dict[str, Any]]], ids: Mapping[str, str]
+) -> dict[str, Any] | None:
+    """The ``failed`` schema status for the first stored document ``schema`` rejects, else None.
+
+    The one check every push path of the emulator runs before it accepts a schema: tables
+    in table-name order, documents in insertion order, as the backend's
+    ``SchemaWorker`` reports the first mismatch (``{"type": "failed", "error", "tableName",
+    "componentPath"}``). Tables the schema does not list, and every table when it has
+    ``schemaValidation: false``, are not checked (:func:`table_validators`).
+    """
+    validators = table_validators(schema)
+    for table in sorted(documents):
+        validator = validators.get(table)
+        if validator is None:
+            continue
+        for document in documents[table]:
+            violation = check_document(table, document, validator, ids)
+            if violation is not None:
+                return {"type": "failed", "error": violation.message, "componentPath": "", "tableName": table}
+    return None
 
 
 def check_document(
