@@ -294,10 +294,14 @@ def _run_convex(plan: Plan, repo: Path, convex_dir: str, environ: Mapping[str, s
     output = redact((done.stdout + done.stderr).strip())
     if done.returncode != 0:
         tail = "\n".join(output.splitlines()[-15:])
-        msg = (
-            f"convex: the deploy command {command!r} exited {done.returncode} at {plan.to}:\n{tail}\n"
-            "Nothing else was changed; fix the command or the checkout and run the rollback again."
+        advice = (
+            # the Convex CLI's line when the deployment's check of the stored documents fails
+            "the deployment refused the target's schema: documents stored by the current code do not "
+            "match it (above). Nothing was deployed; migrate those documents, or fix forward."
+            if "Schema validation failed" in output
+            else "Nothing else was changed; fix the command or the checkout and run the rollback again."
         )
+        msg = f"convex: the deploy command {command!r} exited {done.returncode} at {plan.to}:\n{tail}\n{advice}"
         raise RollbackError(msg)
     return output
 
