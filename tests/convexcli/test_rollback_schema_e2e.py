@@ -20,6 +20,7 @@ import pytest
 
 from deploycheck.sandbox import SandboxInfo
 from deploycheck.sandbox.admin import AdminClient
+
 from .conftest import TIMEOUT_S, CliRun, cli_environ
 
 pytestmark = pytest.mark.sandbox

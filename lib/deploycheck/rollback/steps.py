@@ -301,7 +301,8 @@ def _run_convex(plan: Plan, repo: Path, convex_dir: str, environ: Mapping[str, s
             if "Schema validation failed" in output
             else "Nothing else was changed; fix the command or the checkout and run the rollback again."
         )
-        msg = f"convex: the deploy command {command!r} exited {done.returncode} at {plan.to}:\n{tail}\n{advice}"
+        msg = f"convex: the deploy command {command!r} exited {done.returncode} at {plan.to}:\n{tail}\n"
+        msg += advice
         raise RollbackError(msg)
     return output
 
