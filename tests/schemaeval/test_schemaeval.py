@@ -187,3 +187,23 @@ def test_an_import_from_outside_the_convex_folder_is_bundled_from_the_whole_tree
     result = check_schema(repo, "convex", "HEAD", "HEAD~1")
     assert result.method == "node", result.method_note
     assert [f"{c.path}: {c.kind}" for c in result.diff.breaking] == ["messages.body: union member added"]
+
+
+def test_without_node_on_path_the_static_parser_gives_the_same_verdict_and_says_so(
+    tmp_path: Path, toolchain: NodeToolchain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same repository with node_modules but no Node on PATH: the report names the static parser and
+    why, and its differences are the ones the Node evaluation found."""
+    repo = git_app(tmp_path, toolchain, [{"convex/schema.ts": OLD}, {"convex/schema.ts": NEW}])
+    by_node = check_schema(repo, "convex", "HEAD", "HEAD~1")
+    git = shutil.which("git")
+    assert git is not None
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "git").symlink_to(git)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.delenv("DEPLOYCHECK_NODE", raising=False)
+    by_parser = check_schema(repo, "convex", "HEAD", "HEAD~1")
+    assert (by_node.method, by_parser.method) == ("node", "static")
+    assert by_parser.lines()[0] == "schemas read by: static parser (Node evaluation unavailable: Node.js is not on PATH)"
+    assert [str(c) for c in by_parser.diff.changes] == [str(c) for c in by_node.diff.changes]
