@@ -428,10 +428,12 @@ def _open(request: OpenRequest) -> CloudflareWorkerPlatform:
     )
 
 
-def _remove_hint(resource: str, key: str, secret: bool) -> str:
-    if secret:
-        return shlex.join(["npx", "wrangler", "secret", "delete", key, "--name", resource])
-    return f"delete the var {shlex.quote(key)} from the Worker's wrangler configuration and redeploy"
+def _remove_hint(resource: str, key: str, secret: bool) -> str | None:
+    """``wrangler secret delete`` for a secret; a plain var set through the API has no wrangler
+    command (``wrangler deploy`` without ``--keep-vars`` would replace every var)."""
+    if not secret:
+        return None
+    return shlex.join(["npx", "wrangler", "secret", "delete", key, "--name", resource])
 
 
 SPEC = PlatformSpec(
