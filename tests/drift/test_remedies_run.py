@@ -213,6 +213,7 @@ def _findings(capsys: pytest.CaptureFixture[str], *args: str) -> list[dict[str, 
     code, out = _drift(capsys, *args, "--format", "json")
     data = json.loads(out)
     assert data["errors"] == [], data["errors"]
+    assert code == (1 if any(f["fails"] for f in data["findings"]) else 0)
     return list(data["findings"])
 
 
