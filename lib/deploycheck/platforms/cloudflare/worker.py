@@ -412,11 +412,12 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
         version = to
         if match is not None:
             if match.single_version is None:
+                listing = shlex.join(["npx", "wrangler", "deployments", "list", "--name", self.script])
                 raise PlatformError(
                     f"deployment {to} splits traffic between versions; name one version id instead",
                     platform=self.platform,
                     operation="roll back",
-                    hint="pick a version id from `deploycheck rollback --list`",
+                    hint=f"pick one of its version ids ({listing} lists them) and pass it as --to",
                 )
             version = match.single_version
         return self.create_deployment({version: 100.0}, force=force, message=message)
