@@ -367,3 +367,24 @@ def test_the_cases_cover_every_remedy_producer() -> None:
             assert (spec.name, kind) in removed, f"no case removes a {kind} key from {spec.name}"
             printed = spec.how_to_remove("name/production", "KEY", bool(kind))
             assert ((spec.name, kind) in vendor) == (printed is not None), (spec.name, kind, printed)
+
+
+@pytest.mark.sandbox
+def test_the_deploy_gate_points_at_commands_that_clear_it(
+    synced: Path, sandbox: SandboxInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key the table lacks stops the deploy gate; its output names sync-env --remove for it (never a
+    sync-env that would keep it), which runs as printed, and the gate then passes."""
+    Vendors(sandbox).github_add_variable("LEGACY_DEPLOY_FLAG", "1")
+    dry_run = ["deploy", "--env", "sandbox", "--dry-run", "--config", str(CONFIG)]
+    capsys.readouterr()
+    assert main(dry_run) == 1
+    out = capsys.readouterr().out
+    assert "Deploy stopped by the drift gate" in out
+    command = "deploycheck sync-env --mode=deploy-prod --env sandbox --target GITHUB --remove LEGACY_DEPLOY_FLAG --yes"
+    assert command in out
+    assert "--only LEGACY_DEPLOY_FLAG" not in out
+    done = run_as_printed(command, cwd=REPO, env=_environ())
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    assert main(dry_run) == 0
+    assert "Gate (drift check of sandbox): no drift" in capsys.readouterr().out
