@@ -388,3 +388,20 @@ def test_the_deploy_gate_points_at_commands_that_clear_it(
     assert done.returncode == 0, (done.stdout, done.stderr)
     assert main(dry_run) == 0
     assert "Gate (drift check of sandbox): no drift" in capsys.readouterr().out
+
+
+@pytest.mark.sandbox
+def test_remove_refuses_a_key_the_table_assigns(
+    synced: Path, sandbox: SandboxInfo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """sync-env --remove of a key the table assigns to the target exits 2 naming the table's row, and
+    deletes nothing (a sync would write it back)."""
+    capsys.readouterr()
+    argv = ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--target", "CONVEX", "--remove", "APP_ENV",
+            "--yes", "--config", str(CONFIG)]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert f"{TABLE}:" in err and "--remove APP_ENV: the table assigns APP_ENV to CONVEX" in err, err
+    config = load_config(CONFIG)
+    held = open_target(config, config.targets["CONVEX"], "sandbox").read_config()
+    assert held.vars["APP_ENV"].value == "production"
