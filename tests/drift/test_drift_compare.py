@@ -202,7 +202,8 @@ def test_platform_only_key_is_unexpected_with_a_removal_hint() -> None:
     )
     f = one(compare(r, [], None), "EXTRA")
     assert f.state == "unexpected"
-    assert f.command == "gh secret delete EXTRA --repo example/app --env production"
+    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --target GITHUB --remove EXTRA --yes"
+    assert f.vendor_command is None
     assert "add it to the SoT" in f.action
 
 
@@ -253,11 +254,11 @@ def test_untyped_platform_secret_flag_does_not_hide_plain_values() -> None:
     assert (f.expected, f.actual) == ("production", "staging")
 
 
-def test_extra_key_created_by_deploycheck_suggests_prune() -> None:
-    """An unexpected key the ledger says deploycheck created is removed with sync-env --prune."""
+def test_extra_key_created_by_deploycheck_is_removed_by_name() -> None:
+    """An unexpected key the ledger says deploycheck created is removed with sync-env --remove KEY."""
     ledger = Ledger(Path("/nonexistent/ledger.json"))
     ledger.record("prod", "T", "OLD", LedgerEntry(fp("x"), "2026-01-01T00:00:00Z", created=True))
     r = reading({"OLD": RemoteVar("OLD", "x", secret=False)})
     f = one(compare(r, [], ledger), "OLD")
     assert f.state == "unexpected"
-    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --target T --prune --yes"
+    assert f.command == "deploycheck sync-env --mode=deploy-prod --env prod --target T --remove OLD --yes"

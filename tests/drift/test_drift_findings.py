@@ -264,28 +264,33 @@ def _unexpected(platform: str, resource: str, secret: bool, value: str | None = 
     return only(r, [])
 
 
+REMOVE = "deploycheck sync-env --mode=deploy-prod --env production --target BACKEND --remove EXTRA --yes"
+
+
 @pytest.mark.parametrize(
-    ("platform", "resource", "secret", "hint", "command"),
+    ("platform", "resource", "secret", "vendor"),
     [
-        ("convex", "happy-otter-123", True, "npx convex env remove EXTRA --deployment happy-otter-123", True),
-        ("cloudflare-worker", "my api", True, "npx wrangler secret delete EXTRA --name 'my api'", True),
-        ("cloudflare-worker", "api", False,
-         "delete the var EXTRA from the Worker's wrangler configuration and redeploy", False),
-        ("cloudflare-pages", "my site", True, "npx wrangler pages secret delete EXTRA --project-name 'my site'", True),
-        ("cloudflare-pages", "site", False, "delete the variable EXTRA in the Pages project settings (site)", False),
-        ("local-dotenv", "web/.env.local", False, "delete the line EXTRA=... from web/.env.local", False),
-        ("github-actions", "example/app:production", True,
-         "gh secret delete EXTRA --repo example/app --env production", True),
-        ("github-actions", "example/app", False, "gh variable delete EXTRA --repo example/app", True),
-        ("github-actions", "example/app:prod:eu", False,
-         "gh variable delete EXTRA --repo example/app --env prod:eu", True),
+        ("convex", "happy-otter-123", True, "npx convex env remove EXTRA"),
+        ("cloudflare-worker", "my api", True, "npx wrangler secret delete EXTRA --name 'my api'"),
+        ("cloudflare-worker", "api", False, None),
+        ("cloudflare-pages", "my site/production", True,
+         "npx wrangler pages secret delete EXTRA --project-name 'my site' --env production"),
+        ("cloudflare-pages", "site/preview", True,
+         "npx wrangler pages secret delete EXTRA --project-name site --env preview"),
+        ("cloudflare-pages", "site/production", False, None),
+        ("local-dotenv", "web/.env.local", False, None),
+        ("github-actions", "example/app:production", True, None),
+        ("github-actions", "example/app", False, None),
     ],
 )  # fmt: skip
-def test_unexpected_key_removal_hint(platform: str, resource: str, secret: bool, hint: str, command: bool) -> None:
-    """Each platform's unexpected key names how to remove it; a runnable npx/gh hint is also the command."""
+def test_unexpected_key_removal_commands(platform: str, resource: str, secret: bool, vendor: str | None) -> None:
+    """Every unexpected key's command is sync-env --remove of exactly that key; the vendor's CLI is named
+    as an alternative only where its command runs as printed."""
     f = _unexpected(platform, resource, secret)
-    assert f.action == f"remove it on the platform ({hint}) or add it to the SoT for BACKEND"
-    assert f.command == (hint if command else None)
+    assert f.command == REMOVE
+    assert f.vendor_command == vendor
+    also = f" (or with the vendor's CLI: {vendor})" if vendor else ""
+    assert f.action == f"remove it with {REMOVE}{also}, or add it to the SoT for BACKEND"
 
 
 def test_unexpected_key_on_an_unknown_platform_is_refused() -> None:
@@ -301,8 +306,7 @@ def test_unexpected_key_finding_fields() -> None:
     assert f == finding(
         r, "EXTRA", state="unexpected", secret=False, expected="(not in the SoT)", actual="on",
         detail="on the platform but not assigned to this target in the SoT.",
-        action="remove it on the platform (delete the var EXTRA from the Worker's wrangler configuration and "
-        "redeploy) or add it to the SoT for BACKEND",
+        action=f"remove it with {REMOVE}, or add it to the SoT for BACKEND", command=REMOVE,
     )  # fmt: skip
     hidden = _unexpected("cloudflare-worker", "api", True, value=None)
     assert (hidden.actual, hidden.secret) == ("(write-only, present)", True)
@@ -310,20 +314,23 @@ def test_unexpected_key_finding_fields() -> None:
     assert readable_secret.actual == fp(SECRET)
 
 
-def test_unexpected_key_synced_but_not_created_is_not_pruned() -> None:
-    """A platform-only key the ledger knows but deploycheck did not create gets the removal hint, not --prune."""
+def test_unexpected_key_synced_but_not_created_is_not_called_created() -> None:
+    """A platform-only key the ledger knows but deploycheck did not create is removed by name, not called ours."""
     r = reading({"EXTRA": RemoteVar("EXTRA", "x", secret=False)})
     f = only(r, [], ledger("EXTRA", "x", created=False))
-    assert f.command == "npx convex env remove EXTRA --deployment happy-otter-123"
+    assert f.command == REMOVE
+    assert not f.action.startswith("deploycheck created it")
 
 
-def test_unexpected_key_created_by_deploycheck_prune_action() -> None:
-    """A platform-only key deploycheck created says so and gives the prune command as action and command."""
+def test_unexpected_key_created_by_deploycheck_says_so() -> None:
+    """A platform-only key deploycheck created says so; the command removes exactly that key."""
     r = reading({"EXTRA": RemoteVar("EXTRA", "x", secret=False)})
     f = only(r, [], ledger("EXTRA", "x", created=True))
-    prune = "deploycheck sync-env --mode=deploy-prod --env production --target BACKEND --prune --yes"
-    assert f.command == prune
-    assert f.action == f"deploycheck created it: remove it with {prune}, or add it to the SoT for BACKEND"
+    assert f.command == REMOVE
+    assert f.action == (
+        f"deploycheck created it: remove it with {REMOVE} (or with the vendor's CLI: npx convex env remove EXTRA), "
+        "or add it to the SoT for BACKEND"
+    )
 
 
 # -- target notes and key matching -------------------------------------------------------------
@@ -393,10 +400,11 @@ class _View:
 
 
 def test_ledger_records_without_created_flag_are_not_pruned() -> None:
-    """A LedgerView whose records carry only the protocol's fields gives the platform's removal hint."""
+    """A LedgerView whose records carry only the protocol's fields is not taken as "deploycheck created it"."""
     r = reading({"EXTRA": RemoteVar("EXTRA", "x", secret=False)})
     findings, _ = compare_target("production", r, [], _View(), mode="deploy-prod", fingerprint_fn=fp)
-    assert findings[0].command == "npx convex env remove EXTRA --deployment happy-otter-123"
+    assert findings[0].command == REMOVE
+    assert not findings[0].action.startswith("deploycheck created it")
 
 
 def test_write_only_secret_with_a_protocol_only_record_stays_in_sync() -> None:

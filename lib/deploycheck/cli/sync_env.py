@@ -6,6 +6,7 @@ Examples::
     deploycheck sync-env --mode=deploy-dev --dry-run     # plan only, writes nothing
     deploycheck sync-env --mode=deploy-prod --yes        # PROD values to production
     deploycheck sync-env --mode=deploy-prod --env sandbox --yes --target CONVEX --only APP_ENV
+    deploycheck sync-env --mode=deploy-prod --env sandbox --yes --target GITHUB --remove OLD_FLAG
 
 Exit codes: 0 done (or nothing to do), 1 some change not applied or a target
 unreadable (the output names which), 2 bad input (table, config, arguments; nothing
@@ -56,6 +57,14 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--prune", action="store_true", help="Delete keys absent from the table that deploycheck created"
+    )
+    parser.add_argument(
+        "--remove",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="Delete this key, which the table does not assign to the target, whoever created it "
+        "(repeatable; narrows the run to these keys and --only)",
     )
     parser.add_argument(
         "--force",
@@ -232,6 +241,7 @@ def run(args: argparse.Namespace) -> int:
         targets=tuple(args.target),
         prune=args.prune,
         force=args.force,
+        remove=tuple(args.remove),
     )
     key = store.key(create=False)
     syncer = Syncer(config, sot, request, ledger=store.ledger(), key_fp=lambda v: fingerprint(v, key))

@@ -250,8 +250,9 @@ def _stopped_by_gate(report: DeployReport, options: DeployOptions, out: TextIO) 
             _print_plan(report.plan, out)
         out.write(
             "Deploy stopped by the drift gate: nothing was deployed. Reconcile the drift with "
-            "each finding's action above (sync-env writes the SoT's values; keys the SoT does not "
-            "have are removed on the platform) or pass --allow-drift to deploy anyway.\n"
+            "each finding's command above (sync-env --only writes the SoT's value of a key; "
+            "sync-env --remove deletes a key the SoT does not assign) or pass --allow-drift to "
+            "deploy anyway.\n"
         )
         return True
     if options.dry_run:

@@ -27,7 +27,7 @@ from deploycheck.redact import fingerprint, mask_value
 if TYPE_CHECKING:
     from deploycheck.platforms.base import RemoteVar
 
-__all__ = ["compare_target", "newest_marker", "sync_command"]
+__all__ = ["compare_target", "newest_marker", "remove_command", "sync_command"]
 
 
 
@@ -45,8 +45,17 @@ def _confirmed(mode: str) -> list[str]:
     return ["--yes"] if mode == "deploy-prod" else []
 
 
-def _remove_hint(platform: str, resource: str, key: str, remote: RemoteVar) -> str:
-    """How a person removes ``key`` from the platform (a command where one exists)."""
+def remove_command(mode: str, env: str, key: str, target: str) -> str:
+    """The exact command that deletes ``key``, which the SoT does not assign to ``target``, from
+    the target (whoever created it), runnable as printed (``--yes`` where the mode asks for it)."""
+    return shlex.join(
+        ["deploycheck", "sync-env", f"--mode={mode}", "--env", env, "--target", target, "--remove", key,
+         *_confirmed(mode)]
+    )  # fmt: skip
+
+
+def _vendor_remove(platform: str, resource: str, key: str, remote: RemoteVar) -> str | None:
+    """The vendor CLI's command that removes ``key`` from the platform, where one runs as printed."""
     return get_spec(platform).how_to_remove(resource, key, remote.secret)
 
 
@@ -219,25 +228,11 @@ def _kind_differs(ctx: _Context, var: ExpectedVar, remote: RemoteVar) -> Finding
 
 def _unexpected(ctx: _Context, remote: RemoteVar, record: LedgerRecord | None) -> Finding:
     r = ctx.reading
-    hint = _remove_hint(r.platform, r.resource, remote.name, remote)
-    command = hint if hint.startswith(("npx ", "gh ")) else None
-    action = f"remove it on the platform ({hint}) or add it to the SoT for {r.target}"
-    if record is not None and getattr(record, "created", False):
-        prune = shlex.join(
-            [
-                "deploycheck",
-                "sync-env",
-                f"--mode={ctx.mode}",
-                "--env",
-                ctx.env,
-                "--target",
-                r.target,
-                "--prune",
-                *_confirmed(ctx.mode),
-            ]
-        )
-        command = prune
-        action = f"deploycheck created it: remove it with {prune}, or add it to the SoT for {r.target}"
+    command = remove_command(ctx.mode, ctx.env, remote.name, r.target)
+    vendor = _vendor_remove(r.platform, r.resource, remote.name, remote)
+    also = f" (or with the vendor's CLI: {vendor})" if vendor else ""
+    created = "deploycheck created it: " if record is not None and getattr(record, "created", False) else ""
+    action = f"{created}remove it with {command}{also}, or add it to the SoT for {r.target}"
     return Finding(
         env=ctx.env,
         target=r.target,
@@ -251,6 +246,7 @@ def _unexpected(ctx: _Context, remote: RemoteVar, record: LedgerRecord | None) -
         detail="on the platform but not assigned to this target in the SoT.",
         action=action,
         command=command,
+        vendor_command=vendor,
     )
 
 

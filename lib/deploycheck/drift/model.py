@@ -155,7 +155,10 @@ class Finding:
     """The comparison of one key on one target: its state, what was expected and found.
 
     ``expected`` and ``actual`` are display strings: plain values as they are, secrets as
-    fingerprints, never a secret value. ``command`` is the exact remediation command.
+    fingerprints, never a secret value. ``command`` is the exact remediation command
+    (deploycheck's own, runnable as printed); ``vendor_command``, when set, is the same fix
+    with the vendor's CLI (``npx wrangler secret delete ...``), runnable as printed where that
+    CLI is installed and the vendor's variables select the resource deploycheck read.
     """
 
     env: str
@@ -171,6 +174,7 @@ class Finding:
     action: str = ""
     command: str | None = None
     acknowledged: BaselineEntry | None = None
+    vendor_command: str | None = None
     expired: bool = False
 
     @property

@@ -9,7 +9,7 @@ JSON shape (``render_json``)::
      "summary": {"compared", "in_sync", "findings", "failing", "acknowledged", "errors",
                  "by_state": {state: count}},
      "findings": [{"key", "target", "platform", "resource", "state", "secret", "expected",
-                   "actual", "detail", "action", "command", "fails",
+                   "actual", "detail", "action", "command", "vendor_command", "fails",
                    "acknowledged": null | {"reason", "owner", "expires", "expired", "line"}}],
      "notes": [{"target", "platform", "message"}],
      "errors": [{"target", "platform", "resource", "kind", "message"}],
@@ -66,6 +66,7 @@ def _finding(f: Finding) -> dict[str, Any]:
         "detail": f.detail,
         "action": f.action,
         "command": f.command,
+        "vendor_command": f.vendor_command,
         "fails": f.fails,
         "acknowledged": _ack(f),
     }

@@ -14,7 +14,6 @@ retried on 5xx or timeout.
 
 from __future__ import annotations
 
-import shlex
 from base64 import b64encode
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -358,14 +357,6 @@ def _open(request: OpenRequest) -> GithubActionsPlatform:
     )
 
 
-def _remove_hint(resource: str, key: str, secret: bool) -> str:
-    repo, _, environment = resource.partition(":")
-    words = ["gh", "secret" if secret else "variable", "delete", key, "--repo", repo]
-    if environment:
-        words += ["--env", environment]
-    return shlex.join(words)
-
-
 SPEC = PlatformSpec(
     name="github-actions",
     label="GitHub Actions",
@@ -378,7 +369,8 @@ SPEC = PlatformSpec(
     case_insensitive=True,
     # GitHub: secrets up to 48 KB, names may not start with GITHUB_, 100 secrets per scope
     limits=Limits(max_value_bytes=48 * 1024, forbidden_prefixes=("GITHUB_",), max_secrets=100),
-    remove_hint=_remove_hint,
+    # no vendor command: `gh secret delete` talks https to github.com or GH_HOST's /api/v3 only,
+    # so it cannot be run against the sandbox; `sync-env --remove` is the remedy
     console=github_console,
     resource_id=lambda text: text.replace("/", "-"),
 )

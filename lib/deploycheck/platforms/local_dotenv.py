@@ -173,5 +173,4 @@ SPEC = PlatformSpec(
     factory=_open,
     resource_key="file",
     remote=False,
-    remove_hint=lambda resource, key, secret: f"delete the line {key}=... from {resource}",
 )

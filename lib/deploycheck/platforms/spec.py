@@ -11,7 +11,6 @@ platform by declaring one and naming it in the ``deploycheck.platforms`` entry-p
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,18 +73,11 @@ class AdapterFactory(Protocol):
 
 
 class RemoveHint(Protocol):
-    """How a person removes ``key`` from ``resource``: a command where one exists."""
+    """The vendor CLI's command that removes ``key`` from ``resource``, or None where none exists."""
 
-    def __call__(self, resource: str, key: str, secret: bool) -> str:
-        """The text of the remedy."""
+    def __call__(self, resource: str, key: str, secret: bool) -> str | None:
+        """One shell command, runnable as printed (key and resource names only, never a value)."""
         ...
-
-
-def _default_remove_hint(label: str) -> RemoveHint:
-    def hint(resource: str, key: str, secret: bool) -> str:
-        return f"delete {shlex.quote(key)} in {label} ({resource})"
-
-    return hint
 
 
 @dataclass(frozen=True)
@@ -140,10 +132,10 @@ class PlatformSpec:
         """``name`` as the platform compares it (upper case where names are case-insensitive)."""
         return name.upper() if self.case_insensitive else name
 
-    def how_to_remove(self, resource: str, key: str, secret: bool) -> str:
-        """The remedy that removes ``key`` from ``resource`` by hand."""
-        hint = self.remove_hint or _default_remove_hint(self.label)
-        return hint(resource, key, secret)
+    def how_to_remove(self, resource: str, key: str, secret: bool) -> str | None:
+        """The vendor CLI's command that removes ``key`` from ``resource``, or None when the vendor
+        has none that runs as printed (deploycheck's ``sync-env --remove`` always does)."""
+        return self.remove_hint(resource, key, secret) if self.remove_hint is not None else None
 
     def console_url(self, params: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[str, str] | None:
         """(console name, URL) of the vendor's page for a target, or None when the platform has none."""

@@ -34,6 +34,8 @@ class SyncRequest:
     targets: tuple[str, ...] = ()
     prune: bool = False
     force: bool = False
+    #: keys absent from the table to delete on the platform whoever created them (``--remove``)
+    remove: tuple[str, ...] = ()
 
     @property
     def column(self) -> Column:

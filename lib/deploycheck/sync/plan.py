@@ -13,7 +13,8 @@ with the table's entries for that target and the ledger, and returns a
 - ``unchanged``  readable and equal, or a write-only secret whose ledger fingerprint and
                  marker match;
 - ``remove``     with ``prune``: a key absent from the table that the ledger says
-                 deploycheck created;
+                 deploycheck created; with ``remove``: a key absent from the table that
+                 was asked for by name, whoever created it;
 - ``extra``      a key on the platform absent from the table: reported, never deleted.
 
 Secrets are shown by fingerprint, plain values as they are; a plan never prints a
@@ -202,16 +203,19 @@ def plan_target(
     key_fp: Callable[[str], str],
     prune: bool = False,
     only: Collection[str] = (),
+    remove: Collection[str] = (),
 ) -> TargetPlan:
     """Compare ``state`` with the table's ``entries`` for ``target`` and return the plan.
 
     ``column`` picks DEV_VALUE or PROD_VALUE; an empty value means "not set here", so the
     key is treated like one absent from the table. ``only`` narrows the plan to those
-    keys (extras outside it are not reported). ``key_fp`` fingerprints values (with the
-    ledger key).
+    keys (extras outside it are not reported). ``remove`` names keys the table does not
+    assign to the target that are deleted whoever created them (the plan is narrowed to
+    them and ``only``). ``key_fp`` fingerprints values (with the ledger key).
     """
     fold = get_spec(state.platform).fold
-    wanted = {fold(k) for k in only}
+    removed = {fold(k) for k in remove}
+    wanted = {fold(k) for k in only} | removed
     remotes = {fold(name): var for name, var in state.vars.items()}
     ledger_entries = {fold(k): e for k, e in ledger.entries(env, target).items()}
     recorded = ledger.target_marker(env, target) if hasattr(ledger, "target_marker") else None
@@ -243,6 +247,18 @@ def plan_target(
             continue
         owned = ledger_entries.get(folded)
         old = "(write-only)" if remote.value is None else _show(remote.value, remote.secret, key_fp)
+        if folded in removed:
+            items.append(
+                PlanItem(
+                    key=remote.name,
+                    action="remove",
+                    secret=remote.secret,
+                    reason="absent from the table; removed by name (--remove)",
+                    old=old,
+                    remote_name=remote.name,
+                )
+            )
+            continue
         if prune and owned is not None and owned.created:
             items.append(
                 PlanItem(

@@ -173,6 +173,7 @@ class Syncer:
         missing = [k for k in request.only if k not in keys and k.upper() not in fold]
         if missing:
             problems.append(_unknown("--only", missing, keys))
+        problems += self._assigned(selected)
         if problems:
             raise UsageError(problems)
         if request.mode == "local":
@@ -182,6 +183,26 @@ class Syncer:
             if unsafe:
                 raise InputError(unsafe, title="local files that cannot be written safely")
         return selected
+
+    def _assigned(self, selected: list[Target]) -> list[Problem]:
+        """``--remove`` keys the table assigns to a selected target: a sync writes those, so
+        removing them would be undone (and is most likely a mistake)."""
+        problems: list[Problem] = []
+        for key in self.request.remove:
+            for target in selected:
+                fold = get_spec(target.platform).fold
+                for entry in self.sot.for_target(target.name):
+                    if fold(entry.key) == fold(key) and entry.value(self.request.column) is not None:
+                        problems.append(
+                            Problem(
+                                source=str(entry.source),
+                                line=entry.line,
+                                message=f"--remove {key}: the table assigns {entry.key} to {target.name} "
+                                f"({self.request.column.upper()}_VALUE), so a sync writes it back.",
+                                hint=f"Delete that row first, or leave {target.name} out with --target.",
+                            )
+                        )
+        return problems
 
     def _plan_one(self, target: Target) -> TargetOutcome:
         try:
@@ -202,6 +223,7 @@ class Syncer:
             key_fp=self.key_fp,
             prune=self.request.prune and self.request.mode != "local",
             only=self.request.only,
+            remove=self.request.remove,
         )
         return TargetOutcome(target=target.name, plan=plan)
 

@@ -8,6 +8,7 @@ marked plain by mistake cannot leak through a check.
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -51,13 +52,28 @@ class ConfigSubject:
         return "deploy-prod" if self.env.values == "prod" else "deploy-dev"
 
 
+def _sync_words(subject: ConfigSubject) -> list[str]:
+    words = ["deploycheck", "sync-env", f"--mode={subject.mode}", "--env", subject.env.name]
+    return [*words, "--target", subject.target.name]
+
+
+def _confirmed(subject: ConfigSubject) -> list[str]:
+    """``--yes`` where sync-env refuses to apply without it off a terminal (deploy-prod)."""
+    return ["--yes"] if subject.mode == "deploy-prod" else []
+
+
 def sync_command(subject: ConfigSubject, keys: Iterable[str]) -> str:
-    """The command that writes ``keys`` of the subject's target from the source of truth."""
-    only = "".join(f" --only {key}" for key in keys)
-    return (
-        f"deploycheck sync-env --mode={subject.mode} --env {subject.env.name} "
-        f"--target {subject.target.name}{only}"
-    )
+    """The command that writes ``keys`` of the subject's target from the source of truth,
+    runnable as printed."""
+    only = [word for key in keys for word in ("--only", key)]
+    return shlex.join([*_sync_words(subject), *only, *_confirmed(subject)])
+
+
+def remove_command(subject: ConfigSubject, keys: Iterable[str]) -> str:
+    """The command that deletes ``keys``, which the source of truth does not assign to the
+    subject's target, from the platform, runnable as printed."""
+    remove = [word for key in keys for word in ("--remove", key)]
+    return shlex.join([*_sync_words(subject), *remove, *_confirmed(subject)])
 
 
 def _present(state: ConfigState, key: str) -> RemoteVar | None:
@@ -145,11 +161,14 @@ def no_dev_values(
         )
     reasons = "; ".join(reason for _, reason in found)
     keys = [key for key, _ in found if key in by_key]
-    step = (
-        f"run {sync_command(subject, keys)}"
-        if keys
-        else f"fix the value(s) on {subject.target.platform} and add them to the source of truth"
-    )
+    strays = [key for key, _ in found if key not in by_key]
+    steps = [f"run {sync_command(subject, keys)}"] if keys else []
+    if strays:
+        steps.append(
+            f"remove {', '.join(strays)} (not in the source of truth for {subject.target.name}): "
+            f"{remove_command(subject, strays)}, or add them to the source of truth and sync"
+        )
+    step = "; ".join(steps)
     return Verdict(
         "fail", f"{subject.label} in {subject.env.name}: development value(s): {reasons}. Next step: {step}"
     )

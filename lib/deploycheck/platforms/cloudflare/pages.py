@@ -270,10 +270,15 @@ def _open(request: OpenRequest) -> CloudflarePagesPlatform:
     )
 
 
-def _remove_hint(resource: str, key: str, secret: bool) -> str:
-    if secret:
-        return shlex.join(["npx", "wrangler", "pages", "secret", "delete", key, "--project-name", resource])
-    return f"delete the variable {shlex.quote(key)} in the Pages project settings ({resource})"
+def _remove_hint(resource: str, key: str, secret: bool) -> str | None:
+    """``wrangler pages secret delete`` for a secret (it PATCHes ``env_vars.KEY: null`` of the
+    stage its hidden global ``--env`` names, production by default); plain variables have no
+    wrangler command."""
+    if not secret:
+        return None
+    project, _, stage = resource.partition("/")
+    words = ["npx", "wrangler", "pages", "secret", "delete", key, "--project-name", project]
+    return shlex.join([*words, "--env", stage or "production"])
 
 
 SPEC = PlatformSpec(

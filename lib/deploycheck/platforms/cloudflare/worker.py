@@ -412,11 +412,12 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
         version = to
         if match is not None:
             if match.single_version is None:
+                listing = shlex.join(["npx", "wrangler", "deployments", "list", "--name", self.script])
                 raise PlatformError(
                     f"deployment {to} splits traffic between versions; name one version id instead",
                     platform=self.platform,
                     operation="roll back",
-                    hint="pick a version id from `deploycheck rollback --list`",
+                    hint=f"pick one of its version ids ({listing} lists them) and pass it as --to",
                 )
             version = match.single_version
         return self.create_deployment({version: 100.0}, force=force, message=message)
@@ -428,10 +429,12 @@ def _open(request: OpenRequest) -> CloudflareWorkerPlatform:
     )
 
 
-def _remove_hint(resource: str, key: str, secret: bool) -> str:
-    if secret:
-        return shlex.join(["npx", "wrangler", "secret", "delete", key, "--name", resource])
-    return f"delete the var {shlex.quote(key)} from the Worker's wrangler configuration and redeploy"
+def _remove_hint(resource: str, key: str, secret: bool) -> str | None:
+    """``wrangler secret delete`` for a secret; a plain var set through the API has no wrangler
+    command (``wrangler deploy`` without ``--keep-vars`` would replace every var)."""
+    if not secret:
+        return None
+    return shlex.join(["npx", "wrangler", "secret", "delete", key, "--name", resource])
 
 
 SPEC = PlatformSpec(

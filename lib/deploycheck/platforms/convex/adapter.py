@@ -322,9 +322,11 @@ def _open(request: OpenRequest) -> ConvexPlatform:
     )
 
 
-def _remove_hint(resource: str, key: str, secret: bool) -> str:
-    # convex-js src/cli/lib/command.ts: --deployment takes a deployment name
-    return shlex.join(["npx", "convex", "env", "remove", key, "--deployment", resource])
+def _remove_hint(resource: str, key: str, secret: bool) -> str | None:
+    # convex-js src/cli/lib/deploymentSelection.ts: --deployment NAME asks Convex's cloud (a
+    # login) for the deployment, --admin-key would print a secret; without flags the CLI picks
+    # CONVEX_DEPLOY_KEY, else CONVEX_SELF_HOSTED_URL/_ADMIN_KEY: the pair this adapter reads
+    return shlex.join(["npx", "convex", "env", "remove", key])
 
 
 SPEC = PlatformSpec(
