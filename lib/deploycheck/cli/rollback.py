@@ -131,7 +131,8 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from deploycheck.config import load_config
-    from deploycheck.rollback.run import RollbackOptions, roll_back, rollback_order
+    from deploycheck.rollback import RollbackOptions, rollback_order
+    from deploycheck.rollback import run as roll_back
 
     config = load_config(args.config_path)
     _register_table_secrets(config, args.env)
@@ -147,9 +148,9 @@ def run(args: argparse.Namespace) -> int:
                 schema_eval=args.schema_eval, **common
             )
         return advise(config, args.severity, args.impact, options, sys.stdout)
-    config.environment(args.env)
+    env = config.environment(args.env)
     options = RollbackOptions(
-        env=args.env,
+        env=env.name,
         to=getattr(args, "to", None),
         from_ref=getattr(args, "from_ref", "HEAD"),
         convex_dir=getattr(args, "convex_dir", None),
@@ -166,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     from deploycheck.errors import PlatformError, RollbackError
 
     try:
-        return roll_back(config, platforms, options, sys.stdout)
+        return roll_back(config, env, platforms, options, sys.stdout)
     except PlatformError as exc:
         # a failed rollback exits 1 like a refused one (the module's exit codes), not 3
         raise RollbackError(f"rollback in {args.env} stopped: {exc}") from exc

@@ -5,9 +5,10 @@ here in ``deploy.order``; one platform's failure does not stop the others (unles
 ``stop_on_failure``); one verification covers every deployed platform; each platform's
 rollback boundary is what it served before the deploy.
 
-:func:`deploy` runs the whole sequence:
+:func:`run` runs the whole sequence for the resolved environment (:func:`deploy`, for an
+environment's name):
 
-1. the gate: drift detection of the environment (:func:`deploycheck.drift.run.run_drift`);
+1. the gate: drift detection of the environment (:func:`deploycheck.drift.run`);
    drift, or a platform the gate cannot read, stops the deploy unless ``allow_drift``;
 2. per target: read its deployment state, run its deploy command
    (:mod:`deploycheck.deploy.command`), read the state again and prove something new is live
@@ -23,7 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -44,10 +45,10 @@ from deploycheck.redact import redact
 from deploycheck.state import bind_identities
 
 if TYPE_CHECKING:
-    from deploycheck.config import ProjectConfig
+    from deploycheck.config import Environment, ProjectConfig
     from deploycheck.state import StateBackend
 
-__all__ = ["DeployOptions", "Deployer", "deploy", "expectations", "run_gate"]
+__all__ = ["DeployOptions", "Deployer", "deploy", "expectations", "run", "run_gate"]
 
 
 @dataclass
@@ -77,12 +78,18 @@ class DeployOptions:
 
 
 def run_gate(
-    config: ProjectConfig, env: str, *, sot: Path | None, state_dir: Path | None, environ: Mapping[str, str]
+    config: ProjectConfig,
+    env: Environment,
+    *,
+    sot: Path | None,
+    state_dir: Path | None,
+    environ: Mapping[str, str],
 ) -> GateResult:
     """Run drift detection over ``env`` and say whether a deploy may proceed."""
-    from deploycheck.drift import render_text, run_drift
+    from deploycheck.drift import render_text
+    from deploycheck.drift import run as detect_drift
 
-    report = run_drift(config, env, sot_path=sot, state_dir=state_dir, environ=environ)
+    report = detect_drift(config, env, sot_path=sot, state_dir=state_dir, environ=environ)
     code = report.exit_code
     if code == 0:
         compared = len(report.results)
@@ -203,8 +210,7 @@ def _environ_for_checks(options: DeployOptions) -> dict[str, str]:
     return environ
 
 
-def _preconditions(config: ProjectConfig, options: DeployOptions) -> None:
-    environment = config.environment(options.env)
+def _preconditions(environment: Environment, options: DeployOptions) -> None:
     problems: list[Problem] = []
     if environment.sandbox and not options.environ.get("DEPLOYCHECK_SANDBOX_ADMIN_URL"):
         problems.append(
@@ -270,15 +276,32 @@ def deploy(
     reader: StateReader | None = None,
     verifier: Callable[[list[str], dict[str, str]], Verification] | None = None,
 ) -> DeployReport:
-    """Gate, deploy each planned target, verify, summarize; see the module docstring.
+    """:func:`run` for the environment ``options.env`` names (ConfigError when there is none)."""
+    environment = config.environment(options.env)
+    return run(config, environment, options, out, gate=gate, reader=reader, verifier=verifier)
 
-    ``gate``, ``reader`` and ``verifier`` default to drift detection, the platform
-    adapters and the pytest checks. Raises an InputError (nothing run) for bad input.
+
+def run(
+    config: ProjectConfig,
+    env: Environment,
+    options: DeployOptions,
+    out: TextIO,
+    *,
+    gate: Callable[[], GateResult] | None = None,
+    reader: StateReader | None = None,
+    verifier: Callable[[list[str], dict[str, str]], Verification] | None = None,
+) -> DeployReport:
+    """Gate, deploy each planned target of ``env``, verify, summarize; see the module docstring.
+
+    ``env`` is the resolved environment (``options.env`` is set to its name); ``gate``,
+    ``reader`` and ``verifier`` default to drift detection, the platform adapters and the
+    pytest checks. Raises an InputError (nothing run) for bad input.
     """
     from deploycheck.state import open_state
 
+    options = replace(options, env=env.name)
     plan = plan_deploy(config, options.env, options.platforms, stop_on_failure=options.stop_on_failure)
-    _preconditions(config, options)
+    _preconditions(env, options)
     report = DeployReport(options.env, plan, dry_run=options.dry_run)
     sot_path = config.sot_path(
         options.env, str(options.sot) if options.sot else options.environ.get("DEPLOYCHECK_SOT")
@@ -288,7 +311,7 @@ def deploy(
         gate
         or (
             lambda: run_gate(
-                config, options.env, sot=options.sot, state_dir=options.state_dir, environ=options.environ
+                config, env, sot=options.sot, state_dir=options.state_dir, environ=options.environ
             )
         )
     )()

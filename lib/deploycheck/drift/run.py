@@ -1,8 +1,9 @@
 """Running drift detection: which targets, reading them concurrently, comparing, the baseline.
 
 :func:`detect_drift` takes everything explicitly (config, SoT, ledger, an adapter opener)
-and is what tests drive; :func:`run_drift` loads the SoT, the ledger and the baseline the
-way the command line and the checks do. Targets are read in a thread pool, one failure
+and is what tests drive; :func:`run` (given the resolved environment) loads the SoT, the
+ledger and the baseline the way the command line and the checks do, and
+:func:`run_drift` is the same for an environment's name. Targets are read in a thread pool, one failure
 isolated: a target that cannot be read becomes a :class:`~deploycheck.drift.model.TargetError`
 and the others are still compared.
 """
@@ -29,7 +30,7 @@ from deploycheck.errors import DeploycheckError, InputError, PlatformError
 from deploycheck.redact import fingerprint, redact, register_secret
 
 if TYPE_CHECKING:
-    from deploycheck.config import ProjectConfig, Target
+    from deploycheck.config import Environment, ProjectConfig, Target
     from deploycheck.sot import SourceOfTruth
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "plan_targets",
     "read_target",
     "resolve_sot_path",
+    "run",
     "run_drift",
     "sync_mode",
 ]
@@ -349,9 +351,9 @@ def resolve_sot_path(
     return config.sot_path(env, chosen)
 
 
-def run_drift(
+def run(
     config: ProjectConfig,
-    env: str,
+    env: Environment,
     *,
     sot_path: Path | None = None,
     state_dir: Path | None = None,
@@ -362,7 +364,8 @@ def run_drift(
     today: datetime.date | None = None,
     opener: Opener | None = None,
 ) -> DriftReport:
-    """Load the SoT, the sync ledger and the baseline, then :func:`detect_drift`.
+    """Drift detection of ``env``: load the SoT, the sync ledger and the baseline, then
+    :func:`detect_drift`, then apply the baseline.
 
     ``remote`` compares a local environment's platforms instead of its ``.env.local``
     files. ``baseline_path`` None means the default ``.deploycheck-baseline.yaml`` beside
@@ -373,9 +376,8 @@ def run_drift(
     from deploycheck.drift.baseline import default_baseline_path, load_baseline
     from deploycheck.sot import load_sot
 
-    config.environment(env)
-    path = resolve_sot_path(config, env, sot_path, environ)
-    sot = load_sot(path, config, columns=(config.environment(env).values,), environ=environ)
+    path = resolve_sot_path(config, env.name, sot_path, environ)
+    sot = load_sot(path, config, columns=(env.values,), environ=environ)
     sot.register_with_redactor()
     baseline = None
     if baseline_path is not None:
@@ -383,10 +385,10 @@ def run_drift(
     elif default_baseline_path(config.path).is_file():
         baseline = load_baseline(default_baseline_path(config.path))
     ledger, fingerprint_fn = open_ledger(config, path, state_dir=state_dir, environ=environ)
-    bind_drift_identities(config, env, ledger, environ=environ, targets=targets, remote=remote)
+    bind_drift_identities(config, env.name, ledger, environ=environ, targets=targets, remote=remote)
     report = detect_drift(
         config,
-        env,
+        env.name,
         sot,
         ledger,
         environ=environ,
@@ -398,3 +400,8 @@ def run_drift(
     if baseline is not None:
         report.apply_baseline(baseline, today or datetime.datetime.now(datetime.UTC).date())
     return report
+
+
+def run_drift(config: ProjectConfig, env: str, **options: Any) -> DriftReport:
+    """:func:`run` for the environment called ``env`` (ConfigError when there is none)."""
+    return run(config, config.environment(env), **options)

@@ -1,9 +1,10 @@
 """Running rollbacks: preconditions, the printed plan, confirmation, execution, verification, audit.
 
-:func:`roll_back` rolls back one platform or several in a safe order, stopping at the
-first failure; :func:`advise` prints what the decision matrix says without changing
-anything. Both write their report to ``out`` and return an exit code (0 done, 1 refused
-or failed); bad input raises an InputError before any request is made.
+:func:`run` rolls back one platform or several of a resolved environment in a safe order,
+stopping at the first failure (:func:`roll_back`, for an environment's name);
+:func:`advise` prints what the decision matrix says without changing anything. Both
+write their report to ``out`` and return an exit code (0 done, 1 refused or failed); bad
+input raises an InputError before any request is made.
 """
 
 from __future__ import annotations
@@ -11,18 +12,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from deploycheck.config import ProjectConfig, Target
+from deploycheck.config import Environment, ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.platforms import rollbackable
 from deploycheck.rollback.schema import Evaluator, enforce, git
 from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
 
-__all__ = ["RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order"]
+__all__ = ["RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order", "run"]
 
 
 
@@ -122,8 +123,7 @@ def _print_plan(plan: Plan, env: str, out: TextIO) -> None:
         print(f"    step: {plan.action}", file=out)
 
 
-def _preconditions(config: ProjectConfig, options: RollbackOptions) -> None:
-    environment = config.environment(options.env)
+def _preconditions(environment: Environment, options: RollbackOptions) -> None:
     problems: list[Problem] = []
     if reason_required(environment) and not (options.reason or "").strip():
         problems.append(
@@ -181,12 +181,21 @@ def _event(plan: Plan, options: RollbackOptions, result: str, **extra: Any) -> d
 
 
 def roll_back(config: ProjectConfig, platforms: Sequence[str], options: RollbackOptions, out: TextIO) -> int:
-    """Roll back ``platforms`` in order in ``options.env``; stop at the first failure.
+    """:func:`run` for the environment ``options.env`` names (ConfigError when there is none)."""
+    return run(config, config.environment(options.env), platforms, options, out)
 
-    Prints what each rollback reverts and its plan first; ``dry_run`` stops there
-    (only reads). Returns 0 when every rollback succeeded and verified, 1 otherwise.
+
+def run(
+    config: ProjectConfig, env: Environment, platforms: Sequence[str], options: RollbackOptions, out: TextIO
+) -> int:
+    """Roll back ``platforms`` in order in the resolved environment ``env``; stop at the first failure.
+
+    ``options.env`` is set to ``env``'s name. Prints what each rollback reverts and its plan
+    first; ``dry_run`` stops there (only reads). Returns 0 when every rollback succeeded and
+    verified, 1 otherwise.
     """
-    _preconditions(config, options)
+    options = replace(options, env=env.name)
+    _preconditions(env, options)
     work: list[tuple[Plan, Any]] = []
     for platform in platforms:
         target = _target_for(config, platform, options.env, options.target)
