@@ -102,7 +102,7 @@ def register(subparsers: Any) -> None:
     for platform in rollbackable():
         spec = get_spec(platform)
         sub = commands.add_parser(platform, aliases=list(spec.aliases), help=f"Roll back {spec.label}")
-        _rollback_options(sub, to=True, convex=platform == "convex")
+        _rollback_options(sub, to=True, convex=spec.deploy_model == "push")
         sub.set_defaults(rollback_platform=platform)
     everything = commands.add_parser(
         "all", help="Roll back every platform in rollback.order, verifying between"

@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from deploycheck.deploy.command import run_command
 from deploycheck.deploy.plan import DeployPlan, DeployStep, plan_deploy
@@ -41,6 +41,9 @@ from deploycheck.deploy.render import (
 )
 from deploycheck.deploy.verify import Verification, verify_deploy
 from deploycheck.errors import DeploycheckError, Problem, UsageError
+from deploycheck.platforms import get_spec
+from deploycheck.platforms.base import ConfigPlatform
+from deploycheck.platforms.reads import VersionReads
 from deploycheck.redact import redact
 from deploycheck.state import bind_identities
 
@@ -145,7 +148,8 @@ class Deployer:
     def _wait_for_new(
         self, step: DeployStep, before: Snapshot, deadline: float
     ) -> tuple[Snapshot, Produced | None]:
-        since = int(before.active) if step.platform == "convex" and before.active else None
+        pushed = get_spec(step.platform).deploy_model == "push"
+        since = int(before.active) if pushed and before.active else None
         while True:
             after = self.reader.read(step.platform, step.target, since_ms=since)
             found = produced(before, after)
@@ -365,16 +369,19 @@ def expectations(deployed: list[StepOutcome]) -> dict[str, str]:
         made = outcome.produced
         if made is None:
             continue
-        if outcome.step.platform == "cloudflare-pages" and made.deployment_id:
-            expect["--expect-pages-deployment"] = made.deployment_id
-            if made.commit:
-                expect["--expect-commit"] = made.commit
-        elif outcome.step.platform == "cloudflare-worker" and made.version_id:
-            expect["--expect-worker-version"] = made.version_id
+        options = get_spec(outcome.step.platform).expect_options
+        # the first option names what was made: without it, none of the others is passed
+        if options and getattr(made, options[0][1]):
+            for option, attribute in options:
+                value = getattr(made, attribute)
+                if value:
+                    expect[option] = str(value)
     return expect
 
 
-def carry_marker(store: StateBackend, env: str, outcome: StepOutcome, opener: Callable[[str], Any]) -> bool:
+def carry_marker(
+    store: StateBackend, env: str, outcome: StepOutcome, opener: Callable[[str], ConfigPlatform]
+) -> bool:
     """After deploycheck's own code deploy, move the target's ledger marker to the new version when
     that deploy is the only change: it started from the version the ledger recorded (the gate found
     no drift) and the new version carries the same secret bindings (a code upload inherits the
@@ -391,8 +398,9 @@ def carry_marker(store: StateBackend, env: str, outcome: StepOutcome, opener: Ca
         bind_identities(ledger, env, {target: adapter})
         if ledger.target_marker(env, target) != before:
             return False
-        bindings = getattr(adapter, "secret_bindings", None)
-        if bindings is None or bindings(before) != bindings(after):
+        if not isinstance(adapter, VersionReads):
+            return False
+        if adapter.secret_bindings(before) != adapter.secret_bindings(after):
             return False
     except DeploycheckError:
         return False
@@ -401,10 +409,10 @@ def carry_marker(store: StateBackend, env: str, outcome: StepOutcome, opener: Ca
     return True
 
 
-def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], Any]:
+def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], ConfigPlatform]:
     from deploycheck.platforms import open_target
 
-    def opener(target: str) -> Any:
+    def opener(target: str) -> ConfigPlatform:
         return open_target(config, config.targets[target], options.env, options.environ)
 
     return opener

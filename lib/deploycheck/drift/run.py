@@ -27,6 +27,9 @@ from deploycheck.drift.model import (
     TargetSummary,
 )
 from deploycheck.errors import DeploycheckError, InputError, PlatformError
+from deploycheck.platforms import LOCAL_PLATFORM, get_spec
+from deploycheck.platforms.base import ConfigPlatform
+from deploycheck.platforms.reads import VersionReads
 from deploycheck.redact import fingerprint, redact, register_secret
 
 if TYPE_CHECKING:
@@ -64,10 +67,10 @@ class DriftTarget:
     @property
     def platform(self) -> str:
         """The platform read: the target's, or ``local-dotenv`` for its local file."""
-        return "local-dotenv" if self.local else self.target.platform
+        return LOCAL_PLATFORM if self.local else self.target.platform
 
 
-Opener = Callable[[DriftTarget], Any]
+Opener = Callable[[DriftTarget], ConfigPlatform]
 
 
 def sync_mode(config: ProjectConfig, env: str, *, local: bool) -> str:
@@ -100,7 +103,7 @@ def plan_targets(
             continue
         if local and target.local_file is not None:
             planned.append(DriftTarget(target, True, sync_mode(config, env, local=True)))
-        elif not local and target.deployed_in(env) and target.platform != "local-dotenv":
+        elif not local and target.deployed_in(env) and get_spec(target.platform).remote:
             planned.append(DriftTarget(target, False, sync_mode(config, env, local=False)))
     return planned
 
@@ -145,22 +148,22 @@ def _bindings(version: Any) -> dict[str, str] | None:
     return {str(b.get("name")): str(b.get("type")) for b in found if isinstance(b, Mapping)}
 
 
-def read_target(planned: DriftTarget, adapter: Any, recorded_marker: str | None) -> TargetReading:
-    """Read one target's state; fetch the recorded and the active Worker version's bindings
-    when the target-wide marker moved since the last sync and the adapter offers ``get_version``."""
+def read_target(planned: DriftTarget, adapter: ConfigPlatform, recorded_marker: str | None) -> TargetReading:
+    """Read one target's state; fetch the recorded and the active version's bindings when the
+    target-wide marker moved since the last sync and the adapter offers
+    :class:`~deploycheck.platforms.reads.VersionReads`."""
     state = adapter.read_config()
     recorded_bindings = active_bindings = None
-    get_version = getattr(adapter, "get_version", None)
     if (
-        callable(get_version)
+        isinstance(adapter, VersionReads)
         and recorded_marker is not None
         and state.marker is not None
         and state.marker != recorded_marker
         and "," not in state.marker  # a split deployment has no single active version
     ):
         try:
-            recorded_bindings = _bindings(get_version(recorded_marker))
-            active_bindings = _bindings(get_version(state.marker))
+            recorded_bindings = _bindings(adapter.get_version(recorded_marker))
+            active_bindings = _bindings(adapter.get_version(state.marker))
         except PlatformError:  # e.g. the recorded version no longer exists: fall back to a note
             recorded_bindings = active_bindings = None
     return TargetReading(
@@ -176,7 +179,7 @@ def read_target(planned: DriftTarget, adapter: Any, recorded_marker: str | None)
 
 
 def _error(planned: DriftTarget, exc: BaseException) -> TargetError:
-    platform = "local-dotenv" if planned.local else planned.target.platform
+    platform = LOCAL_PLATFORM if planned.local else planned.target.platform
     if isinstance(exc, DeploycheckError):
         message, code = str(exc), (2 if isinstance(exc, InputError) else 3)
     else:  # a bug in an adapter must not hide the other targets' results
@@ -206,7 +209,7 @@ def default_opener(config: ProjectConfig, env: str, environ: Mapping[str, str] |
     """Open a target's adapter with the platform factory (local files with ``open_local``)."""
     from deploycheck.platforms import open_local, open_target
 
-    def opener(planned: DriftTarget) -> Any:
+    def opener(planned: DriftTarget) -> ConfigPlatform:
         if planned.local:
             assert planned.target.local_file is not None
             return open_local(
