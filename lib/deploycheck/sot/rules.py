@@ -208,7 +208,8 @@ def dev_markers(entries: Iterable[Entry], config: ProjectConfig) -> tuple[set[st
 
     They come from the (non-sandbox) DEV environments' target parameters that the platform's
     spec names in ``dev_marker_params`` (Convex: ``deployment``, ``url``) and from the
-    DEV_VALUE of ``CONVEX_DEPLOYMENT`` and of ``*CONVEX_URL`` / ``*CONVEX_SITE_URL`` keys. Returns ``(names, hosts)``.
+    DEV_VALUE of ``CONVEX_DEPLOYMENT`` and of ``*CONVEX_URL`` / ``*CONVEX_SITE_URL`` keys.
+    Returns ``(names, hosts)``.
     """
     names: set[str] = set()
     urls: set[str] = set()
