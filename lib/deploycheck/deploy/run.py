@@ -43,7 +43,7 @@ from deploycheck.deploy.verify import Verification, verify_deploy
 from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigPlatform
-from deploycheck.platforms.reads import VersionReads
+from deploycheck.platforms.reads import BindingReads
 from deploycheck.redact import redact
 from deploycheck.state import bind_identities
 
@@ -398,7 +398,7 @@ def carry_marker(
         bind_identities(ledger, env, {target: adapter})
         if ledger.target_marker(env, target) != before:
             return False
-        if not isinstance(adapter, VersionReads):
+        if not isinstance(adapter, BindingReads):
             return False
         if adapter.secret_bindings(before) != adapter.secret_bindings(after):
             return False

@@ -7,7 +7,8 @@ read, never for a platform's name. A new platform offers a read by having its me
 
 - :class:`DeploymentReads`: the deployments it lists (Pages, Workers);
 - :class:`ActiveDeploymentReads`: the one deployment serving production (Pages);
-- :class:`VersionReads`: versions that deployments send traffic to, with their bindings (Workers);
+- :class:`VersionReads`, :class:`VersionListReads`, :class:`BindingReads`: one version with
+  its bindings, the list of versions, the secrets a version binds (Workers);
 - :class:`PushReads`: when code was last pushed, for a platform that lists no deployments (Convex);
 - :class:`FunctionReads`: what a backend deployment says about itself and the functions it serves (Convex).
 """
@@ -22,10 +23,12 @@ from deploycheck.platforms.base import Deployment
 
 __all__ = [
     "ActiveDeploymentReads",
+    "BindingReads",
     "DeploymentReads",
     "FunctionReads",
     "PushReads",
     "Version",
+    "VersionListReads",
     "VersionReads",
     "missing_read",
 ]
@@ -66,13 +69,23 @@ class Version(Protocol):
 class VersionReads(Protocol):
     """A target whose deployments send traffic to versions, each carrying its own bindings."""
 
+    def get_version(self, version_id: str) -> Version:
+        """One version, with its bindings."""
+        ...
+
+
+@runtime_checkable
+class VersionListReads(Protocol):
+    """A target that lists its uploaded versions."""
+
     def list_versions(self, limit: int | None = None) -> Iterable[Version]:
         """The newest ``limit`` versions (all when None)."""
         ...
 
-    def get_version(self, version_id: str) -> Version:
-        """One version, with its bindings."""
-        ...
+
+@runtime_checkable
+class BindingReads(Protocol):
+    """A target whose versions bind secrets by name."""
 
     def secret_bindings(self, version_id: str) -> set[str]:
         """The names of the secrets version ``version_id`` binds."""

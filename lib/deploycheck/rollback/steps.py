@@ -24,7 +24,7 @@ from typing import Any
 from deploycheck.errors import PlatformError, Problem, RollbackError, UsageError
 from deploycheck.platforms import all_specs, get_spec
 from deploycheck.platforms.base import Deployment, DeploymentPlatform
-from deploycheck.platforms.reads import VersionReads, missing_read
+from deploycheck.platforms.reads import VersionListReads, missing_read
 from deploycheck.redact import redact
 from deploycheck.rollback.schema import (
     Evaluator,
@@ -125,8 +125,8 @@ def plan_worker(adapter: DeploymentPlatform, target: str, to: str | None) -> Pla
             raise UsageError(
                 [Problem("--to", f"deployment {to} splits traffic between versions; name a version.")]
             )
-        if not isinstance(adapter, VersionReads):
-            raise missing_read(adapter, VersionReads, "a rollback to a named version")
+        if not isinstance(adapter, VersionListReads):
+            raise missing_read(adapter, VersionListReads, "a rollback to a named version")
         known = {v.id for v in adapter.list_versions()}
         if version not in known:
             raise UsageError(

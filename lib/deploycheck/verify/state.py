@@ -32,7 +32,7 @@ from deploycheck.platforms.reads import (
     ActiveDeploymentReads,
     DeploymentReads,
     FunctionReads,
-    VersionReads,
+    VersionListReads,
     missing_read,
 )
 from deploycheck.verify.probes import HealthResult, PageResult, certificate_days_left, fetch_page, read_health
@@ -46,7 +46,7 @@ API_READS = ("config", "deployments", "pages_active", "worker_versions", "convex
 _READS: dict[str, type] = {
     "deployments": DeploymentReads,
     "pages_active": ActiveDeploymentReads,
-    "worker_versions": VersionReads,
+    "worker_versions": VersionListReads,
     "convex_info": FunctionReads,
     "functions": FunctionReads,
 }
@@ -183,7 +183,7 @@ class VerificationState:
                 return adapter.list_deployments()
             if isinstance(adapter, ActiveDeploymentReads) and kind == "pages_active":
                 return adapter.active_deployment()
-            if isinstance(adapter, VersionReads) and kind == "worker_versions":
+            if isinstance(adapter, VersionListReads) and kind == "worker_versions":
                 return adapter.list_versions(limit=WORKER_VERSIONS_READ)
             if isinstance(adapter, FunctionReads) and kind == "convex_info":
                 return adapter.deployment_info()
