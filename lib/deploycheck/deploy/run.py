@@ -26,7 +26,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from deploycheck.deploy.command import run_command
 from deploycheck.deploy.plan import DeployPlan, DeployStep, plan_deploy
@@ -271,18 +271,10 @@ def _stopped_by_gate(report: DeployReport, options: DeployOptions, out: TextIO) 
     return False
 
 
-def deploy(
-    config: ProjectConfig,
-    options: DeployOptions,
-    out: TextIO,
-    *,
-    gate: Callable[[], GateResult] | None = None,
-    reader: StateReader | None = None,
-    verifier: Callable[[list[str], dict[str, str]], Verification] | None = None,
-) -> DeployReport:
-    """:func:`run` for the environment ``options.env`` names (ConfigError when there is none)."""
-    environment = config.environment(options.env)
-    return run(config, environment, options, out, gate=gate, reader=reader, verifier=verifier)
+def deploy(config: ProjectConfig, options: DeployOptions, out: TextIO, **hooks: Any) -> DeployReport:
+    """:func:`run` for the environment ``options.env`` names (ConfigError when there is none);
+    ``hooks`` are :func:`run`'s ``gate``, ``reader`` and ``verifier``."""
+    return run(config, config.environment(options.env), options, out, **hooks)
 
 
 def run(
