@@ -37,23 +37,28 @@ def _schema_eval_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _code_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a rollback that redeploys code from git: live ref, folder, schema reading."""
+    parser.add_argument(
+        "--from",
+        dest="from_ref",
+        default="HEAD",
+        metavar="REF",
+        help="Git ref of the live Convex code (default: HEAD)",
+    )
+    parser.add_argument(
+        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
+    )
+    _schema_eval_option(parser)
+
+
 def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool) -> None:
     _common(parser)
     parser.add_argument("--env", required=True, help="Environment to roll back")
     if to:
         parser.add_argument("--to", metavar="ID", help="Deployment id, version id or git ref to roll back to")
     if convex:
-        parser.add_argument(
-            "--from",
-            dest="from_ref",
-            default="HEAD",
-            metavar="REF",
-            help="Git ref of the live Convex code (default: HEAD)",
-        )
-        parser.add_argument(
-            "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
-        )
-        _schema_eval_option(parser)
+        _code_options(parser)
     parser.add_argument("--dry-run", action="store_true", help="Show the whole plan; change nothing")
     parser.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation")
     parser.add_argument(
@@ -86,17 +91,7 @@ def register(subparsers: Any) -> None:
         "--impact", required=True, help="all (all users), majority (>50%% of users) or minority (<50%%)"
     )
     advise.add_argument("--env", help="Also show what a rollback would do in this environment now")
-    advise.add_argument(
-        "--from",
-        dest="from_ref",
-        default="HEAD",
-        metavar="REF",
-        help="Git ref of the live Convex code (default: HEAD)",
-    )
-    advise.add_argument(
-        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
-    )
-    _schema_eval_option(advise)
+    _code_options(advise)
     from deploycheck.platforms import get_spec, rollbackable
 
     for platform in rollbackable():
