@@ -64,21 +64,26 @@ class Deploy2Routes:
         latest = self._pushes[-1] if self._pushes else None
         return json_response(200, config_hashes(latest))
 
-    def _analyze_push(self, request: Request) -> tuple[tuple[Module, ...], Module | None, bool, Any]:
-        """Modules, schema, dry-run flag and analysis of a push body; raises PushError."""
-        previous = self._pushes[-1] if self._pushes else None
-        body = decode_body(request.body, request.header("content-encoding"))
-        modules, schema, dry_run = parse_start_push(body, previous)
-        return modules, schema, dry_run, analyze_modules(modules, schema, dict(self._variables))
-
-    def _evaluate_push(self, request: Request) -> Response:
+    def _analyze_push(
+        self, request: Request
+    ) -> tuple[tuple[Module, ...], Module | None, bool, Any] | Response:
+        """Modules, schema, dry-run flag and analysis of an authorized push body, or the error reply."""
         denied = self._deny(request)
         if denied:
             return denied
+        previous = self._pushes[-1] if self._pushes else None
         try:
-            _, _, _, analysis = self._analyze_push(request)
+            body = decode_body(request.body, request.header("content-encoding"))
+            modules, schema, dry_run = parse_start_push(body, previous)
+            return modules, schema, dry_run, analyze_modules(modules, schema, dict(self._variables))
         except PushError as exc:
             return error_response(exc.status, exc.code, exc.message)
+
+    def _evaluate_push(self, request: Request) -> Response:
+        analyzed = self._analyze_push(request)
+        if isinstance(analyzed, Response):
+            return analyzed
+        analysis = analyzed[3]
         previous = self._pushes[-1] if self._pushes else None
         diff = index_diff(previous.analyzed_schema if previous else None, analysis.schema)
         return json_response(
@@ -86,13 +91,10 @@ class Deploy2Routes:
         )
 
     def _start_push(self, request: Request) -> Response:
-        denied = self._deny(request)
-        if denied:
-            return denied
-        try:
-            modules, schema, dry_run, analysis = self._analyze_push(request)
-        except PushError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        analyzed = self._analyze_push(request)
+        if isinstance(analyzed, Response):
+            return analyzed
+        modules, schema, dry_run, analysis = analyzed
         previous = self._pushes[-1] if self._pushes else None
         schema_id = f"schema-{len(self._pushes)}-{secrets.token_hex(6)}"
         pending = PendingPush(
