@@ -68,12 +68,11 @@ class Deploy2Routes:
         self, request: Request
     ) -> tuple[tuple[Module, ...], Module | None, bool, Any] | Response:
         """Modules, schema, dry-run flag and analysis of an authorized push body, or the error reply."""
-        denied = self._deny(request)
-        if denied:
-            return denied
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
         previous = self._pushes[-1] if self._pushes else None
         try:
-            body = decode_body(request.body, request.header("content-encoding"))
             modules, schema, dry_run = parse_start_push(body, previous)
             return modules, schema, dry_run, analyze_modules(modules, schema, dict(self._variables))
         except PushError as exc:
@@ -109,14 +108,20 @@ class Deploy2Routes:
         schema_id = ids.get("") if isinstance(ids, dict) else None
         return self._pending.get(schema_id) if isinstance(schema_id, str) else None
 
-    def _wait_for_schema(self, request: Request) -> Response:
+    def _body(self, request: Request) -> Any:
+        """The decoded body of an authorized request, or the error reply (a Response)."""
         denied = self._deny(request)
         if denied:
             return denied
         try:
-            body = decode_body(request.body, request.header("content-encoding"))
+            return decode_body(request.body, request.header("content-encoding"))
         except PushError as exc:
             return error_response(exc.status, exc.code, exc.message)
+
+    def _wait_for_schema(self, request: Request) -> Response:
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
         pending = self._pending_for(body.get("schemaChange") if isinstance(body, dict) else None)
         if pending is None or pending.base_pushes != len(self._pushes):
             return json_response(200, {"type": "raceDetected"})
@@ -143,13 +148,9 @@ class Deploy2Routes:
         return None
 
     def _finish_push(self, request: Request) -> Response:
-        denied = self._deny(request)
-        if denied:
-            return denied
-        try:
-            body = decode_body(request.body, request.header("content-encoding"))
-        except PushError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
         start = body.get("startPush") if isinstance(body, dict) else None
         pending = self._pending_for(start.get("schemaChange") if isinstance(start, dict) else None)
         if pending is None or pending.base_pushes != len(self._pushes):
