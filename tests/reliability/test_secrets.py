@@ -20,6 +20,7 @@ from deploycheck.errors import ConfigError
 from deploycheck.platforms import open_target
 from deploycheck.redact import fingerprint
 from deploycheck.sot import load_sot
+from deploycheck.sync import Syncer
 
 from .conftest import CONFIG, TARGETS, leaks
 
@@ -106,7 +107,7 @@ def test_internal_error_traceback_is_redacted(workspace, run_cli, monkeypatch, r
     def boom(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError(f"unexpected state near {secret}")
 
-    monkeypatch.setattr("deploycheck.sync.run.Syncer.plan", boom)
+    monkeypatch.setattr(Syncer, "plan", boom)
     run = run_cli(
         ["sync-env", "--mode=deploy-prod", "--env", "sandbox", "--dry-run", "--config", str(CONFIG)]
     )

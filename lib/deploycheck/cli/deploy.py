@@ -93,12 +93,14 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from deploycheck.config import load_config
-    from deploycheck.deploy import DeployOptions, deploy
+    from deploycheck.deploy import DeployOptions
+    from deploycheck.deploy import run as deploy
 
     config = load_config(args.config)
+    env = config.environment(args.env or config.default_env)
     sot = args.sot or (Path(os.environ["DEPLOYCHECK_SOT"]) if os.environ.get("DEPLOYCHECK_SOT") else None)
     options = DeployOptions(
-        env=args.env or config.default_env,
+        env=env.name,
         platforms=tuple(args.platforms),
         allow_drift=args.allow_drift,
         dry_run=args.dry_run,
@@ -112,5 +114,5 @@ def run(args: argparse.Namespace) -> int:
         environ=dict(os.environ),
         confirm=_ask,
     )
-    report = deploy(config, options, sys.stdout)
+    report = deploy(config, env, options, sys.stdout)
     return report.exit_code

@@ -76,13 +76,13 @@ def _step_summary(markdown: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run drift detection and print the report; return its exit code."""
     from deploycheck.config import load_config
-    from deploycheck.drift import render, render_markdown, run_drift
+    from deploycheck.drift import render, render_markdown
+    from deploycheck.drift import run as detect
 
     config = load_config(args.config)
-    env = args.env or config.default_env
-    report = run_drift(
+    report = detect(
         config,
-        env,
+        config.environment(args.env or config.default_env),
         sot_path=args.sot,
         state_dir=args.state_dir,
         targets=tuple(args.targets) if args.targets else None,

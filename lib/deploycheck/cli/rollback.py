@@ -37,23 +37,28 @@ def _schema_eval_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _code_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a rollback that redeploys code from git: live ref, folder, schema reading."""
+    parser.add_argument(
+        "--from",
+        dest="from_ref",
+        default="HEAD",
+        metavar="REF",
+        help="Git ref of the live Convex code (default: HEAD)",
+    )
+    parser.add_argument(
+        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
+    )
+    _schema_eval_option(parser)
+
+
 def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool) -> None:
     _common(parser)
     parser.add_argument("--env", required=True, help="Environment to roll back")
     if to:
         parser.add_argument("--to", metavar="ID", help="Deployment id, version id or git ref to roll back to")
     if convex:
-        parser.add_argument(
-            "--from",
-            dest="from_ref",
-            default="HEAD",
-            metavar="REF",
-            help="Git ref of the live Convex code (default: HEAD)",
-        )
-        parser.add_argument(
-            "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
-        )
-        _schema_eval_option(parser)
+        _code_options(parser)
     parser.add_argument("--dry-run", action="store_true", help="Show the whole plan; change nothing")
     parser.add_argument("--yes", "-y", action="store_true", help="Do not ask for confirmation")
     parser.add_argument(
@@ -86,23 +91,13 @@ def register(subparsers: Any) -> None:
         "--impact", required=True, help="all (all users), majority (>50%% of users) or minority (<50%%)"
     )
     advise.add_argument("--env", help="Also show what a rollback would do in this environment now")
-    advise.add_argument(
-        "--from",
-        dest="from_ref",
-        default="HEAD",
-        metavar="REF",
-        help="Git ref of the live Convex code (default: HEAD)",
-    )
-    advise.add_argument(
-        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
-    )
-    _schema_eval_option(advise)
+    _code_options(advise)
     from deploycheck.platforms import get_spec, rollbackable
 
     for platform in rollbackable():
         spec = get_spec(platform)
         sub = commands.add_parser(platform, aliases=list(spec.aliases), help=f"Roll back {spec.label}")
-        _rollback_options(sub, to=True, convex=platform == "convex")
+        _rollback_options(sub, to=True, convex=spec.deploy_model == "push")
         sub.set_defaults(rollback_platform=platform)
     everything = commands.add_parser(
         "all", help="Roll back every platform in rollback.order, verifying between"
@@ -131,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from deploycheck.config import load_config
-    from deploycheck.rollback.run import RollbackOptions, roll_back, rollback_order
+    from deploycheck.rollback import RollbackOptions, rollback_order
+    from deploycheck.rollback import run as roll_back
 
     config = load_config(args.config_path)
     _register_table_secrets(config, args.env)
@@ -147,9 +143,9 @@ def run(args: argparse.Namespace) -> int:
                 schema_eval=args.schema_eval, **common
             )
         return advise(config, args.severity, args.impact, options, sys.stdout)
-    config.environment(args.env)
+    env = config.environment(args.env)
     options = RollbackOptions(
-        env=args.env,
+        env=env.name,
         to=getattr(args, "to", None),
         from_ref=getattr(args, "from_ref", "HEAD"),
         convex_dir=getattr(args, "convex_dir", None),
@@ -166,7 +162,7 @@ def run(args: argparse.Namespace) -> int:
     from deploycheck.errors import PlatformError, RollbackError
 
     try:
-        return roll_back(config, platforms, options, sys.stdout)
+        return roll_back(config, env, platforms, options, sys.stdout)
     except PlatformError as exc:
         # a failed rollback exits 1 like a refused one (the module's exit codes), not 3
         raise RollbackError(f"rollback in {args.env} stopped: {exc}") from exc

@@ -25,8 +25,7 @@ from deploycheck.output import FORMAT_VERSION
 
 if TYPE_CHECKING:
     from deploycheck.sot import Column
-    from deploycheck.state import StateBackend
-    from deploycheck.sync import Syncer, SyncReport
+    from deploycheck.sync import SyncReport
 
 __all__ = ["register", "render_plan", "render_result", "run"]
 
@@ -185,20 +184,9 @@ def _raise_unreadable(report: SyncReport) -> None:
         raise errors[0]
 
 
-def _prepare(store: StateBackend, syncer: Syncer, key: bytes | None, *, locked: bool) -> None:
-    """Bind identities and check the key in the syncer's ledger; under the lock, guard its writes."""
-    from deploycheck.state import guard_adapters, prepare_ledger
-
-    if syncer.request.mode == "local":
-        return
-    prepare_ledger(store, syncer.ledger, syncer.request.env, syncer.adapters, key)
-    if locked:
-        guard_adapters(store, syncer.adapters)
-
-
 def lock_timeout(given: float | None) -> float:
     """``--lock-timeout``, else ``DEPLOYCHECK_LOCK_TIMEOUT``, else the default (5 s)."""
-    from deploycheck.state.ledger import DEFAULT_LOCK_TIMEOUT
+    from deploycheck.state import DEFAULT_LOCK_TIMEOUT
 
     if given is not None:
         return given
@@ -206,13 +194,12 @@ def lock_timeout(given: float | None) -> float:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Load the config and table, plan, confirm, apply, report; see the module docstring."""
+    """Load the config and table, then :func:`deploycheck.sync.run`; render; see the module docstring."""
     from deploycheck.config import load_config
     from deploycheck.errors import SyncError, UsageError
-    from deploycheck.redact import fingerprint, set_fingerprint_key
     from deploycheck.sot import load_sot
     from deploycheck.state import open_state
-    from deploycheck.sync import Syncer, SyncRequest, apply_with_audit, unfinished_runs
+    from deploycheck.sync import run as sync
 
     interactive = sys.stdin.isatty()
     if args.mode == "deploy-prod" and not args.dry_run and not args.yes and not interactive:
@@ -222,9 +209,8 @@ def run(args: argparse.Namespace) -> int:
         )
     config = load_config(args.config)
     fallback = "development" if "development" in config.environments else config.default_env
-    env = args.env or DEFAULT_ENV.get(args.mode) or fallback
-    config.environment(env)
-    sot_path = config.sot_path(env, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
+    env = config.environment(args.env or DEFAULT_ENV.get(args.mode) or fallback)
+    sot_path = config.sot_path(env.name, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
     column: Column = "prod" if args.mode == "deploy-prod" else "dev"
     sot = load_sot(sot_path, config, columns=(column,))
     sot.register_with_redactor()
@@ -233,50 +219,37 @@ def run(args: argparse.Namespace) -> int:
     # --mode=local writes this machine's files only: its lock and audit stay local
     local = "local" if args.mode == "local" else None
     store = open_state(config, sot_path, args.state_dir, backend=local)
-    request = SyncRequest(
+    report = sync(
+        config,
+        env,
+        sot,
+        store,
         mode=args.mode,
-        env=env,
         dry_run=args.dry_run,
         only=tuple(args.only),
         targets=tuple(args.target),
         prune=args.prune,
         force=args.force,
         remove=tuple(args.remove),
+        lock_timeout=lock_timeout(args.lock_timeout),
+        show_plan=lambda planned: _emit(planned, args.format, final=False),
+        confirm=None if args.yes else _confirm,
+        warn=lambda text: print(f"warning: {text}", file=sys.stderr),
     )
-    key = store.key(create=False)
-    syncer = Syncer(config, sot, request, ledger=store.ledger(), key_fp=lambda v: fingerprint(v, key))
-    _prepare(store, syncer, key, locked=False)
+    if report.declined:
+        print("Not confirmed: nothing was written.", file=sys.stderr)
+        return 1
+    _emit(report, args.format, final=True)
     if args.dry_run:
-        set_fingerprint_key(key)
-        report = syncer.plan()
-        _emit(report, args.format, final=False)
-        _emit(report, args.format, final=True)
         _raise_unreadable(report)
         return 0 if report.ok else 1
-    with store.lock(lock_timeout(args.lock_timeout), purpose=f"sync-env {args.mode} {env}"):
-        for killed in unfinished_runs(store, env=env):
-            print(
-                f"warning: the sync of {killed.get('time', '?')} (run {killed['run_id']}) ended without a "
-                "completion record (killed?); writes it made may be unrecorded, so this run rewrites "
-                "every key the ledger cannot vouch for.",
-                file=sys.stderr,
-            )
-        key = store.key(create=True)
-        set_fingerprint_key(key)
-        syncer.key_fp = lambda v: fingerprint(v, key)
-        syncer.ledger = store.ledger()
-        _prepare(store, syncer, key, locked=True)
-        report = syncer.plan()
-        _emit(report, args.format, final=False)
-        if report.writes and args.mode == "deploy-prod" and not args.yes and not _confirm(report):
-            print("Not confirmed: nothing was written.", file=sys.stderr)
-            return 1
-        apply_with_audit(syncer, report, store)
-    _emit(report, args.format, final=True)
     if not report.ok:
         _raise_unreadable(report)
         broken = [o for o in report.outcomes if not o.ok]
         parts = [f"{o.target} ({', '.join(o.not_applied) or o.status})" for o in broken]
-        msg = f"sync-env {args.mode} to {env} did not complete for {', '.join(parts)}; re-run to converge."
+        msg = (
+            f"sync-env {args.mode} to {env.name} did not complete for {', '.join(parts)}; "
+            "re-run to converge."
+        )
         raise SyncError(msg)
     return 0

@@ -36,7 +36,7 @@ from deploycheck.deploy.render import (
     rollback_command,
     rollback_commands,
 )
-from deploycheck.deploy.run import Deployer, DeployOptions, deploy, expectations, run_gate
+from deploycheck.deploy.run import Deployer, DeployOptions, deploy, expectations, run, run_gate
 from deploycheck.deploy.verify import EXPECT_OPTIONS, Verification, verify_deploy
 
 __all__ = [
@@ -70,6 +70,7 @@ __all__ = [
     "resolve_command",
     "rollback_command",
     "rollback_commands",
+    "run",
     "run_command",
     "run_gate",
     "verify_deploy",

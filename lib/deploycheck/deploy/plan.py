@@ -165,7 +165,7 @@ def _step(config: ProjectConfig, target: Target, env: str, problems: list[Proble
         cwd=cwd,
         timeout=timeout,
         configured=configured,
-        triggered=target.platform == "cloudflare-pages" and _is_git_push(words),
+        triggered=get_spec(target.platform).git_builds and _is_git_push(words),
     )
 
 

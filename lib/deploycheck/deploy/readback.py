@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from deploycheck.platforms import get_spec
+from deploycheck.platforms.reads import DeploymentReads, PushReads, missing_read
+
 __all__ = [
     "PlatformStateReader",
     "Produced",
@@ -66,7 +69,7 @@ class Produced:
 
     def describe(self) -> str:
         """``deployment 1234 (commit abc1234), live``."""
-        if self.platform == "convex":
+        if self.pushed_at is not None:
             return f"push at {self.pushed_at}"
         parts = []
         if self.version_id:
@@ -96,12 +99,20 @@ def _iso(ms: float) -> str:
     return datetime.fromtimestamp(ms / 1000.0, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def read_snapshot(adapter: Any, platform: str, *, since_ms: int | None = None) -> Snapshot:
-    """Read the deployment state of ``adapter`` (a Pages, Worker or Convex adapter).
+def read_snapshot(adapter: object, platform: str, *, since_ms: int | None = None) -> Snapshot:
+    """Read the deployment state of ``adapter`` as its platform's ``deploy_model`` says
+    (:class:`~deploycheck.platforms.reads.DeploymentReads` or
+    :class:`~deploycheck.platforms.reads.PushReads`).
 
-    ``since_ms`` bounds the Convex audit-log search (default: the last 30 days).
+    ``since_ms`` bounds the push search (default: the last 30 days).
     """
-    if platform == "cloudflare-pages":
+    model = get_spec(platform).deploy_model
+    if model in ("deployment", "version") and not isinstance(adapter, DeploymentReads):
+        raise missing_read(adapter, DeploymentReads, "a deploy")
+    if model == "push" and not isinstance(adapter, PushReads):
+        raise missing_read(adapter, PushReads, "a deploy")
+    if model == "deployment":
+        assert isinstance(adapter, DeploymentReads)
         deployments = adapter.list_deployments()
         active = next((d for d in deployments if d.active), None)
         details = {d.id: d for d in deployments}
@@ -112,7 +123,8 @@ def read_snapshot(adapter: Any, platform: str, *, since_ms: int | None = None) -
             frozenset(details),
             details,
         )
-    if platform == "cloudflare-worker":
+    if model == "version":
+        assert isinstance(adapter, DeploymentReads)
         deployments = adapter.list_deployments()
         active = next((d for d in deployments if d.active), None)
         version = None
@@ -125,7 +137,8 @@ def read_snapshot(adapter: Any, platform: str, *, since_ms: int | None = None) -
             frozenset(d.id for d in deployments),
             {d.id: d for d in deployments},
         )
-    if platform == "convex":
+    if model == "push":
+        assert isinstance(adapter, PushReads)
         start = since_ms if since_ms is not None else int(time.time() * 1000) - CONVEX_LOOKBACK_MS
         stamp, message = adapter.last_push(start)
         return Snapshot(platform, str(stamp) if stamp is not None else None, details={"message": message})
@@ -135,21 +148,22 @@ def read_snapshot(adapter: Any, platform: str, *, since_ms: int | None = None) -
 
 def produced(before: Snapshot, after: Snapshot) -> Produced | None:
     """What appeared between ``before`` and ``after``, or None when nothing new did."""
-    if after.platform == "convex":
+    model = get_spec(after.platform).deploy_model
+    if model == "push":
         if after.active is None or (before.active is not None and int(after.active) <= int(before.active)):
             return None
-        return Produced("convex", pushed_at=_iso(int(after.active)))
+        return Produced(after.platform, pushed_at=_iso(int(after.active)))
     new = [d for d in after.details.values() if d.id not in before.known]
     if not new:
         return None
-    if after.platform == "cloudflare-worker":
+    if model == "version":
         current = after.details.get(after.deployment or "")
         if current is None or current.id in before.known:
             return None  # e.g. a version uploaded but not deployed
-        return Produced("cloudflare-worker", deployment_id=current.id, version_id=after.active)
+        return Produced(after.platform, deployment_id=current.id, version_id=after.active)
     newest = max(new, key=lambda d: d.created_on)
     return Produced(
-        "cloudflare-pages",
+        after.platform,
         deployment_id=newest.id,
         commit=newest.commit,
         url=newest.url,
@@ -174,9 +188,9 @@ class StateReader(Protocol):
 class PlatformStateReader:
     """Reads snapshots through the platform adapters (``open_target``), one adapter per target."""
 
-    def __init__(self, opener: Callable[[str], Any]) -> None:
+    def __init__(self, opener: Callable[[str], object]) -> None:
         self._opener = opener
-        self._adapters: dict[str, Any] = {}
+        self._adapters: dict[str, object] = {}
 
     def read(self, platform: str, target: str, *, since_ms: int | None = None) -> Snapshot:
         """Open (once) and read ``target``."""

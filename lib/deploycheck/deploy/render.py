@@ -16,6 +16,7 @@ from deploycheck.deploy.command import CommandResult
 from deploycheck.deploy.plan import DeployPlan, DeployStep
 from deploycheck.deploy.readback import Produced, Snapshot
 from deploycheck.deploy.verify import Verification
+from deploycheck.platforms import get_spec
 from deploycheck.redact import redact
 
 if TYPE_CHECKING:
@@ -141,11 +142,12 @@ def rollback_command(
     words = ["deploycheck", "rollback", outcome.step.platform, "--env", env]
     if several:
         words += ["--target", outcome.step.target]
-    if outcome.step.platform == "cloudflare-pages" and before is not None and before.active:
+    model = get_spec(outcome.step.platform).deploy_model
+    if model == "deployment" and before is not None and before.active:
         words += ["--to", before.active]
-    elif outcome.step.platform == "cloudflare-worker" and before is not None and before.active:
+    elif model == "version" and before is not None and before.active:
         words += ["--to", before.active if "," not in before.active else str(before.deployment)]
-    elif outcome.step.platform == "convex" and previous_commit:
+    elif model == "push" and previous_commit:
         words += ["--to", previous_commit]
     why = reason or ("deploy failed" if outcome.status == "failed" else "post-deploy verification failed")
     words += ["--reason", why]

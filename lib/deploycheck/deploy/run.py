@@ -5,9 +5,10 @@ here in ``deploy.order``; one platform's failure does not stop the others (unles
 ``stop_on_failure``); one verification covers every deployed platform; each platform's
 rollback boundary is what it served before the deploy.
 
-:func:`deploy` runs the whole sequence:
+:func:`run` runs the whole sequence for the resolved environment (:func:`deploy`, for an
+environment's name):
 
-1. the gate: drift detection of the environment (:func:`deploycheck.drift.run.run_drift`);
+1. the gate: drift detection of the environment (:func:`deploycheck.drift.run`);
    drift, or a platform the gate cannot read, stops the deploy unless ``allow_drift``;
 2. per target: read its deployment state, run its deploy command
    (:mod:`deploycheck.deploy.command`), read the state again and prove something new is live
@@ -23,7 +24,7 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -40,14 +41,17 @@ from deploycheck.deploy.render import (
 )
 from deploycheck.deploy.verify import Verification, verify_deploy
 from deploycheck.errors import DeploycheckError, Problem, UsageError
+from deploycheck.platforms import get_spec
+from deploycheck.platforms.base import ConfigPlatform
+from deploycheck.platforms.reads import BindingReads
 from deploycheck.redact import redact
 from deploycheck.state import bind_identities
 
 if TYPE_CHECKING:
-    from deploycheck.config import ProjectConfig
+    from deploycheck.config import Environment, ProjectConfig
     from deploycheck.state import StateBackend
 
-__all__ = ["DeployOptions", "Deployer", "deploy", "expectations", "run_gate"]
+__all__ = ["DeployOptions", "Deployer", "deploy", "expectations", "run", "run_gate"]
 
 
 @dataclass
@@ -77,12 +81,18 @@ class DeployOptions:
 
 
 def run_gate(
-    config: ProjectConfig, env: str, *, sot: Path | None, state_dir: Path | None, environ: Mapping[str, str]
+    config: ProjectConfig,
+    env: Environment,
+    *,
+    sot: Path | None,
+    state_dir: Path | None,
+    environ: Mapping[str, str],
 ) -> GateResult:
     """Run drift detection over ``env`` and say whether a deploy may proceed."""
-    from deploycheck.drift import render_text, run_drift
+    from deploycheck.drift import render_text
+    from deploycheck.drift import run as detect_drift
 
-    report = run_drift(config, env, sot_path=sot, state_dir=state_dir, environ=environ)
+    report = detect_drift(config, env, sot_path=sot, state_dir=state_dir, environ=environ)
     code = report.exit_code
     if code == 0:
         compared = len(report.results)
@@ -138,7 +148,8 @@ class Deployer:
     def _wait_for_new(
         self, step: DeployStep, before: Snapshot, deadline: float
     ) -> tuple[Snapshot, Produced | None]:
-        since = int(before.active) if step.platform == "convex" and before.active else None
+        pushed = get_spec(step.platform).deploy_model == "push"
+        since = int(before.active) if pushed and before.active else None
         while True:
             after = self.reader.read(step.platform, step.target, since_ms=since)
             found = produced(before, after)
@@ -203,8 +214,7 @@ def _environ_for_checks(options: DeployOptions) -> dict[str, str]:
     return environ
 
 
-def _preconditions(config: ProjectConfig, options: DeployOptions) -> None:
-    environment = config.environment(options.env)
+def _preconditions(environment: Environment, options: DeployOptions) -> None:
     problems: list[Problem] = []
     if environment.sandbox and not options.environ.get("DEPLOYCHECK_SANDBOX_ADMIN_URL"):
         problems.append(
@@ -262,8 +272,15 @@ def _stopped_by_gate(report: DeployReport, options: DeployOptions, out: TextIO) 
     return False
 
 
-def deploy(
+def deploy(config: ProjectConfig, options: DeployOptions, out: TextIO, **hooks: Any) -> DeployReport:
+    """:func:`run` for the environment ``options.env`` names (ConfigError when there is none);
+    ``hooks`` are :func:`run`'s ``gate``, ``reader`` and ``verifier``."""
+    return run(config, config.environment(options.env), options, out, **hooks)
+
+
+def run(
     config: ProjectConfig,
+    env: Environment,
     options: DeployOptions,
     out: TextIO,
     *,
@@ -271,15 +288,17 @@ def deploy(
     reader: StateReader | None = None,
     verifier: Callable[[list[str], dict[str, str]], Verification] | None = None,
 ) -> DeployReport:
-    """Gate, deploy each planned target, verify, summarize; see the module docstring.
+    """Gate, deploy each planned target of ``env``, verify, summarize; see the module docstring.
 
-    ``gate``, ``reader`` and ``verifier`` default to drift detection, the platform
-    adapters and the pytest checks. Raises an InputError (nothing run) for bad input.
+    ``env`` is the resolved environment (``options.env`` is set to its name); ``gate``,
+    ``reader`` and ``verifier`` default to drift detection, the platform adapters and the
+    pytest checks. Raises an InputError (nothing run) for bad input.
     """
     from deploycheck.state import open_state
 
+    options = replace(options, env=env.name)
     plan = plan_deploy(config, options.env, options.platforms, stop_on_failure=options.stop_on_failure)
-    _preconditions(config, options)
+    _preconditions(env, options)
     report = DeployReport(options.env, plan, dry_run=options.dry_run)
     sot_path = config.sot_path(
         options.env, str(options.sot) if options.sot else options.environ.get("DEPLOYCHECK_SOT")
@@ -289,7 +308,7 @@ def deploy(
         gate
         or (
             lambda: run_gate(
-                config, options.env, sot=options.sot, state_dir=options.state_dir, environ=options.environ
+                config, env, sot=options.sot, state_dir=options.state_dir, environ=options.environ
             )
         )
     )()
@@ -343,16 +362,19 @@ def expectations(deployed: list[StepOutcome]) -> dict[str, str]:
         made = outcome.produced
         if made is None:
             continue
-        if outcome.step.platform == "cloudflare-pages" and made.deployment_id:
-            expect["--expect-pages-deployment"] = made.deployment_id
-            if made.commit:
-                expect["--expect-commit"] = made.commit
-        elif outcome.step.platform == "cloudflare-worker" and made.version_id:
-            expect["--expect-worker-version"] = made.version_id
+        options = get_spec(outcome.step.platform).expect_options
+        # the first option names what was made: without it, none of the others is passed
+        if options and getattr(made, options[0][1]):
+            for option, attribute in options:
+                value = getattr(made, attribute)
+                if value:
+                    expect[option] = str(value)
     return expect
 
 
-def carry_marker(store: StateBackend, env: str, outcome: StepOutcome, opener: Callable[[str], Any]) -> bool:
+def carry_marker(
+    store: StateBackend, env: str, outcome: StepOutcome, opener: Callable[[str], ConfigPlatform]
+) -> bool:
     """After deploycheck's own code deploy, move the target's ledger marker to the new version when
     that deploy is the only change: it started from the version the ledger recorded (the gate found
     no drift) and the new version carries the same secret bindings (a code upload inherits the
@@ -369,8 +391,9 @@ def carry_marker(store: StateBackend, env: str, outcome: StepOutcome, opener: Ca
         bind_identities(ledger, env, {target: adapter})
         if ledger.target_marker(env, target) != before:
             return False
-        bindings = getattr(adapter, "secret_bindings", None)
-        if bindings is None or bindings(before) != bindings(after):
+        if not isinstance(adapter, BindingReads):
+            return False
+        if adapter.secret_bindings(before) != adapter.secret_bindings(after):
             return False
     except DeploycheckError:
         return False
@@ -379,10 +402,10 @@ def carry_marker(store: StateBackend, env: str, outcome: StepOutcome, opener: Ca
     return True
 
 
-def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], Any]:
+def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], ConfigPlatform]:
     from deploycheck.platforms import open_target
 
-    def opener(target: str) -> Any:
+    def opener(target: str) -> ConfigPlatform:
         return open_target(config, config.targets[target], options.env, options.environ)
 
     return opener

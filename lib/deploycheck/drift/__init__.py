@@ -43,6 +43,7 @@ from deploycheck.drift.run import (
     plan_targets,
     read_target,
     resolve_sot_path,
+    run,
     run_drift,
     sync_mode,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "render_text",
     "report_dict",
     "resolve_sot_path",
+    "run",
     "run_drift",
     "sync_command",
     "sync_mode",

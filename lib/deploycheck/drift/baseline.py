@@ -144,17 +144,15 @@ def _entry(
         message = f"expected a mapping with {', '.join(_REQUIRED)}, got {type(item).__name__}."
         return None, [Problem(source, message, line, where, f"Write it as: {_EXAMPLE}")]
     problems: list[Problem] = []
+
+    def field_problem(name: object, message: str, hint: str) -> None:
+        at = lines.get((index, str(name)), line)
+        problems.append(Problem(source, message, at, f"{where}.{name}", hint))
+
     for name in item:
         if str(name) not in _REQUIRED + _OPTIONAL:
-            problems.append(
-                Problem(
-                    source,
-                    f"unknown field {name!r}; valid: {', '.join(_REQUIRED + _OPTIONAL)}.",
-                    lines.get((index, str(name)), line),
-                    f"{where}.{name}",
-                    "Remove it or fix its spelling.",
-                )
-            )
+            valid = ", ".join(_REQUIRED + _OPTIONAL)
+            field_problem(name, f"unknown field {name!r}; valid: {valid}.", "Remove it or fix its spelling.")
     for name in _REQUIRED:
         value = item.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -164,37 +162,15 @@ def _entry(
                 )
             )
         elif name != "expires" and not isinstance(value, str):
-            problems.append(
-                Problem(
-                    source,
-                    f"{name} must be text, got {value!r}.",
-                    lines.get((index, name), line),
-                    f"{where}.{name}",
-                    "Quote the value.",
-                )
-            )
+            field_problem(name, f"{name} must be text, got {value!r}.", "Quote the value.")
     expires = _parse_date(item.get("expires")) if item.get("expires") is not None else None
     if item.get("expires") is not None and expires is None:
-        problems.append(
-            Problem(
-                source,
-                f"expires must be a date (YYYY-MM-DD), got {item.get('expires')!r}.",
-                lines.get((index, "expires"), line),
-                f"{where}.expires",
-                "Write it as 2025-12-31.",
-            )
-        )
+        message = f"expires must be a date (YYYY-MM-DD), got {item.get('expires')!r}."
+        field_problem("expires", message, "Write it as 2025-12-31.")
     state = item.get("state")
     if state is not None and state not in _STATES:
-        problems.append(
-            Problem(
-                source,
-                f"unknown drift state {state!r}; valid: {', '.join(_STATES)}.",
-                lines.get((index, "state"), line),
-                f"{where}.state",
-                "Use one of the valid states or drop the field.",
-            )
-        )
+        message = f"unknown drift state {state!r}; valid: {', '.join(_STATES)}."
+        field_problem("state", message, "Use one of the valid states or drop the field.")
     env = item.get("env")
     if problems or expires is None:
         return None, problems

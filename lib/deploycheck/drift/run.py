@@ -1,8 +1,9 @@
 """Running drift detection: which targets, reading them concurrently, comparing, the baseline.
 
 :func:`detect_drift` takes everything explicitly (config, SoT, ledger, an adapter opener)
-and is what tests drive; :func:`run_drift` loads the SoT, the ledger and the baseline the
-way the command line and the checks do. Targets are read in a thread pool, one failure
+and is what tests drive; :func:`run` (given the resolved environment) loads the SoT, the
+ledger and the baseline the way the command line and the checks do, and
+:func:`run_drift` is the same for an environment's name. Targets are read in a thread pool, one failure
 isolated: a target that cannot be read becomes a :class:`~deploycheck.drift.model.TargetError`
 and the others are still compared.
 """
@@ -26,10 +27,13 @@ from deploycheck.drift.model import (
     TargetSummary,
 )
 from deploycheck.errors import DeploycheckError, InputError, PlatformError
+from deploycheck.platforms import LOCAL_PLATFORM, get_spec
+from deploycheck.platforms.base import ConfigPlatform
+from deploycheck.platforms.reads import VersionReads
 from deploycheck.redact import fingerprint, redact, register_secret
 
 if TYPE_CHECKING:
-    from deploycheck.config import ProjectConfig, Target
+    from deploycheck.config import Environment, ProjectConfig, Target
     from deploycheck.sot import SourceOfTruth
 
 __all__ = [
@@ -41,6 +45,7 @@ __all__ = [
     "plan_targets",
     "read_target",
     "resolve_sot_path",
+    "run",
     "run_drift",
     "sync_mode",
 ]
@@ -62,10 +67,10 @@ class DriftTarget:
     @property
     def platform(self) -> str:
         """The platform read: the target's, or ``local-dotenv`` for its local file."""
-        return "local-dotenv" if self.local else self.target.platform
+        return LOCAL_PLATFORM if self.local else self.target.platform
 
 
-Opener = Callable[[DriftTarget], Any]
+Opener = Callable[[DriftTarget], ConfigPlatform]
 
 
 def sync_mode(config: ProjectConfig, env: str, *, local: bool) -> str:
@@ -98,7 +103,7 @@ def plan_targets(
             continue
         if local and target.local_file is not None:
             planned.append(DriftTarget(target, True, sync_mode(config, env, local=True)))
-        elif not local and target.deployed_in(env) and target.platform != "local-dotenv":
+        elif not local and target.deployed_in(env) and get_spec(target.platform).remote:
             planned.append(DriftTarget(target, False, sync_mode(config, env, local=False)))
     return planned
 
@@ -143,22 +148,22 @@ def _bindings(version: Any) -> dict[str, str] | None:
     return {str(b.get("name")): str(b.get("type")) for b in found if isinstance(b, Mapping)}
 
 
-def read_target(planned: DriftTarget, adapter: Any, recorded_marker: str | None) -> TargetReading:
-    """Read one target's state; fetch the recorded and the active Worker version's bindings
-    when the target-wide marker moved since the last sync and the adapter offers ``get_version``."""
+def read_target(planned: DriftTarget, adapter: ConfigPlatform, recorded_marker: str | None) -> TargetReading:
+    """Read one target's state; fetch the recorded and the active version's bindings when the
+    target-wide marker moved since the last sync and the adapter offers
+    :class:`~deploycheck.platforms.reads.VersionReads`."""
     state = adapter.read_config()
     recorded_bindings = active_bindings = None
-    get_version = getattr(adapter, "get_version", None)
     if (
-        callable(get_version)
+        isinstance(adapter, VersionReads)
         and recorded_marker is not None
         and state.marker is not None
         and state.marker != recorded_marker
         and "," not in state.marker  # a split deployment has no single active version
     ):
         try:
-            recorded_bindings = _bindings(get_version(recorded_marker))
-            active_bindings = _bindings(get_version(state.marker))
+            recorded_bindings = _bindings(adapter.get_version(recorded_marker))
+            active_bindings = _bindings(adapter.get_version(state.marker))
         except PlatformError:  # e.g. the recorded version no longer exists: fall back to a note
             recorded_bindings = active_bindings = None
     return TargetReading(
@@ -174,7 +179,7 @@ def read_target(planned: DriftTarget, adapter: Any, recorded_marker: str | None)
 
 
 def _error(planned: DriftTarget, exc: BaseException) -> TargetError:
-    platform = "local-dotenv" if planned.local else planned.target.platform
+    platform = LOCAL_PLATFORM if planned.local else planned.target.platform
     if isinstance(exc, DeploycheckError):
         message, code = str(exc), (2 if isinstance(exc, InputError) else 3)
     else:  # a bug in an adapter must not hide the other targets' results
@@ -204,7 +209,7 @@ def default_opener(config: ProjectConfig, env: str, environ: Mapping[str, str] |
     """Open a target's adapter with the platform factory (local files with ``open_local``)."""
     from deploycheck.platforms import open_local, open_target
 
-    def opener(planned: DriftTarget) -> Any:
+    def opener(planned: DriftTarget) -> ConfigPlatform:
         if planned.local:
             assert planned.target.local_file is not None
             return open_local(
@@ -349,9 +354,9 @@ def resolve_sot_path(
     return config.sot_path(env, chosen)
 
 
-def run_drift(
+def run(
     config: ProjectConfig,
-    env: str,
+    env: Environment,
     *,
     sot_path: Path | None = None,
     state_dir: Path | None = None,
@@ -362,7 +367,8 @@ def run_drift(
     today: datetime.date | None = None,
     opener: Opener | None = None,
 ) -> DriftReport:
-    """Load the SoT, the sync ledger and the baseline, then :func:`detect_drift`.
+    """Drift detection of ``env``: load the SoT, the sync ledger and the baseline, then
+    :func:`detect_drift`, then apply the baseline.
 
     ``remote`` compares a local environment's platforms instead of its ``.env.local``
     files. ``baseline_path`` None means the default ``.deploycheck-baseline.yaml`` beside
@@ -373,9 +379,8 @@ def run_drift(
     from deploycheck.drift.baseline import default_baseline_path, load_baseline
     from deploycheck.sot import load_sot
 
-    config.environment(env)
-    path = resolve_sot_path(config, env, sot_path, environ)
-    sot = load_sot(path, config, columns=(config.environment(env).values,), environ=environ)
+    path = resolve_sot_path(config, env.name, sot_path, environ)
+    sot = load_sot(path, config, columns=(env.values,), environ=environ)
     sot.register_with_redactor()
     baseline = None
     if baseline_path is not None:
@@ -383,10 +388,10 @@ def run_drift(
     elif default_baseline_path(config.path).is_file():
         baseline = load_baseline(default_baseline_path(config.path))
     ledger, fingerprint_fn = open_ledger(config, path, state_dir=state_dir, environ=environ)
-    bind_drift_identities(config, env, ledger, environ=environ, targets=targets, remote=remote)
+    bind_drift_identities(config, env.name, ledger, environ=environ, targets=targets, remote=remote)
     report = detect_drift(
         config,
-        env,
+        env.name,
         sot,
         ledger,
         environ=environ,
@@ -398,3 +403,8 @@ def run_drift(
     if baseline is not None:
         report.apply_baseline(baseline, today or datetime.datetime.now(datetime.UTC).date())
     return report
+
+
+def run_drift(config: ProjectConfig, env: str, **options: Any) -> DriftReport:
+    """:func:`run` for the environment called ``env`` (ConfigError when there is none)."""
+    return run(config, config.environment(env), **options)

@@ -26,12 +26,14 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from deploycheck.errors import ConfigError, Problem, UsageError
+from deploycheck.platforms.base import ConfigPlatform
 from deploycheck.platforms.local_dotenv import LocalDotenvPlatform
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = [
     "BUILTIN",
     "ENTRY_POINT_GROUP",
+    "LOCAL_PLATFORM",
     "Limits",
     "OpenRequest",
     "PlatformSpec",
@@ -47,6 +49,8 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "deploycheck.platforms"
+#: the platform of a target's local ``.env`` file (what ``open_local`` opens)
+LOCAL_PLATFORM = LocalDotenvPlatform.platform
 
 #: the platforms shipped with deploycheck: name -> "module:attribute" of its spec
 BUILTIN: dict[str, str] = {
@@ -150,8 +154,12 @@ class _ConfigLike(Protocol):
 
 def open_target(
     config: _ConfigLike, target: _TargetLike, env: str, environ: Mapping[str, str] | None = None
-) -> Any:
+) -> ConfigPlatform:
     """The adapter of ``target`` in environment ``env``, built by its platform's factory.
+
+    Every adapter reads and writes configuration (:class:`~deploycheck.platforms.base.ConfigPlatform`);
+    the other reads it offers are the Protocols of :mod:`deploycheck.platforms.reads`, checked
+    with ``isinstance`` by the operation that needs one.
 
     Base URLs and credentials come from ``environ`` (default ``os.environ``); raises
     ConfigError when the target is not deployed in ``env``, a parameter or credential
@@ -188,7 +196,12 @@ def open_target(
         fail=fail,
         resolve_path=config.resolve_path,
     )
-    return get_spec(target.platform).factory(request)
+    adapter = get_spec(target.platform).factory(request)
+    if not isinstance(adapter, ConfigPlatform):
+        returned = type(adapter).__name__
+        msg = f"the factory of platform {target.platform!r} returned {returned}, not an adapter."
+        raise ConfigError([Problem(source=ENTRY_POINT_GROUP, message=msg, hint="Return a ConfigPlatform.")])
+    return adapter
 
 
 def open_local(

@@ -14,11 +14,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from deploycheck.platforms.consoles import Console
 
-__all__ = ["AdapterFactory", "Limits", "OpenRequest", "PlatformSpec", "RemoveHint"]
+__all__ = ["AdapterFactory", "DeployModel", "Limits", "OpenRequest", "PlatformSpec", "RemoveHint"]
+
+#: how a platform's code is live (see :class:`PlatformSpec`)
+DeployModel = Literal["deployment", "version", "push"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,22 @@ class PlatformSpec:
     ``environment_prefixes`` name the environment variables that are the platform's own (its
     deploy command gets those and no other vendor's); ``local_readers`` are the programs that
     read the target's local ``.env`` file (see :mod:`deploycheck.platforms.dotenv_readers`).
+
+    How its code is live, for deploy and rollback (``deploy_model``): ``deployment``, one of
+    the deployments it lists serves production and a rollback re-activates an earlier one
+    (Pages); ``version``, deployments send traffic to uploaded versions and a rollback sends
+    100% to an earlier one (Workers); ``push``, it lists no deployments, only when code was
+    last pushed, and a rollback redeploys the code of an earlier git ref from ``code_dir``
+    (Convex). ``git_builds``: a deploy command that is a ``git push`` starts the platform's
+    own build. ``expect_options`` pairs the checks' ``--expect-*`` options with the attribute
+    of :class:`~deploycheck.deploy.Produced` holding their value (the first one must be
+    known for any to be passed). ``rollback_scope`` says, line by line, what a rollback
+    reverts and what it does not; ``schema_guard``: a rollback is guarded by a schema
+    comparison and the decision matrix tells schema changes apart; ``durable_state``: code
+    keeps state across deployments (Durable Objects), reported after a rollback.
+    ``dev_marker_params`` are the target parameters whose values in DEV environments name a
+    development resource (a PROD value naming one is a leak); ``prefetch_reads`` the API
+    reads (:data:`deploycheck.verify.API_READS`) a verification run starts for each target.
     """
 
     name: str
@@ -122,6 +141,15 @@ class PlatformSpec:
     local_readers: tuple[str, ...] = ()
     deploy_rank: int | None = None
     rollback_rank: int | None = None
+    deploy_model: DeployModel | None = None
+    git_builds: bool = False
+    expect_options: tuple[tuple[str, str], ...] = ()
+    rollback_scope: tuple[tuple[str, str], ...] = ()
+    schema_guard: bool = False
+    code_dir: str | None = None
+    durable_state: bool = False
+    dev_marker_params: tuple[str, ...] = ()
+    prefetch_reads: tuple[str, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:

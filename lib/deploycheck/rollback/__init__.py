@@ -12,9 +12,12 @@
   evaluated exactly in Node; the package versions a lockfile pins.
 - :mod:`~deploycheck.rollback.schema.guard`: the schema guard over two git refs.
 - :mod:`~deploycheck.rollback.steps`: what each platform's rollback reverts, and how it runs.
-- :mod:`~deploycheck.rollback.run`, :mod:`~deploycheck.rollback.advise`: the commands.
+- :mod:`~deploycheck.rollback.run`, :mod:`~deploycheck.rollback.advise`: the commands;
+  :func:`run` is the rollback of a resolved environment.
 """
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from deploycheck.rollback.run import RollbackOptions, roll_back, rollback_order, run
+
+__all__ = ["RollbackOptions", "roll_back", "rollback_order", "run"]

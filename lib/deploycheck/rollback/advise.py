@@ -11,6 +11,7 @@ from typing import TextIO
 
 from deploycheck.config import ProjectConfig
 from deploycheck.errors import DeploycheckError
+from deploycheck.platforms import get_spec
 from deploycheck.rollback.matrix import decide, load_matrix, normalize_impact, normalize_severity
 from deploycheck.rollback.run import RollbackOptions, _target_for, plan_platform, rollback_order
 from deploycheck.rollback.steps import Plan
@@ -53,13 +54,14 @@ def advise(
             except DeploycheckError as exc:
                 error = str(exc)
         cases = [plan.guard.has_changes] if plan is not None and plan.guard is not None else [False]
-        if platform == "convex" and options is None:
+        guarded = get_spec(platform).schema_guard
+        if guarded and options is None:
             cases = [False, True]
         for schema_changes in cases:
             decision = decide(matrix, level, reach, platform, schema_changes=schema_changes)
             row = decision.row
             label = platform
-            if platform == "convex" and (options is None or plan is not None):
+            if guarded and (options is None or plan is not None):
                 label += " (with schema changes)" if schema_changes else " (no schema changes)"
             print(
                 f"  {label}: {row.action}, {row.timeline}  [matrix: {row.severity} / {row.impact} / "

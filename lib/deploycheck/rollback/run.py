@@ -1,9 +1,10 @@
 """Running rollbacks: preconditions, the printed plan, confirmation, execution, verification, audit.
 
-:func:`roll_back` rolls back one platform or several in a safe order, stopping at the
-first failure; :func:`advise` prints what the decision matrix says without changing
-anything. Both write their report to ``out`` and return an exit code (0 done, 1 refused
-or failed); bad input raises an InputError before any request is made.
+:func:`run` rolls back one platform or several of a resolved environment in a safe order,
+stopping at the first failure (:func:`roll_back`, for an environment's name);
+:func:`advise` prints what the decision matrix says without changing anything. Both
+write their report to ``out`` and return an exit code (0 done, 1 refused or failed); bad
+input raises an InputError before any request is made.
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
-from deploycheck.config import ProjectConfig, Target
+from deploycheck.config import Environment, ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, UsageError
-from deploycheck.platforms import rollbackable
+from deploycheck.platforms import get_spec, rollbackable
+from deploycheck.platforms.base import DeploymentPlatform
+from deploycheck.platforms.reads import missing_read
 from deploycheck.rollback.schema import Evaluator, enforce, git
-from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
+from deploycheck.rollback.steps import Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
 
-__all__ = ["RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order"]
+__all__ = ["RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order", "run"]
 
 
 
@@ -69,14 +72,16 @@ def repo_root(config: ProjectConfig) -> Path:
 
 def convex_folder(config: ProjectConfig, target: Target, env: str, override: str | None) -> str:
     """The Convex folder relative to the git root: --convex-dir, the target's ``convex_dir``,
-    ``rollback.convex_dir``, the target's ``deploy_cwd``, else ``convex``."""
+    ``rollback.convex_dir``, the target's ``deploy_cwd``, else the platform's ``code_dir``
+    (``convex``)."""
     params = target.params(env) or {}
     raw = (
         override
         or params.get("convex_dir")
         or config.rollback.get("convex_dir")
         or params.get("deploy_cwd")
-        or "convex"
+        or get_spec(target.platform).code_dir
+        or "."
     )
     root = repo_root(config)
     path = config.resolve_path(str(raw)).resolve()
@@ -90,20 +95,23 @@ def convex_folder(config: ProjectConfig, target: Target, env: str, override: str
 
 def plan_platform(
     config: ProjectConfig, platform: str, target: Target, options: RollbackOptions
-) -> tuple[Plan, Any]:
+) -> tuple[Plan, DeploymentPlatform | None]:
     """Plan the rollback of ``target`` (reads only); return the plan and the adapter (None for Convex)."""
-    if platform == "convex":
+    model = get_spec(platform).deploy_model
+    if model == "push":
         folder = convex_folder(config, target, options.env, options.convex_dir)
         params = dict(target.params(options.env) or {})
         plan = plan_convex(
             repo_root(config), target.name, params, folder, from_ref=options.from_ref, to=options.to,
-            evaluator=options.schema_eval,
+            evaluator=options.schema_eval, platform=target.platform,
         )
         return plan, None
     from deploycheck.platforms import open_target
 
     adapter = open_target(config, target, options.env, options.environ)
-    if platform == "cloudflare-pages":
+    if not isinstance(adapter, DeploymentPlatform):
+        raise missing_read(adapter, DeploymentPlatform, "a rollback")
+    if model == "deployment":
         return plan_pages(adapter, target.name, options.to), adapter
     return plan_worker(adapter, target.name, options.to), adapter
 
@@ -111,7 +119,7 @@ def plan_platform(
 def _print_plan(plan: Plan, env: str, out: TextIO) -> None:
     print(f"== Rollback of {plan.platform} ({plan.target}: {plan.resource}) in {env}", file=out)
     print("  What this rollback reverts:", file=out)
-    for what, how in SCOPE[plan.platform]:
+    for what, how in get_spec(plan.platform).rollback_scope:
         print(f"    {what + ':':<22} {how}", file=out)
     print("  Plan:", file=out)
     for line in plan.details:
@@ -122,8 +130,7 @@ def _print_plan(plan: Plan, env: str, out: TextIO) -> None:
         print(f"    step: {plan.action}", file=out)
 
 
-def _preconditions(config: ProjectConfig, options: RollbackOptions) -> None:
-    environment = config.environment(options.env)
+def _preconditions(environment: Environment, options: RollbackOptions) -> None:
     problems: list[Problem] = []
     if reason_required(environment) and not (options.reason or "").strip():
         problems.append(
@@ -181,13 +188,22 @@ def _event(plan: Plan, options: RollbackOptions, result: str, **extra: Any) -> d
 
 
 def roll_back(config: ProjectConfig, platforms: Sequence[str], options: RollbackOptions, out: TextIO) -> int:
-    """Roll back ``platforms`` in order in ``options.env``; stop at the first failure.
+    """:func:`run` for the environment ``options.env`` names (ConfigError when there is none)."""
+    return run(config, config.environment(options.env), platforms, options, out)
 
-    Prints what each rollback reverts and its plan first; ``dry_run`` stops there
-    (only reads). Returns 0 when every rollback succeeded and verified, 1 otherwise.
+
+def run(
+    config: ProjectConfig, env: Environment, platforms: Sequence[str], options: RollbackOptions, out: TextIO
+) -> int:
+    """Roll back ``platforms`` in order in the resolved environment ``env``; stop at the first failure.
+
+    ``options.env`` is set to ``env``'s name. Prints what each rollback reverts and its plan
+    first; ``dry_run`` stops there (only reads). Returns 0 when every rollback succeeded and
+    verified, 1 otherwise.
     """
-    _preconditions(config, options)
-    work: list[tuple[Plan, Any]] = []
+    options = replace(options, env=env.name)
+    _preconditions(env, options)
+    work: list[tuple[Plan, DeploymentPlatform | None]] = []
     for platform in platforms:
         target = _target_for(config, platform, options.env, options.target)
         if target is None:
@@ -225,11 +241,18 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
     return 0
 
 
-def _run_one(config: ProjectConfig, plan: Plan, adapter: Any, options: RollbackOptions, out: TextIO) -> bool:
+def _run_one(
+    config: ProjectConfig,
+    plan: Plan,
+    adapter: DeploymentPlatform | None,
+    options: RollbackOptions,
+    out: TextIO,
+) -> bool:
     message = f"Rollback: {options.reason}" if options.reason else "Rollback"
+    redeploys = get_spec(plan.platform).deploy_model == "push"
     folder = (
         convex_folder(config, config.targets[plan.target], options.env, options.convex_dir)
-        if plan.platform == "convex"
+        if redeploys
         else ""
     )
     try:
@@ -238,7 +261,7 @@ def _run_one(config: ProjectConfig, plan: Plan, adapter: Any, options: RollbackO
             adapter,
             force=options.force,
             message=message,
-            repo=repo_root(config) if plan.platform == "convex" else None,
+            repo=repo_root(config) if redeploys else None,
             convex_dir=folder,
             environ=options.environ,
             timeout=float(config.deploy.get("timeout", 600)),
@@ -248,7 +271,7 @@ def _run_one(config: ProjectConfig, plan: Plan, adapter: Any, options: RollbackO
         raise
     print(f"-> {plan.platform}: {result}", file=out)
     extra: dict[str, Any] = {}
-    if plan.platform == "cloudflare-worker":
+    if get_spec(plan.platform).durable_state:
         url = setting(config, options.env, "WORKER_URL", options.environ)
         line, state = worker_state(url, plan.to)
         print(f"   Durable Object state: {line}", file=out)

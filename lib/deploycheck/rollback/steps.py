@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from deploycheck.errors import PlatformError, Problem, RollbackError, UsageError
-from deploycheck.platforms.base import Deployment
+from deploycheck.platforms import all_specs, get_spec
+from deploycheck.platforms.base import Deployment, DeploymentPlatform
+from deploycheck.platforms.reads import VersionListReads, missing_read
 from deploycheck.redact import redact
 from deploycheck.rollback.schema import (
     Evaluator,
@@ -33,41 +35,7 @@ from deploycheck.rollback.schema import (
     resolve_ref,
 )
 
-__all__ = ["SCOPE", "Plan", "execute", "plan_convex", "plan_pages", "plan_worker"]
-
-#: what a rollback on each platform does and does not revert, in the order shown to the user
-SCOPE: dict[str, tuple[tuple[str, str], ...]] = {
-    "cloudflare-pages": (
-        ("code", "REVERTED: the earlier deployment's files (and values baked in at its build) are served"),
-        ("plain vars", "NOT reverted: project env vars stay as configured now (they apply to new builds)"),
-        ("secrets", "NOT reverted: project secrets stay as configured now"),
-        ("data", "none: a Pages site is stateless"),
-        ("Durable Object state", "none on Pages"),
-    ),
-    "cloudflare-worker": (
-        ("code", "REVERTED: 100% of traffic goes to the earlier version"),
-        ("plain vars", "REVERTED: vars are bindings of each version; the earlier version's values return"),
-        (
-            "secrets",
-            "REVERTED: secrets are bindings of each version; secrets changed since then go back "
-            "to their old values (the API refuses with 10220 unless --force)",
-        ),
-        ("data", "NOT reverted: KV, D1, R2 and Redis keep what the newer code wrote"),
-        (
-            "Durable Object state",
-            "NOT reverted: state persists across deployments; the older code must "
-            "read state the newer code wrote (state version reported after)",
-        ),
-    ),
-    "convex": (
-        ("code", "REVERTED: the Convex folder at the target git ref is deployed again"),
-        ("plain vars", "NOT reverted: Convex does not version environment variables"),
-        ("secrets", "NOT reverted: Convex does not version environment variables"),
-        ("data", "NOT reverted: documents stay; the target schema must accept them (schema guard)"),
-        ("Durable Object state", "none on Convex"),
-    ),
-}
-
+__all__ = ["Plan", "execute", "plan_convex", "plan_pages", "plan_worker"]
 
 @dataclass(frozen=True)
 class Plan:
@@ -101,7 +69,7 @@ def _describe(deployment: Deployment) -> str:
     return ", ".join(parts)
 
 
-def plan_pages(adapter: Any, target: str, to: str | None) -> Plan:
+def plan_pages(adapter: DeploymentPlatform, target: str, to: str | None) -> Plan:
     """Choose the previous successful production deployment (or ``to``) of a Pages project."""
     deployments: list[Deployment] = adapter.list_deployments()
     current = next((d for d in deployments if d.active), None)
@@ -138,7 +106,7 @@ def plan_pages(adapter: Any, target: str, to: str | None) -> Plan:
     )
 
 
-def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
+def plan_worker(adapter: DeploymentPlatform, target: str, to: str | None) -> Plan:
     """Choose the version to send 100% of traffic to, as ``wrangler rollback`` does, or ``to``.
 
     Deployments sorted by ``created_on`` descending, the current one dropped, the first
@@ -157,6 +125,8 @@ def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
             raise UsageError(
                 [Problem("--to", f"deployment {to} splits traffic between versions; name a version.")]
             )
+        if not isinstance(adapter, VersionListReads):
+            raise missing_read(adapter, VersionListReads, "a rollback to a named version")
         known = {v.id for v in adapter.list_versions()}
         if version not in known:
             raise UsageError(
@@ -192,13 +162,15 @@ def plan_worker(adapter: Any, target: str, to: str | None) -> Plan:
 
 def plan_convex(
     repo: Path, target: str, params: Mapping[str, Any], convex_dir: str, *, from_ref: str, to: str | None,
-    evaluator: Evaluator = "auto",
+    evaluator: Evaluator = "auto", platform: str | None = None,
 ) -> Plan:
     """Choose the git ref to redeploy (``to``, else the previous commit that changed the folder)
-    and run the schema guard from ``from_ref`` to it (``evaluator``: see :func:`check_schema`)."""
+    and run the schema guard from ``from_ref`` to it (``evaluator``: see :func:`check_schema`).
+
+    ``platform`` names the target's platform (default: the first whose ``deploy_model`` is ``push``)."""
     live = resolve_ref(repo, from_ref, "--from")
     base = Plan(
-        "convex",
+        platform or next(s.name for s in all_specs() if s.deploy_model == "push"),
         target,
         str(params.get("deployment") or params.get("url") or target),
         from_ref,
@@ -314,7 +286,7 @@ def _secret_names(message: str) -> str:
 
 def execute(
     plan: Plan,
-    adapter: Any,
+    adapter: DeploymentPlatform | None,
     *,
     force: bool,
     message: str,
@@ -326,10 +298,15 @@ def execute(
     """Carry out ``plan``; return a one-line description of the new live state."""
     if not plan.is_possible or plan.to is None:
         raise RollbackError(f"{plan.platform}: cannot roll back: {plan.problem or 'no target'}")
-    if plan.platform == "cloudflare-pages":
+    model = get_spec(plan.platform).deploy_model
+    if model in ("deployment", "version") and adapter is None:
+        raise RollbackError(f"{plan.platform}: cannot roll back: no adapter")
+    if model == "deployment":
+        assert adapter is not None
         deployment = adapter.roll_back(plan.to, message=message)
         return f"active deployment is now {deployment.id}"
-    if plan.platform == "cloudflare-worker":
+    if model == "version":
+        assert adapter is not None
         try:
             deployment = adapter.roll_back(plan.to, force=force, message=message)
         except PlatformError as exc:
@@ -337,13 +314,13 @@ def execute(
                 raise
             names = _secret_names(exc.detail)
             msg = (
-                f"cloudflare-worker: the API refused the rollback to version {plan.to}: secrets changed "
+                f"{plan.platform}: the API refused the rollback to version {plan.to}: secrets changed "
                 f"since that version: {names}. Rolling back would restore their old values. Re-run with "
                 '--force --reason "why" to roll back anyway, or fix forward.'
             )
             raise RollbackError(msg) from None
         return f"deployment {deployment.id} sends 100% of traffic to version {plan.to}"
-    if plan.platform == "convex":
+    if model == "push":
         assert repo is not None
         _run_convex(plan, repo, convex_dir, environ or {}, timeout)
         return f"Convex code deployed from {plan.to}"

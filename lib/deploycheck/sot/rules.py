@@ -206,21 +206,21 @@ def _dev_environments(config: ProjectConfig) -> list[str]:
 def dev_markers(entries: Iterable[Entry], config: ProjectConfig) -> tuple[set[str], set[str]]:
     """Names and URL hosts of the development Convex deployment(s).
 
-    They come from the (non-sandbox) DEV environments' Convex target parameters
-    (``deployment``, ``url``) and from the DEV_VALUE of ``CONVEX_DEPLOYMENT`` and of
-    ``*CONVEX_URL`` / ``*CONVEX_SITE_URL`` keys. Returns ``(names, hosts)``.
+    They come from the (non-sandbox) DEV environments' target parameters that the platform's
+    spec names in ``dev_marker_params`` (Convex: ``deployment``, ``url``) and from the
+    DEV_VALUE of ``CONVEX_DEPLOYMENT`` and of ``*CONVEX_URL`` / ``*CONVEX_SITE_URL`` keys.
+    Returns ``(names, hosts)``.
     """
     names: set[str] = set()
     urls: set[str] = set()
     for target in config.targets.values():
-        if target.platform != "convex":
-            continue
-        for env in _dev_environments(config):
+        marking = get_spec(target.platform).dev_marker_params
+        for env in _dev_environments(config) if marking else ():
             params = target.params(env) or {}
-            if params.get("deployment"):
-                names.add(str(params["deployment"]))
-            if params.get("url"):
-                urls.add(str(params["url"]))
+            for name in marking:
+                if not params.get(name):
+                    continue
+                (urls if name == "url" or name.endswith("_url") else names).add(str(params[name]))
     for entry in entries:
         if not entry.dev or entry.secret:
             continue

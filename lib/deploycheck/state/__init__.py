@@ -19,6 +19,7 @@ from deploycheck.state.guard import (
     require_shared_key,
 )
 from deploycheck.state.ledger import (
+    DEFAULT_LOCK_TIMEOUT,
     KEY_BYTES,
     LEDGER_KEY_VARIABLE,
     Ledger,
@@ -39,6 +40,7 @@ from deploycheck.state.s3client import (
 )
 
 __all__ = [
+    "DEFAULT_LOCK_TIMEOUT",
     "KEY_BYTES",
     "LEDGER_KEY_VARIABLE",
     "BucketClient",

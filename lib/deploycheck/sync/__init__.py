@@ -1,5 +1,6 @@
-"""``sync-env``: plans per target (:mod:`.plan`), the request and report (:mod:`.model`), and
-the run that applies them (:mod:`.run`).
+"""``sync-env``: the whole operation (:func:`run`, in :mod:`.operation`), plans per target
+(:mod:`.plan`), the request and report (:mod:`.model`), and the syncer that applies them
+(:mod:`.run`).
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 from deploycheck.sync.audit import apply_with_audit, unfinished_runs
 from deploycheck.sync.local import local_file_problems, readers_of
 from deploycheck.sync.model import MODES, Mode, SyncReport, SyncRequest, TargetOutcome
+from deploycheck.sync.operation import run
 from deploycheck.sync.plan import Action, PlanItem, TargetPlan, plan_target
 from deploycheck.sync.run import Opener, Syncer
 
@@ -25,5 +27,6 @@ __all__ = [
     "local_file_problems",
     "plan_target",
     "readers_of",
+    "run",
     "unfinished_runs",
 ]

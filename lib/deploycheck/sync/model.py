@@ -108,6 +108,8 @@ class SyncReport:
     warnings: list[str] = field(default_factory=list)
     applied: bool = False
     interrupted: bool = False
+    #: the plan was shown and not confirmed: nothing was written
+    declined: bool = False
 
     @property
     def ok(self) -> bool:

@@ -64,7 +64,7 @@ from deploycheck.verify.probes import (
     read_health,
 )
 from deploycheck.verify.reads import MISSING_CREDENTIALS, Fetched, StateReads
-from deploycheck.verify.session import Run, RunOptions, scrub_file, start_run
+from deploycheck.verify.session import Run, RunOptions, run, scrub_file, start_run
 from deploycheck.verify.state import API_READS, VerificationState
 from deploycheck.verify.targets import CheckTarget, check_platforms, resource_of, select_targets
 from deploycheck.verify.views import (
@@ -141,6 +141,7 @@ __all__ = [
     "required_keys",
     "resource_of",
     "response_time",
+    "run",
     "run_chain",
     "scrub_file",
     "select_targets",

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from deploycheck.config import Environment, ProjectConfig, Target
+from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigState, RemoteVar
 from deploycheck.redact import fingerprint
 from deploycheck.sot import Entry
@@ -47,7 +48,7 @@ class ConfigSubject:
     @property
     def mode(self) -> str:
         """The sync-env mode that writes this environment's values."""
-        if self.target.platform == "local-dotenv":
+        if not get_spec(self.target.platform).remote:
             return "local"
         return "deploy-prod" if self.env.values == "prod" else "deploy-dev"
 

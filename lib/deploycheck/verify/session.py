@@ -1,9 +1,10 @@
 """One verification run's state, built before any check runs (the pytest plugin's pytest-free half).
 
-:func:`start_run` loads deploycheck.yaml, picks the environment, starts the embedded
-sandbox when the environment needs one, resolves the settings and registers every
-secret with the redactor; :meth:`Run.close` undoes what it changed (sandbox, os.environ).
-Bad input raises an :class:`~deploycheck.errors.InputError` carrying every problem.
+:func:`start_run` loads deploycheck.yaml and picks the environment; :func:`run`, given the
+resolved environment, starts the embedded sandbox when the environment needs one, resolves
+the settings and registers every secret with the redactor; :meth:`Run.close` undoes what it
+changed (sandbox, os.environ). Bad input raises an
+:class:`~deploycheck.errors.InputError` carrying every problem.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from deploycheck.report import Results, holds_secret
 from deploycheck.sot import register_run_secrets
 from deploycheck.verify.targets import check_platforms
 
-__all__ = ["Run", "RunOptions", "scrub_file", "start_run"]
+__all__ = ["Run", "RunOptions", "run", "scrub_file", "start_run"]
 
 #: set by the controller once its sandbox runs; workers (and nested runs) reuse that one
 SANDBOX_ADMIN_VARIABLE = "DEPLOYCHECK_SANDBOX_ADMIN_URL"
@@ -99,10 +100,18 @@ def start_run(options: RunOptions) -> Run | None:
             raise ConfigError([Problem(source="--env", message=msg, hint="Pass --deploycheck-config PATH.")])
         return None
     config = load_config(path)
-    env = config.environment(options.env or config.default_env)
+    return run(config, config.environment(options.env or config.default_env), options)
+
+
+def run(config: ProjectConfig, env: Environment, options: RunOptions) -> Run:
+    """Start the verification run of the resolved environment ``env``: start and sync the
+    embedded sandbox when ``env`` needs one, register every secret, resolve the settings.
+
+    The pytest plugin runs the checks against what this returns; :meth:`Run.close` undoes it.
+    """
     platforms = check_platforms(options.platforms, "--platform")
     overrides = parse_overrides(options.overrides, "--dc-set")
-    run = Run(
+    started = Run(
         config=config,
         env=env,
         settings=Settings(env.name, config.path),
@@ -111,13 +120,13 @@ def start_run(options: RunOptions) -> Run | None:
     )
     try:
         if env.sandbox and options.controller and not os.environ.get(SANDBOX_ADMIN_VARIABLE):
-            _start_sandbox(run)
+            _start_sandbox(started)
         register_run_secrets(config, env.name)
-        run.settings = Settings.from_config(config, env.name, overrides)
+        started.settings = Settings.from_config(config, env.name, overrides)
     except BaseException:
-        run.close()
+        started.close()
         raise
-    return run
+    return started
 
 
 def _start_sandbox(run: Run) -> None:
@@ -151,10 +160,9 @@ def _sync_sandbox(run: Run) -> None:
     The ledger, key and audit log go to the run's own state dir, never the project's.
     """
     from deploycheck.errors import SyncError
-    from deploycheck.redact import fingerprint
     from deploycheck.sot import load_sot
     from deploycheck.state import StateStore
-    from deploycheck.sync import Syncer, SyncRequest, apply_with_audit
+    from deploycheck.sync import run as sync
 
     config, env = run.config, run.env.name
     sot_path = config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT"))
@@ -162,17 +170,15 @@ def _sync_sandbox(run: Run) -> None:
         sys.stderr.write(f"deploycheck: sandbox not synced: no source-of-truth table at {sot_path}\n")
         return
     assert run.state_dir is not None
-    store = StateStore.for_project(config, sot_path, run.state_dir.name)
-    with store.lock(purpose=f"sandbox sync {env}"):
-        key = store.key(create=True)
-        syncer = Syncer(
-            config,
-            load_sot(sot_path, config, columns=(run.env.values,)),
-            SyncRequest(mode="deploy-prod" if run.env.values == "prod" else "deploy-dev", env=env),
-            ledger=store.ledger(),
-            key_fp=lambda value: fingerprint(value, key),
-        )
-        report = apply_with_audit(syncer, syncer.plan(), store)
+    report = sync(
+        config,
+        run.env,
+        load_sot(sot_path, config, columns=(run.env.values,)),
+        StateStore.for_project(config, sot_path, run.state_dir.name),
+        mode="deploy-prod" if run.env.values == "prod" else "deploy-dev",
+        purpose=f"sandbox sync {env}",
+        keyed_output=False,
+    )
     if not report.ok:
         failed = ", ".join(o.target for o in report.outcomes if not o.ok)
         msg = f"the embedded sandbox could not be synced ({failed}); see deploycheck sync-env --env {env}"

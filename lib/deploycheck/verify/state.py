@@ -26,6 +26,15 @@ from typing import Any
 
 from deploycheck.config import ProjectConfig, Settings, Target
 from deploycheck.errors import DeploycheckError
+from deploycheck.platforms import get_spec
+from deploycheck.platforms.base import ConfigPlatform
+from deploycheck.platforms.reads import (
+    ActiveDeploymentReads,
+    DeploymentReads,
+    FunctionReads,
+    VersionListReads,
+    missing_read,
+)
 from deploycheck.verify.probes import HealthResult, PageResult, certificate_days_left, fetch_page, read_health
 from deploycheck.verify.reads import Fetched
 
@@ -33,6 +42,14 @@ __all__ = ["API_READS", "VerificationState"]
 
 #: the platform API reads a check may ask for, by name (see :meth:`VerificationState.start`)
 API_READS = ("config", "deployments", "pages_active", "worker_versions", "convex_info", "functions")
+#: the Protocol an adapter offers for each API read but ``config`` (every adapter reads config)
+_READS: dict[str, type] = {
+    "deployments": DeploymentReads,
+    "pages_active": ActiveDeploymentReads,
+    "worker_versions": VersionListReads,
+    "convex_info": FunctionReads,
+    "functions": FunctionReads,
+}
 #: how many Worker versions are read to find the newest one
 WORKER_VERSIONS_READ = 5
 
@@ -98,7 +115,7 @@ class VerificationState:
         self._lock = threading.Lock()
         self._futures: dict[tuple[str, ...], Future[Fetched]] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="deploycheck-read")
-        self._adapters: dict[str, Any] = {}
+        self._adapters: dict[str, ConfigPlatform] = {}
         self._adapter_lock = threading.Lock()
 
     def close(self) -> None:
@@ -137,8 +154,9 @@ class VerificationState:
 
     # -- adapters ----------------------------------------------------------------------
 
-    def adapter(self, target: Target) -> Any:
-        """The platform adapter for ``target`` in this environment (one per target)."""
+    def adapter(self, target: Target) -> ConfigPlatform:
+        """The platform adapter for ``target`` in this environment (one per target); the reads
+        it offers beyond configuration are the Protocols of :mod:`deploycheck.platforms.reads`."""
         from deploycheck.platforms import open_target
 
         with self._adapter_lock:
@@ -155,29 +173,35 @@ class VerificationState:
             adapter = self.adapter(target)
             if kind == "config":
                 return adapter.read_config()
-            if kind == "deployments":
+            if kind not in API_READS:
+                msg = f"unknown read {kind!r}; valid: {', '.join(API_READS)}"
+                raise ValueError(msg)
+            offered = _READS[kind]
+            if not isinstance(adapter, offered):
+                raise missing_read(adapter, offered, f"the read {kind!r}")
+            if isinstance(adapter, DeploymentReads) and kind == "deployments":
                 return adapter.list_deployments()
-            if kind == "pages_active":
+            if isinstance(adapter, ActiveDeploymentReads) and kind == "pages_active":
                 return adapter.active_deployment()
-            if kind == "worker_versions":
+            if isinstance(adapter, VersionListReads) and kind == "worker_versions":
                 return adapter.list_versions(limit=WORKER_VERSIONS_READ)
-            if kind == "convex_info":
+            if isinstance(adapter, FunctionReads) and kind == "convex_info":
                 return adapter.deployment_info()
-            if kind == "functions":
+            if isinstance(adapter, FunctionReads) and kind == "functions":
                 return list(adapter.function_spec())
             msg = f"unknown read {kind!r}; valid: {', '.join(API_READS)}"
             raise ValueError(msg)
 
         return read
 
-    def drift_opener(self) -> Callable[[Any], Any]:
-        """An opener for :func:`deploycheck.drift.run.run_drift` sharing this session's adapters,
+    def drift_opener(self) -> Callable[[Any], ConfigPlatform]:
+        """An opener for :func:`deploycheck.drift.run` sharing this session's adapters,
         so the drift checks and the config checks make one ``read_config`` per target."""
         from deploycheck.drift.run import default_opener
 
         fallback = default_opener(self.config, self.env, self.environ)
 
-        def opener(planned: Any) -> Any:
+        def opener(planned: Any) -> ConfigPlatform:
             return fallback(planned) if planned.local else self.adapter(planned.target)
 
         return opener
@@ -258,17 +282,12 @@ class VerificationState:
             if target.platform not in wanted:
                 continue
             self.start("config", target)
-            if target.platform == "cloudflare-pages":
-                self.start("pages_active", target)
-            if target.platform == "cloudflare-worker":
-                self.start("deployments", target)
-                self.start("worker_versions", target)
-            if target.platform == "convex":
-                self.start("convex_info", target)
-                self.start("functions", target)
-        if pages_url and "cloudflare-pages" in wanted:
+            for kind in get_spec(target.platform).prefetch_reads:
+                self.start(kind, target)
+        sections = {get_spec(platform).checks_section for platform in wanted}
+        if pages_url and "pages" in sections:
             self.start_page(pages_url)
-        if worker_url and "cloudflare-worker" in wanted:
+        if worker_url and "worker" in sections:
             self.start_health(worker_url, health_path)
         for url in urls:
             self.start_page(url)

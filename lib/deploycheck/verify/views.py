@@ -12,6 +12,7 @@ from typing import Any
 
 from deploycheck.config import Target
 from deploycheck.errors import ConfigError, DeploycheckError, Problem
+from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import Deployment
 from deploycheck.verify.checkers import ChecksSettings, PagesChecks
 from deploycheck.verify.probes import PageResult
@@ -127,7 +128,7 @@ def worker_api_view(state: StateReads, target: Target) -> tuple[WorkerApiView | 
 
 def convex_target(state: StateReads, target: Target | None, checks: ChecksSettings) -> Target:
     """The Convex target under check: ``target`` when it is one, else ``checks.convex.target``."""
-    if target is not None and target.platform == "convex":
+    if target is not None and get_spec(target.platform).checks_section == "convex":
         return target
     return state.config.targets[checks.convex.target]
 
@@ -162,7 +163,8 @@ def start_reads(
     fixture reports it when the check runs).
     """
     try:
-        if fixture == "pages" and target is not None and target.platform == "cloudflare-pages":
+        section = get_spec(target.platform).checks_section if target is not None else None
+        if fixture == "pages" and target is not None and section == "pages":
             section = checks.for_target(target)
             if section is None:
                 return
@@ -177,7 +179,7 @@ def start_reads(
         elif (
             fixture in ("worker_api", "worker_deployments")
             and target
-            and target.platform == "cloudflare-worker"
+            and section == "worker"
         ):
             state.start("deployments", target)
             state.start("worker_versions", target)

@@ -303,4 +303,15 @@ SPEC = PlatformSpec(
     deploy_rank=3,
     checks_section="pages",
     rollback_rank=1,
+    deploy_model="deployment",
+    git_builds=True,
+    expect_options=(("--expect-pages-deployment", "deployment_id"), ("--expect-commit", "commit")),
+    rollback_scope=(
+        ("code", "REVERTED: the earlier deployment's files (and values baked in at its build) are served"),
+        ("plain vars", "NOT reverted: project env vars stay as configured now (they apply to new builds)"),
+        ("secrets", "NOT reverted: project secrets stay as configured now"),
+        ("data", "none: a Pages site is stateless"),
+        ("Durable Object state", "none on Pages"),
+    ),
+    prefetch_reads=("pages_active",),
 )

@@ -458,4 +458,23 @@ SPEC = PlatformSpec(
     deploy_rank=2,
     checks_section="worker",
     rollback_rank=2,
+    deploy_model="version",
+    expect_options=(("--expect-worker-version", "version_id"),),
+    rollback_scope=(
+        ("code", "REVERTED: 100% of traffic goes to the earlier version"),
+        ("plain vars", "REVERTED: vars are bindings of each version; the earlier version's values return"),
+        (
+            "secrets",
+            "REVERTED: secrets are bindings of each version; secrets changed since then go back "
+            "to their old values (the API refuses with 10220 unless --force)",
+        ),
+        ("data", "NOT reverted: KV, D1, R2 and Redis keep what the newer code wrote"),
+        (
+            "Durable Object state",
+            "NOT reverted: state persists across deployments; the older code must "
+            "read state the newer code wrote (state version reported after)",
+        ),
+    ),
+    durable_state=True,
+    prefetch_reads=("deployments", "worker_versions"),
 )

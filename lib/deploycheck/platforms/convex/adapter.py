@@ -350,4 +350,16 @@ SPEC = PlatformSpec(
     deploy_rank=1,
     checks_section="convex",
     rollback_rank=3,
+    deploy_model="push",
+    rollback_scope=(
+        ("code", "REVERTED: the Convex folder at the target git ref is deployed again"),
+        ("plain vars", "NOT reverted: Convex does not version environment variables"),
+        ("secrets", "NOT reverted: Convex does not version environment variables"),
+        ("data", "NOT reverted: documents stay; the target schema must accept them (schema guard)"),
+        ("Durable Object state", "none on Convex"),
+    ),
+    schema_guard=True,
+    code_dir="convex",
+    dev_marker_params=("deployment", "url"),
+    prefetch_reads=("convex_info", "functions"),
 )

@@ -64,21 +64,25 @@ class Deploy2Routes:
         latest = self._pushes[-1] if self._pushes else None
         return json_response(200, config_hashes(latest))
 
-    def _analyze_push(self, request: Request) -> tuple[tuple[Module, ...], Module | None, bool, Any]:
-        """Modules, schema, dry-run flag and analysis of a push body; raises PushError."""
+    def _analyze_push(
+        self, request: Request
+    ) -> tuple[tuple[Module, ...], Module | None, bool, Any] | Response:
+        """Modules, schema, dry-run flag and analysis of an authorized push body, or the error reply."""
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
         previous = self._pushes[-1] if self._pushes else None
-        body = decode_body(request.body, request.header("content-encoding"))
-        modules, schema, dry_run = parse_start_push(body, previous)
-        return modules, schema, dry_run, analyze_modules(modules, schema, dict(self._variables))
-
-    def _evaluate_push(self, request: Request) -> Response:
-        denied = self._deny(request)
-        if denied:
-            return denied
         try:
-            _, _, _, analysis = self._analyze_push(request)
+            modules, schema, dry_run = parse_start_push(body, previous)
+            return modules, schema, dry_run, analyze_modules(modules, schema, dict(self._variables))
         except PushError as exc:
             return error_response(exc.status, exc.code, exc.message)
+
+    def _evaluate_push(self, request: Request) -> Response:
+        analyzed = self._analyze_push(request)
+        if isinstance(analyzed, Response):
+            return analyzed
+        analysis = analyzed[3]
         previous = self._pushes[-1] if self._pushes else None
         diff = index_diff(previous.analyzed_schema if previous else None, analysis.schema)
         return json_response(
@@ -86,13 +90,10 @@ class Deploy2Routes:
         )
 
     def _start_push(self, request: Request) -> Response:
-        denied = self._deny(request)
-        if denied:
-            return denied
-        try:
-            modules, schema, dry_run, analysis = self._analyze_push(request)
-        except PushError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        analyzed = self._analyze_push(request)
+        if isinstance(analyzed, Response):
+            return analyzed
+        modules, schema, dry_run, analysis = analyzed
         previous = self._pushes[-1] if self._pushes else None
         schema_id = f"schema-{len(self._pushes)}-{secrets.token_hex(6)}"
         pending = PendingPush(
@@ -107,14 +108,20 @@ class Deploy2Routes:
         schema_id = ids.get("") if isinstance(ids, dict) else None
         return self._pending.get(schema_id) if isinstance(schema_id, str) else None
 
-    def _wait_for_schema(self, request: Request) -> Response:
+    def _body(self, request: Request) -> Any:
+        """The decoded body of an authorized request, or the error reply (a Response)."""
         denied = self._deny(request)
         if denied:
             return denied
         try:
-            body = decode_body(request.body, request.header("content-encoding"))
+            return decode_body(request.body, request.header("content-encoding"))
         except PushError as exc:
             return error_response(exc.status, exc.code, exc.message)
+
+    def _wait_for_schema(self, request: Request) -> Response:
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
         pending = self._pending_for(body.get("schemaChange") if isinstance(body, dict) else None)
         if pending is None or pending.base_pushes != len(self._pushes):
             return json_response(200, {"type": "raceDetected"})
@@ -127,13 +134,9 @@ class Deploy2Routes:
         return schema_failure(pending.analysis.schema, self._documents, self._id_tables)
 
     def _finish_push(self, request: Request) -> Response:
-        denied = self._deny(request)
-        if denied:
-            return denied
-        try:
-            body = decode_body(request.body, request.header("content-encoding"))
-        except PushError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        body = self._body(request)
+        if isinstance(body, Response):
+            return body
         start = body.get("startPush") if isinstance(body, dict) else None
         pending = self._pending_for(start.get("schemaChange") if isinstance(start, dict) else None)
         if pending is None or pending.base_pushes != len(self._pushes):

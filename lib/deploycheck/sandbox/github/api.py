@@ -20,6 +20,8 @@ from urllib.parse import unquote
 
 from deploycheck.sandbox.core import Request, Response, json_response
 from deploycheck.sandbox.github.issues import IssuesApi, is_issues_path
+from deploycheck.sandbox.github.replies import error as _error
+from deploycheck.sandbox.github.replies import object_body
 from deploycheck.sandbox.github.repos import RepositoryFacts, answer_repository_request
 from deploycheck.sandbox.github.store import (
     MAX_VALUE_BYTES,
@@ -83,11 +85,6 @@ def _docs(kind: str, level: str, action: str) -> str:
             "delete": f"delete-an-environment-{noun}",
         }
     return f"{_REST_DOCS}/actions/{kind}#{slugs[action]}"
-
-
-def _error(status: int, message: str, docs: str = _REST_DOCS, **extra: Any) -> Response:
-    body = {"message": message, **extra, "documentation_url": docs, "status": str(status)}
-    return json_response(status, body)
 
 
 def _validation_failed(docs: str, resource: str, field: str, code: str, message: str) -> Response:
@@ -404,12 +401,9 @@ def _secret_value(request: Request, scope: Scope, docs: str) -> str | Response:
 
 def _json_body(request: Request, docs: str, fields: dict[str, bool]) -> dict[str, Any] | Response:
     """The JSON object body with string ``fields`` (``True`` = required), or GitHub's error."""
-    try:
-        body = request.json()
-    except ValueError:
-        return _error(400, "Problems parsing JSON", docs)
-    if not isinstance(body, dict):
-        return _error(422, "Invalid request.\n\nThe request body must be a JSON object.", docs)
+    body = object_body(request, docs)
+    if isinstance(body, Response):
+        return body
     for name, required in fields.items():
         if name not in body:
             if required:

@@ -28,6 +28,8 @@ from urllib.parse import unquote, urlencode
 
 from deploycheck.sandbox.core import Request, Response, json_response
 from deploycheck.sandbox.github.issue_store import API, Comment, Issue, Label
+from deploycheck.sandbox.github.replies import error as _error
+from deploycheck.sandbox.github.replies import object_body as _object_body
 from deploycheck.sandbox.github.store import LogicalClock, page_slice
 
 __all__ = ["IssuesApi", "is_issues_path"]
@@ -51,12 +53,6 @@ def is_issues_path(path: str) -> bool:
     """Whether ``path`` is under ``/repos/{owner}/{repo}/issues``."""
     parts = path.strip("/").split("/")
     return len(parts) >= 4 and parts[0] == "repos" and parts[3] == "issues"
-
-
-def _error(status: int, message: str, docs: str, **extra: Any) -> Response:
-    return json_response(
-        status, {"message": message, **extra, "documentation_url": docs, "status": str(status)}
-    )
 
 
 def _invalid(docs: str, field_name: str, code: str = "invalid", value: Any = None) -> Response:
@@ -289,14 +285,6 @@ class IssuesApi:
         return labels
 
 
-def _object_body(request: Request, docs: str) -> dict[str, Any] | Response:
-    try:
-        body = request.json()
-    except ValueError:
-        return _error(400, "Problems parsing JSON", docs)
-    if not isinstance(body, dict):
-        return _error(422, "Invalid request.\n\nThe request body must be a JSON object.", docs)
-    return body
 
 
 def _update_problem(body: dict[str, Any], docs: str) -> Response | None:
