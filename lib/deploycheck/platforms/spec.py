@@ -130,6 +130,9 @@ class PlatformSpec:
     local_readers: tuple[str, ...] = ()
     deploy_rank: int | None = None
     rollback_rank: int | None = None
+    #: gradual deploys: the command uploading a new version without serving it, made from the
+    #: target's deploy command (None when it cannot be; the platform then has no gradual deploys)
+    version_upload: Callable[[str], str | None] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

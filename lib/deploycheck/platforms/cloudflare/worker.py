@@ -434,6 +434,21 @@ def _remove_hint(resource: str, key: str, secret: bool) -> str:
     return f"delete the var {shlex.quote(key)} from the Worker's wrangler configuration and redeploy"
 
 
+def _version_upload(deploy_command: str) -> str | None:
+    """``npx wrangler deploy --env production --keep-vars`` -> ``npx wrangler versions upload --env
+    production``: the upload of a gradual deploy (``versions upload`` has no ``--keep-vars``; it
+    keeps the vars with ``keep_vars = true`` in the wrangler configuration)."""
+    try:
+        words = shlex.split(deploy_command)
+    except ValueError:
+        return None
+    for index, word in enumerate(words[:-1]):
+        if word.rsplit("/", 1)[-1] == "wrangler" and words[index + 1] == "deploy":
+            rest = [w for w in words[index + 2 :] if w != "--keep-vars"]
+            return shlex.join([*words[: index + 1], "versions", "upload", *rest])
+    return None
+
+
 SPEC = PlatformSpec(
     name="cloudflare-worker",
     label="Cloudflare Workers",
@@ -455,4 +470,5 @@ SPEC = PlatformSpec(
     deploy_rank=2,
     checks_section="worker",
     rollback_rank=2,
+    version_upload=_version_upload,
 )
