@@ -336,7 +336,7 @@ def deploy(
                 outcome = (
                     deployer.run_step(step)
                     if chosen is None
-                    else _run_gradual(config, options, deployer, step, chosen)
+                    else _run_gradual(config, options, deployer, step, chosen, carry=report.gate.passed)
                 )
                 deployer.audit(outcome)
                 if outcome.status == "deployed" and report.gate.passed:
@@ -359,9 +359,16 @@ def deploy(
 
 
 def _run_gradual(
-    config: ProjectConfig, options: DeployOptions, deployer: Deployer, step: DeployStep, settings: Any
+    config: ProjectConfig,
+    options: DeployOptions,
+    deployer: Deployer,
+    step: DeployStep,
+    settings: Any,
+    *,
+    carry: bool,
 ) -> StepOutcome:
-    """One Worker target's gradual deploy (:func:`deploycheck.deploy.gradual.run_gradual`)."""
+    """One Worker target's gradual deploy (:func:`deploycheck.deploy.gradual.run_gradual`); with
+    ``carry`` (the drift gate passed) the ledger's marker follows each code-only move."""
     from deploycheck.config import Settings
     from deploycheck.deploy.gradual import Rollout, run_gradual
     from deploycheck.verify import ChecksSettings
@@ -401,6 +408,7 @@ def _run_gradual(
         environ=deployer.command_environ(step),
         checks=step_checks,
         resume=options.resume,
+        carry=carry,
     )
     return run_gradual(rollout)
 

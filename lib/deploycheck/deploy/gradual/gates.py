@@ -9,7 +9,9 @@ header), and as many times unpinned, as users arrive. Its gates:
 - ``latency``: the new version's median latency is at most ``latency_ratio`` times the
   old one's (never measured against less than ``latency_floor_ms``);
 - ``traffic-share``: the new version answered at most the step's percentage plus
-  ``tolerance`` points of the unpinned requests (the platform splits as it was told);
+  ``tolerance`` points of the unpinned requests of the step so far (the platform splits as
+  it was told), plus three standard deviations of that count (a split is drawn per request,
+  so five requests at 10 % often give one or two to the new version by chance);
 - ``state-version``: while the old version still serves, the Durable Object state is not
   newer than the old version expects (the new version wrote state the old one cannot read);
 - ``checks``: the deployment checks of the Worker (run once per step, by the rollout).
@@ -17,6 +19,7 @@ header), and as many times unpinned, as users arrive. Its gates:
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -118,12 +121,14 @@ def _traffic(probe: ProbeRound, step: float, settings: GradualSettings) -> GateC
     if not probe.unpinned:
         return None
     share = 100.0 * probe.unpinned_new / probe.unpinned
-    limit = step + settings.tolerance
+    p = step / 100.0
+    noise = 300.0 * math.sqrt(p * (1 - p) / probe.unpinned)
+    limit = step + settings.tolerance + noise
     return GateCheck(
         "traffic-share",
         share <= limit,
         f"the new version answered {probe.unpinned_new} of {probe.unpinned} unpinned requests ({share:.0f}%, "
-        f"limit {step:g}% + {settings.tolerance:g} points)",
+        f"limit {step:g}% + {settings.tolerance:g} points + {noise:.0f} for chance = {limit:.0f}%)",
         {"served": probe.unpinned_new, "requests": probe.unpinned, "share": round(share, 1)},
     )
 

@@ -58,11 +58,18 @@ def check_splits(
     events = store.read_audit() if store is not None else []
     for target, adapter in adapters.items():
         split = active_split(adapter.list_deployments())
-        if split is None or resume is not None:
+        if split is None:
+            continue
+        if resume is not None:
+            old, new, ours = split_sides(split, adapter, events, env, target)
+            if ours and store is not None:
+                _heal_marker(store, env, target, adapter, split)
             continue
         if len(split.versions) != 2:
             continue  # resolve_split refuses it with the reason
         old, new, ours = split_sides(split, adapter, events, env, target)
+        if ours and store is not None:
+            _heal_marker(store, env, target, adapter, split)
         whose = "an interrupted deploycheck rollout" if ours else "a split not made by this deploycheck"
         question = (
             f"{target}: {whose} is in progress ({split.describe()}). Continue the rollout of {new} "
@@ -83,6 +90,16 @@ def check_splits(
             ]
         )
     return resume
+
+
+def _heal_marker(store: StateBackend, env: str, target: str, adapter: Any, split: Split) -> None:
+    """A rollout stopped between creating a deployment and recording it leaves the ledger's marker
+    one move behind; the rollout's own audit trail vouches for the versions, so it follows."""
+    from deploycheck.deploy.gradual.rollout import follow_marker
+
+    current = adapter.active_version()
+    if current is not None:
+        follow_marker(store, env, target, adapter, allowed=set(split.ids), after=current)
 
 
 def resolve_split(rollout: Rollout, split: Split, before: Snapshot) -> StepOutcome:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TextIO
 
 from deploycheck.deploy.command import CommandResult, run_command
@@ -38,7 +38,7 @@ from deploycheck.verify.split import ROLLOUT_OPERATION
 if TYPE_CHECKING:
     from deploycheck.state import StateBackend
 
-__all__ = ["Rollout", "run_gradual"]
+__all__ = ["Rollout", "advance", "follow_marker", "run_gradual", "upload"]
 
 
 @dataclass
@@ -56,6 +56,8 @@ class Rollout:
     #: the Worker's checks at one step: (percent, new version) -> verification
     checks: Callable[[float, str], Verification] | None = None
     resume: str | None = None
+    #: move the ledger's change marker along with each code-only move (the drift gate passed)
+    carry: bool = False
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     #: every gate round's results, oldest first: (percent, [checks])
@@ -87,7 +89,9 @@ class Rollout:
     def move(self, old: str, new: str, percent: float) -> str:
         """Send ``percent`` of traffic to ``new`` and the rest to ``old``; the deployment id."""
         versions = {new: 100.0} if percent >= 100 else {old: 100.0 - percent, new: percent}
+        before = self.adapter.active_version()
         deployment = self.adapter.create_deployment(versions, message=f"deploycheck gradual {percent:g}%")
+        self._follow(before)
         self.audit("step", old_version=old, new_version=new, percent=percent, deployment_id=deployment.id)
         self.write(
             f"   step {percent:g}%: deployment {deployment.id} "
@@ -98,7 +102,9 @@ class Rollout:
     def revert(self, old: str, new: str, percent: float, why: str) -> str:
         """Put 100% of traffic back on ``old``; the deployment id."""
         message = f"Rollback: gradual deploy stopped at {percent:g}% ({why})"
+        before = self.adapter.active_version()
         deployment = self.adapter.create_deployment({old: 100.0}, message=message)
+        self._follow(before)
         self.audit(
             "reverted",
             old_version=old,
@@ -110,16 +116,26 @@ class Rollout:
         self.write(f"   reverted: deployment {deployment.id} sends 100% to {old}")
         return str(deployment.id)
 
+    def _follow(self, before: str | None) -> None:
+        after = self.adapter.active_version()
+        if self.carry and self.store is not None and before is not None and after is not None:
+            allowed = set(before.split(",")) | set(after.split(","))
+            follow_marker(self.store, self.env, self.step.target, self.adapter, allowed=allowed, after=after)
+
     # -- gates ---------------------------------------------------------------------------------
 
     def gate_step(self, old: str, new: str, percent: float) -> list[GateCheck]:
         """Gate rounds for ``soak_s`` (at least one) and the checks once; stops at the first failure."""
         deadline = self.clock() + self.settings.soak_s
         checked = not (self.settings.verify and self.checks is not None and percent < 100)
+        served = answered = 0
         while True:
             probe = probe_round(
                 self.health_url, self.step.resource, old if percent < 100 else None, new, self.settings.probes
             )
+            # the traffic share is judged on every unpinned answer of the step so far
+            served, answered = served + probe.unpinned_new, answered + probe.unpinned
+            probe = replace(probe, unpinned_new=served, unpinned=answered)
             results = evaluate(probe, percent, self.settings)
             self.rounds.append((percent, results))
             failed = [g for g in results if not g.passed]
@@ -136,6 +152,30 @@ class Rollout:
             if self.clock() + self.settings.interval_s > deadline:
                 return results
             self.sleep(self.settings.interval_s)
+
+
+def follow_marker(
+    store: StateBackend, env: str, target: str, adapter: Any, *, allowed: set[str], after: str
+) -> bool:
+    """Move the ledger's change marker of ``target`` to ``after`` when a move changed code only: the
+    marker the ledger recorded names versions of ``allowed`` only (the ones this rollout moves
+    between), and every one of them carries the same secret bindings (a version upload inherits
+    the secrets' values). Any doubt leaves it, so drift reports. Returns whether it moved."""
+    from deploycheck.state import bind_identities
+
+    ledger = store.ledger()
+    try:
+        bind_identities(ledger, env, {target: adapter})
+        recorded = ledger.target_marker(env, target)
+        if recorded is None or recorded == after or not set(recorded.split(",")) <= allowed:
+            return False
+        if len({frozenset(adapter.secret_bindings(v)) for v in allowed}) != 1:
+            return False
+    except DeploycheckError:
+        return False
+    ledger.set_target_marker(env, target, after)
+    ledger.save()
+    return True
 
 
 def _failed(
