@@ -222,12 +222,14 @@ def test_a_version_made_unhealthy_at_10_percent_is_reverted_within_one_gate_roun
     assert 100.0 * served_bad / len(users) <= 10 + TOLERANCE, (served_bad, len(users))
 
 
-@pytest.mark.parametrize("resume", ["continue", "revert"])
+@pytest.mark.parametrize("resume", ["continue", "revert", "rollback"])
 def test_a_rollout_killed_mid_split_is_resolved_by_a_re_run(
-    sandbox_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], resume: str
+    sandbox_env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str], resume: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """SIGKILL at the 10 % step leaves the split; a re-run without --resume refuses (exit 2, nothing
-    changed); with --resume continue it ends at 100 % new, with --resume revert at 100 % old."""
+    changed); with --resume continue it ends at 100 % new, with --resume revert at 100 % old, and
+    `deploycheck rollback cloudflare-worker` names the rollout, stops it and records it resolved."""
     config = write_config(tmp_path, soak_s=60, interval_s=0.5)
     adapter = worker(config)
     state = tmp_path / "state"
@@ -247,6 +249,16 @@ def test_a_rollout_killed_mid_split_is_resolved_by_a_re_run(
     assert len(adapter.list_deployments()) == deployments
 
     config = write_config(tmp_path, soak_s=0.3, interval_s=0.2)
+    if resume == "rollback":
+        monkeypatch.setenv("DEPLOYCHECK_STATE_DIR", str(state))
+        rollback = ["rollback", "cloudflare-worker", "--config", str(config), "--env", "sandbox", "--yes",
+                    "--reason", "stop the rollout", "--no-verify"]
+        assert main(rollback) == 0
+        output = capsys.readouterr().out
+        assert f"gradual rollout in progress: {old} 90%, {new} 10%" in output
+        assert next(d for d in adapter.list_deployments() if d.active).versions == ((old, 100.0),)
+        assert rollout_events(state)[-1]["phase"] == "resolved"
+        return
     code = main(deploy_args(config, state, tmp_path, "--resume", resume))
 
     output = capsys.readouterr().out

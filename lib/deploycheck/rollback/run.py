@@ -18,9 +18,11 @@ from typing import Any, TextIO
 from deploycheck.config import ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.platforms import rollbackable
+from deploycheck.rollback.gradual import note_split, record_resolved, split_of
 from deploycheck.rollback.schema import Evaluator, enforce, git
 from deploycheck.rollback.steps import SCOPE, Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
+from deploycheck.verify.split import Split
 
 __all__ = ["RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order"]
 
@@ -188,6 +190,7 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
     """
     _preconditions(config, options)
     work: list[tuple[Plan, Any]] = []
+    splits: dict[str, Split | None] = {}
     for platform in platforms:
         target = _target_for(config, platform, options.env, options.target)
         if target is None:
@@ -195,6 +198,7 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
             continue
         plan, adapter = plan_platform(config, platform, target, options)
         _print_plan(plan, options.env, out)
+        splits[plan.target] = note_split(adapter, plan.to, options.env, out)
         work.append((plan, adapter))
     for plan, _ in work:
         if plan.guard is not None and plan.guard.is_breaking:
@@ -219,8 +223,24 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
         if not (options.confirm or _ask)(question):
             print("Cancelled: nothing was changed.", file=out)
             return 1
+    return _run_all(config, todo, splits, options, out)
+
+
+def _run_all(
+    config: ProjectConfig,
+    todo: list[tuple[Plan, Any]],
+    splits: Mapping[str, Split | None],
+    options: RollbackOptions,
+    out: TextIO,
+) -> int:
+    """Run the rollbacks in order, stopping at the first failure; one that ended a gradual
+    rollout's split records the rollout as resolved."""
     for plan, adapter in todo:
-        if not _run_one(config, plan, adapter, options, out):
+        done = _run_one(config, plan, adapter, options, out)
+        split = splits.get(plan.target)
+        if split is not None and split_of(adapter) is None:
+            record_resolved(config, options.env, plan.target, split, plan.to)
+        if not done:
             return 1
     return 0
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from deploycheck.deploy.gradual.gates import GateCheck, ProbeRound, evaluate, probe_round
 from deploycheck.deploy.gradual.resume import RESUME_CHOICES, check_splits, resolve_split, split_sides
-from deploycheck.deploy.gradual.rollout import Rollout, run_gradual
+from deploycheck.deploy.gradual.rollout import Rollout
+from deploycheck.deploy.gradual.run import run_gradual
 from deploycheck.deploy.gradual.settings import GradualSettings, gradual_targets, parse_steps
 
 __all__ = [

@@ -1,6 +1,7 @@
 """Running a gradual deploy of one Worker target: upload, move traffic step by step, gate, soak, revert.
 
-:func:`run_gradual` replaces a target's deploy command in ``deploycheck deploy``:
+:func:`deploycheck.deploy.gradual.run.run_gradual` replaces a target's deploy command in
+``deploycheck deploy``:
 
 1. a split already in effect is resolved first (:mod:`deploycheck.deploy.gradual.resume`);
 2. the upload command (``wrangler versions upload``) creates the new version, which serves
@@ -38,7 +39,7 @@ from deploycheck.verify.split import ROLLOUT_OPERATION
 if TYPE_CHECKING:
     from deploycheck.state import StateBackend
 
-__all__ = ["Rollout", "advance", "follow_marker", "run_gradual", "upload"]
+__all__ = ["Rollout", "advance", "failed_outcome", "follow_marker", "upload"]
 
 
 @dataclass
@@ -178,7 +179,7 @@ def follow_marker(
     return True
 
 
-def _failed(
+def failed_outcome(
     rollout: Rollout,
     reason: str,
     before: Snapshot | None,
@@ -206,16 +207,20 @@ def upload(rollout: Rollout, before: Snapshot) -> tuple[str | None, StepOutcome 
         prefix=f"[{rollout.step.platform}] ",
     )
     if not result.ok:
-        return None, _failed(rollout, f"the upload command {result.describe()}", before, result), result
+        return (
+            None,
+            failed_outcome(rollout, f"the upload command {result.describe()}", before, result),
+            result,
+        )
     fresh = [v for v in adapter.list_versions(limit=20) if v.id not in known]
     if not fresh:
         why = "the upload command exited 0 but no new version appeared"
-        return None, _failed(rollout, why, before, result), result
+        return None, failed_outcome(rollout, why, before, result), result
     if adapter.active_version() != before.active:
         why = (
             f"the upload command changed what serves traffic ({before.active} -> {adapter.active_version()})"
         )
-        return None, _failed(rollout, why, before, result, partial=True), result
+        return None, failed_outcome(rollout, why, before, result, partial=True), result
     return str(fresh[0].id), None, result
 
 
@@ -292,30 +297,3 @@ def advance(
     after = read_snapshot(rollout.adapter, rollout.step.platform)
     made = Produced("cloudflare-worker", deployment_id=deployment, version_id=new)
     return StepOutcome(rollout.step, "deployed", "", command, before, after, made)
-
-
-def run_gradual(rollout: Rollout) -> StepOutcome:
-    """Deploy ``rollout.step`` gradually; see the module docstring. Never raises a DeploycheckError."""
-    from deploycheck.deploy.gradual.resume import resolve_split
-    from deploycheck.verify.split import active_split
-
-    step = rollout.step
-    rollout.write(f"== {step.label} -> {step.resource}: gradual deploy, {rollout.settings.describe()}")
-    try:
-        before = read_snapshot(rollout.adapter, step.platform)
-        split = active_split(before.details.values())
-        if split is not None:
-            return resolve_split(rollout, split, before)
-        old = before.active
-        if old is None:
-            why = "no version serves traffic yet: deploy the Worker once with its deploy command first"
-            return _failed(rollout, why, before)
-        new, failure, result = upload(rollout, before)
-        if failure is not None or new is None:
-            assert failure is not None
-            return failure
-        rollout.audit("start", old_version=old, new_version=new)
-        rollout.write(f"   new version {new} uploaded; old version {old} serves 100%")
-        return advance(rollout, old, new, rollout.settings.steps, before, command=result)
-    except DeploycheckError as exc:
-        return _failed(rollout, f"the gradual deploy stopped: {exc}", None, partial=True)
