@@ -72,10 +72,18 @@ def _unpinned(url: str, session: requests.Session, count: int, new: str) -> tupl
     return served, answered
 
 
-def probe_round(url: str, script: str, old: str | None, new: str, probes: int) -> ProbeRound:
-    """Ask ``url`` (the Worker's ``/health``) ``probes`` times per version and unpinned; never raises."""
+def probe_round(
+    url: str, script: str, old: str | None, new: str, probes: int, *, healthy_share: float = 0.0
+) -> ProbeRound:
+    """Ask ``url`` (the Worker's ``/health``) ``probes`` times per version and unpinned; never raises.
+
+    The new version is asked first; when fewer than ``healthy_share`` of its answers are healthy
+    the round ends there (the healthy-share gate has failed: the revert need not wait)."""
     with requests.Session() as session:
         fresh = tuple(pinned_health(url, script, new, session=session) for _ in range(probes))
+        healthy = sum(1 for r in fresh if not r.error and r.status == "healthy" and r.http_status == 200)
+        if healthy < healthy_share * len(fresh):
+            return ProbeRound(fresh, (), 0, 0)
         stale = tuple(pinned_health(url, script, old, session=session) for _ in range(probes)) if old else ()
         served, answered = _unpinned(url, session, probes if old else 0, new)
     return ProbeRound(fresh, stale, served, answered)

@@ -132,7 +132,12 @@ class Rollout:
         served = answered = 0
         while True:
             probe = probe_round(
-                self.health_url, self.step.resource, old if percent < 100 else None, new, self.settings.probes
+                self.health_url,
+                self.step.resource,
+                old if percent < 100 else None,
+                new,
+                self.settings.probes,
+                healthy_share=self.settings.healthy_share,
             )
             # the traffic share is judged on every unpinned answer of the step so far
             served, answered = served + probe.unpinned_new, answered + probe.unpinned
