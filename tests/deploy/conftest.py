@@ -7,6 +7,7 @@ import io
 import shlex
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -153,3 +154,12 @@ class Project:
 def project(tmp_path: Path) -> Project:
     """A temporary project with a fake deploy command per platform."""
     return Project(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _reset_fingerprint_key() -> Iterator[None]:
+    """An in-process `sync-env` sets the process-wide fingerprint key: put the default back after each test."""
+    from deploycheck.redact import set_fingerprint_key
+
+    yield
+    set_fingerprint_key(None)
