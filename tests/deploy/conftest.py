@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import shlex
 import sys
-from pathlib import Path
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
