@@ -16,4 +16,5 @@ BENCHMARKS: dict[str, str] = {
     "sync": "benchmarks.bench_sync",
     "sot": "benchmarks.bench_sot",
     "startup": "benchmarks.bench_startup",
+    "gradual": "benchmarks.bench_gradual",
 }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from deploycheck.verify import checkers
+from deploycheck.verify import checkers, split
 
 pytestmark = pytest.mark.platform("cloudflare-worker")
 
@@ -32,8 +32,13 @@ def test_worker_response_time(target, worker_health, target_checks, judge) -> No
 
 
 def test_worker_version(target, worker_health, worker_api, expected, judge) -> None:
-    """The code version /health reports is the API's active version and --expect-worker-version."""
+    """The code version /health reports is the API's active version and --expect-worker-version
+    (during a split: WARN naming both versions and their percentages)."""
     view, read = worker_api
+    if view is not None and view.split is not None:
+        reported, wanted = worker_health.version, expected.worker_version
+        judge(split.split_worker_version(view.split, reported, wanted, _where(target)))
+        return
     verdict = checkers.expected_worker_version(
         worker_health,
         api_version=view.active_version if view is not None else None,
@@ -46,8 +51,15 @@ def test_worker_version(target, worker_health, worker_api, expected, judge) -> N
     judge(verdict)
 
 
-def test_worker_state_version(target, worker_health, target_checks, judge) -> None:
-    """The Durable Object state version is what the code expects (newer = WARN, older = FAIL)."""
+def test_worker_state_version(target, worker_health, worker_api, target_checks, judge) -> None:
+    """The Durable Object state version is what the code expects (newer = WARN, older = FAIL); during a
+    split, the state version each version expects (WARN, FAIL when a serving version cannot read it)."""
+    view, _read = worker_api
+    if view is not None and view.split is not None and not worker_health.error:
+        expected = target_checks.expected_state_version
+        url, where = worker_health.url, _where(target)
+        judge(split.split_state_versions_now(view.split, url, target.resource, expected, where))
+        return
     judge(
         checkers.worker_state_version(worker_health, target_checks.expected_state_version, _where(target))
     )

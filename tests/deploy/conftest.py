@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import shlex
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +154,12 @@ class Project:
 def project(tmp_path: Path) -> Project:
     """A temporary project with a fake deploy command per platform."""
     return Project(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _reset_fingerprint_key() -> Iterator[None]:
+    """An in-process `sync-env` sets the process-wide fingerprint key: put the default back after each test."""
+    from deploycheck.redact import set_fingerprint_key
+
+    yield
+    set_fingerprint_key(None)

@@ -82,7 +82,7 @@ def test_a_split_deployment_serves_each_version_its_share_and_the_checks_warn(
     sandbox: SandboxInfo, sandbox_env: dict[str, str], wrangler: WranglerRun, tmp_path: Path
 ) -> None:
     """`versions deploy A@10 B@90` serves about 10 % of 200 requests from A; the Worker checks WARN
-    naming both versions and percentages, and fail none."""
+    naming both versions and percentages (and the state version each expects), and fail none."""
     worker = worker_adapter(sandbox)
     version_a = worker.active_version()
     assert version_a is not None
@@ -123,6 +123,11 @@ def test_a_split_deployment_serves_each_version_its_share_and_the_checks_warn(
     active = results["test_worker_active_deployment[sandbox-log-ingestion]"]
     assert active["outcome"] == "warn", active
     assert f"{version_a} 10%" in active["message"] and f"{version_b} 90%" in active["message"]
+    code = results["test_worker_version[sandbox-log-ingestion]"]
+    assert code["outcome"] == "warn" and f"{version_a} 10%, {version_b} 90%" in code["message"], code
+    state = results["test_worker_state_version[sandbox-log-ingestion]"]
+    assert state["outcome"] == "warn", state
+    assert f"{version_a} (10%) expects state version 2; {version_b} (90%) expects state version 2" in state["message"]
     assert {c["outcome"] for c in results.values()} <= {"pass", "warn"}
 
 

@@ -6,6 +6,8 @@ Examples::
     deploycheck deploy --env production --yes              # every platform in deploy.order
     deploycheck deploy --env production --yes --platform convex --platform worker
     deploycheck deploy --env production --yes --allow-drift   # deploy despite the drift gate
+    deploycheck deploy --env production --yes --gradual 10,50,100   # the Worker step by step, gated
+    deploycheck deploy --env production --yes --gradual --resume revert  # undo an interrupted rollout
 
 Exit codes: 0 every platform deployed and verified, 1 a deploy or the verification
 failed (or the drift gate stopped the deploy; its report is printed), 2 bad input.
@@ -66,6 +68,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--no-verify", dest="verify", action="store_false", help="Skip the checks after deploying"
     )
+    parser.add_argument(
+        "--gradual",
+        nargs="?",
+        const="",
+        default=None,
+        metavar="STEPS",
+        help="Deploy Worker targets gradually: percentages on the new version, e.g. 10,50,100 "
+        "(default: deploy.gradual's steps, else 10,50,100)",
+    )
+    parser.add_argument(
+        "--resume",
+        choices=("continue", "revert"),
+        default=None,
+        help="A split already in progress: continue its rollout, or revert it to the old version",
+    )
     parser.add_argument("--config", type=Path, default=None, metavar="PATH", help="Path of deploycheck.yaml")
     parser.add_argument(
         "--sot", type=Path, default=None, metavar="PATH", help="Source-of-truth table for the gate"
@@ -95,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
     from deploycheck.config import load_config
     from deploycheck.deploy import DeployOptions
     from deploycheck.deploy import run as deploy
+    from deploycheck.deploy.gradual import parse_steps
 
+    steps = parse_steps(args.gradual) if args.gradual else None
     config = load_config(args.config)
     env = config.environment(args.env or config.default_env)
     sot = args.sot or (Path(os.environ["DEPLOYCHECK_SOT"]) if os.environ.get("DEPLOYCHECK_SOT") else None)
@@ -113,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
         report_dir=args.report_dir,
         environ=dict(os.environ),
         confirm=_ask,
+        gradual=args.gradual is not None,
+        gradual_steps=steps,
+        resume=args.resume,
     )
     report = deploy(config, env, options, sys.stdout)
     return report.exit_code

@@ -13,6 +13,8 @@ environment's name):
 2. per target: read its deployment state, run its deploy command
    (:mod:`deploycheck.deploy.command`), read the state again and prove something new is live
    (:mod:`deploycheck.deploy.readback`), append the result to the audit log;
+   a Worker target deployed gradually (``--gradual``, ``deploy.gradual``) is uploaded and moved
+   step by step instead, gated at each step (:mod:`deploycheck.deploy.gradual`);
 3. the checks of the deployed platforms, expecting the new ids
    (:mod:`deploycheck.deploy.verify`);
 4. a summary with each platform's result and, for each failure, the rollback command.
@@ -49,6 +51,7 @@ from deploycheck.state import bind_identities
 
 if TYPE_CHECKING:
     from deploycheck.config import Environment, ProjectConfig
+    from deploycheck.deploy.gradual import GradualSettings
     from deploycheck.state import StateBackend
 
 __all__ = ["DeployOptions", "Deployer", "deploy", "expectations", "run", "run_gate"]
@@ -78,6 +81,11 @@ class DeployOptions:
     poll_s: float = 0.5
     lock_timeout: float = 5.0
     confirm: Callable[[str], bool] | None = None
+    #: deploy the Worker targets gradually (``--gradual``), with these steps (None: configured ones)
+    gradual: bool = False
+    gradual_steps: tuple[float, ...] | None = None
+    #: what to do with a split already in progress: ``continue``, ``revert`` (None: ask or refuse)
+    resume: str | None = None
 
 
 def run_gate(
@@ -294,16 +302,25 @@ def run(
     ``reader`` and ``verifier`` default to drift detection, the platform adapters and the
     pytest checks. Raises an InputError (nothing run) for bad input.
     """
+    from deploycheck.deploy.gradual import gradual_targets
     from deploycheck.state import open_state
 
     options = replace(options, env=env.name)
     plan = plan_deploy(config, options.env, options.platforms, stop_on_failure=options.stop_on_failure)
     _preconditions(env, options)
+    targets = [config.targets[s.target] for s in plan.steps]
+    gradual = gradual_targets(config, options.env, targets, options.gradual_steps, asked=options.gradual)
     report = DeployReport(options.env, plan, dry_run=options.dry_run)
     sot_path = config.sot_path(
         options.env, str(options.sot) if options.sot else options.environ.get("DEPLOYCHECK_SOT")
     )
     store = open_state(config, sot_path, options.state_dir, options.environ)
+    if gradual and not options.dry_run:
+        from deploycheck.deploy.gradual import check_splits
+
+        ask = options.confirm if options.interactive and not options.yes else None
+        adapters = {name: _opener(config, options)(name) for name in gradual}
+        options.resume = check_splits(adapters, store, options.env, options.resume, ask)
     report.gate = (
         gate
         or (
@@ -315,6 +332,8 @@ def run(
     if _stopped_by_gate(report, options, out):
         return report
     _print_plan(plan, out)
+    for name, settings in gradual.items():
+        out.write(redact(f"  gradual ({name}): {settings.upload_command}, then {settings.describe()}") + "\n")
     if options.dry_run:
         out.write("Dry run: nothing was run.\n")
         return report
@@ -326,24 +345,7 @@ def run(
     previous = {p: previous_deploy_commit(store, options.env, p) for p in plan.platforms}
     state_reader = reader or PlatformStateReader(_opener(config, options))
     deployer = Deployer(config, options, out, state_reader, store)
-    with store.lock(options.lock_timeout, purpose=f"deploy {options.env}"):
-        failed = False
-        for step in plan.steps:
-            if failed and plan.stop_on_failure:
-                outcome = StepOutcome(
-                    step, "skipped", "not run: an earlier platform failed (stop_on_failure)"
-                )
-            else:
-                outcome = deployer.run_step(step)
-                deployer.audit(outcome)
-                if outcome.status == "deployed" and report.gate.passed:
-                    carry_marker(store, options.env, outcome, _opener(config, options))
-            failed = failed or outcome.status == "failed"
-            report.outcomes.append(outcome)
-            if outcome.status != "skipped":
-                deployer.write(
-                    f"   {step.label}: {outcome.status}{': ' + outcome.reason if outcome.reason else ''}"
-                )
+    _deploy_steps(config, options, plan, gradual=gradual, report=report, store=store, deployer=deployer)
     deployed = [o for o in report.outcomes if o.status == "deployed"]
     if options.verify and deployed:
         expect = expectations(deployed)
@@ -353,6 +355,98 @@ def run(
     report.rollbacks, report.undo = rollback_commands(config, report, previous)
     print_summary(report, out)
     return report
+
+
+def _deploy_steps(
+    config: ProjectConfig,
+    options: DeployOptions,
+    plan: DeployPlan,
+    *,
+    gradual: dict[str, GradualSettings],
+    report: DeployReport,
+    store: StateBackend,
+    deployer: Deployer,
+) -> None:
+    """Deploy each step of ``plan`` under the state lock, appending outcomes to ``report``."""
+    passed = report.gate is not None and report.gate.passed
+    with store.lock(options.lock_timeout, purpose=f"deploy {options.env}"):
+        failed = False
+        for step in plan.steps:
+            if failed and plan.stop_on_failure:
+                outcome = StepOutcome(
+                    step, "skipped", "not run: an earlier platform failed (stop_on_failure)"
+                )
+            else:
+                chosen = gradual.get(step.target)
+                outcome = (
+                    deployer.run_step(step)
+                    if chosen is None
+                    else _run_gradual(config, options, deployer, step, chosen, carry=passed)
+                )
+                deployer.audit(outcome)
+                if outcome.status == "deployed" and passed:
+                    carry_marker(store, options.env, outcome, _opener(config, options))
+            failed = failed or outcome.status == "failed"
+            report.outcomes.append(outcome)
+            if outcome.status != "skipped":
+                deployer.write(
+                    f"   {step.label}: {outcome.status}{': ' + outcome.reason if outcome.reason else ''}"
+                )
+
+
+def _run_gradual(
+    config: ProjectConfig,
+    options: DeployOptions,
+    deployer: Deployer,
+    step: DeployStep,
+    settings: Any,
+    *,
+    carry: bool,
+) -> StepOutcome:
+    """One Worker target's gradual deploy (:func:`deploycheck.deploy.gradual.run_gradual`); with
+    ``carry`` (the drift gate passed) the ledger's marker follows each code-only move."""
+    from deploycheck.config import Settings
+    from deploycheck.deploy.gradual import Rollout, run_gradual
+    from deploycheck.verify import ChecksSettings
+
+    checks = ChecksSettings.from_config(config)
+    worker = checks.for_target(config.targets[step.target], "worker") or checks.worker
+    base = Settings.from_config(config, options.env, environ=options.environ).value(worker.url_setting)
+    if not base:
+        why = f"setting {worker.url_setting} has no value in {options.env}: the gates cannot probe the Worker"
+        return StepOutcome(step, "failed", why)
+    try:
+        adapter = _opener(config, options)(step.target)
+    except DeploycheckError as exc:
+        return StepOutcome(step, "failed", f"could not open the target: {exc}")
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    folder = options.report_dir or config.resolve_path("reports") / f"deploy-{options.env}-{stamp}"
+
+    def step_checks(percent: float, new: str) -> Verification:
+        return verify_deploy(
+            config=config,
+            env=options.env,
+            platforms=[step.platform],
+            expect={"--expect-worker-version": new},
+            report_dir=folder / f"gradual-{percent:g}",
+            environ=_environ_for_checks(options),
+            out=deployer.out,
+        )
+
+    rollout = Rollout(
+        env=options.env,
+        step=step,
+        settings=settings,
+        adapter=adapter,
+        health_url=base.rstrip("/") + "/" + worker.health_path.lstrip("/"),
+        store=deployer.store,
+        out=deployer.out,
+        environ=deployer.command_environ(step),
+        checks=step_checks,
+        resume=options.resume,
+        carry=carry,
+    )
+    return run_gradual(rollout)
 
 
 def expectations(deployed: list[StepOutcome]) -> dict[str, str]:

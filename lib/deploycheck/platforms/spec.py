@@ -150,6 +150,9 @@ class PlatformSpec:
     durable_state: bool = False
     dev_marker_params: tuple[str, ...] = ()
     prefetch_reads: tuple[str, ...] = ()
+    #: gradual deploys: the command uploading a new version without serving it, made from the
+    #: target's deploy command (None when it cannot be; the platform then has no gradual deploys)
+    version_upload: Callable[[str], str | None] | None = None
 
     @property
     def names(self) -> tuple[str, ...]:

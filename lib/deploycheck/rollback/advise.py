@@ -12,6 +12,7 @@ from typing import TextIO
 from deploycheck.config import ProjectConfig
 from deploycheck.errors import DeploycheckError
 from deploycheck.platforms import get_spec
+from deploycheck.rollback.gradual import advise_split
 from deploycheck.rollback.matrix import decide, load_matrix, normalize_impact, normalize_severity
 from deploycheck.rollback.run import RollbackOptions, _target_for, plan_platform, rollback_order
 from deploycheck.rollback.steps import Plan
@@ -47,10 +48,11 @@ def advise(
         if options is not None and target is None:
             continue
         plan: Plan | None = None
+        adapter = None
         error = ""
         if options is not None and target is not None:
             try:
-                plan, _adapter = plan_platform(config, platform, target, options)
+                plan, adapter = plan_platform(config, platform, target, options)
             except DeploycheckError as exc:
                 error = str(exc)
         cases = [plan.guard.has_changes] if plan is not None and plan.guard is not None else [False]
@@ -72,6 +74,12 @@ def advise(
                 print(f"    note: {decision.note}", file=out)
         if options is not None:
             print(f"    now: {_now(plan, error)}", file=out)
+        if adapter is not None or options is None:
+            env = options.env if options is not None else None
+            advise_split(
+                matrix, severity=level, impact=reach, platform=platform, adapter=adapter, env=env,
+                to=plan.to if plan else None, out=out,
+            )
     if options is None:
         print("Pass --env ENV to see what a rollback would do on each platform now.", file=out)
     return 0

@@ -21,9 +21,11 @@ from deploycheck.errors import DeploycheckError, Problem, UsageError
 from deploycheck.platforms import get_spec, rollbackable
 from deploycheck.platforms.base import DeploymentPlatform
 from deploycheck.platforms.reads import missing_read
+from deploycheck.rollback.gradual import note_split, record_resolved, split_of
 from deploycheck.rollback.schema import Evaluator, enforce, git
 from deploycheck.rollback.steps import Plan, execute, plan_convex, plan_pages, plan_worker
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
+from deploycheck.verify.split import Split
 
 __all__ = ["RollbackOptions", "plan_platform", "repo_root", "roll_back", "rollback_order", "run"]
 
@@ -204,6 +206,7 @@ def run(
     options = replace(options, env=env.name)
     _preconditions(env, options)
     work: list[tuple[Plan, DeploymentPlatform | None]] = []
+    splits: dict[str, Split | None] = {}
     for platform in platforms:
         target = _target_for(config, platform, options.env, options.target)
         if target is None:
@@ -211,6 +214,7 @@ def run(
             continue
         plan, adapter = plan_platform(config, platform, target, options)
         _print_plan(plan, options.env, out)
+        splits[plan.target] = note_split(adapter, plan.to, options.env, out)
         work.append((plan, adapter))
     for plan, _ in work:
         if plan.guard is not None and plan.guard.is_breaking:
@@ -235,8 +239,24 @@ def run(
         if not (options.confirm or _ask)(question):
             print("Cancelled: nothing was changed.", file=out)
             return 1
+    return _run_all(config, todo, splits, options, out)
+
+
+def _run_all(
+    config: ProjectConfig,
+    todo: list[tuple[Plan, Any]],
+    splits: Mapping[str, Split | None],
+    options: RollbackOptions,
+    out: TextIO,
+) -> int:
+    """Run the rollbacks in order, stopping at the first failure; one that ended a gradual
+    rollout's split records the rollout as resolved."""
     for plan, adapter in todo:
-        if not _run_one(config, plan, adapter, options, out):
+        done = _run_one(config, plan, adapter, options, out)
+        split = splits.get(plan.target)
+        if split is not None and split_of(adapter) is None:
+            record_resolved(config, options.env, plan.target, split, plan.to)
+        if not done:
             return 1
     return 0
 

@@ -47,11 +47,18 @@ class Request:
 
 @dataclass
 class Response:
-    """One HTTP response; ``body`` of dict or list is sent as JSON."""
+    """One HTTP response; ``body`` of dict or list is sent as JSON.
+
+    ``delay_s`` holds the answer back that long after the emulator's lock is released (a
+    slow version of a split Worker slows its own requests only); ``log`` adds fields to the
+    request-log entry (the Worker version that served it).
+    """
 
     status: int = 200
     body: bytes | str | dict[str, Any] | list[Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    delay_s: float = 0.0
+    log: dict[str, Any] = field(default_factory=dict)
 
     def encoded(self) -> tuple[bytes, str]:
         """The body as bytes and its content type."""

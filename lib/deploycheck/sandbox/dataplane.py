@@ -5,14 +5,14 @@ page and a Worker deployment switches the version ``/health`` reports. During a 
 deployment each Worker request is served by one of the deployment's versions, drawn by
 their percentages (``Cloudflare-Workers-Version-Overrides: <script>="<version id>"`` pins
 one, as on Cloudflare); the answer names it in the ``x-deploycheck-worker-version`` header
-and, for ``/health``, as ``version`` (the example Worker's ``CF_VERSION_METADATA.id``).
+and, for ``/health``, as ``version`` (the example Worker's ``CF_VERSION_METADATA.id``), and the
+request log records it (``version``, ``pinned``). Draws and version faults: :mod:`.split`.
 """
 
 from __future__ import annotations
 
 import collections
 import mimetypes
-import random
 import re
 import threading
 import time
@@ -23,6 +23,7 @@ from typing import Any
 from deploycheck.sandbox.cloudflare import CloudflareEmulator, WorkerVersion
 from deploycheck.sandbox.core import Request, Response, json_response
 from deploycheck.sandbox.faults import FaultRegistry
+from deploycheck.sandbox.split import TrafficSplitter, apply_version_fault
 
 __all__ = ["PagesSiteEmulator", "WorkerEmulator"]
 
@@ -138,13 +139,14 @@ class WorkerEmulator:
         self.script = script
         self.logs: collections.deque[dict[str, Any]] = collections.deque(maxlen=LOG_KEEP)
         self.windows: dict[str, collections.deque[float]] = {}
-        self._draws = random.Random()  # noqa: S311 - traffic splitting, not cryptography
+        self._draws = TrafficSplitter()
 
     def reset(self) -> None:
         """Forget accepted logs and rate-limit windows."""
         with self.lock:
             self.logs.clear()
             self.windows.clear()
+            self._draws.reset()
 
     def snapshot(self) -> dict[str, Any]:
         """The accepted logs."""
@@ -153,14 +155,23 @@ class WorkerEmulator:
 
     def handle(self, request: Request) -> Response:
         """Route one request to the version of the Worker that serves it."""
+        override = self._override(request)
         with self.cloudflare.lock:
             script = self.cloudflare.scripts.get(self.script)
-            version = (
-                script.serving_version(self._draws.random(), self._override(request)) if script else None
-            )
+            pinned = False
+            version = None
+            if script is not None:
+                deployment = script.current_deployment
+                served = {str(v["version_id"]) for v in deployment.versions} if deployment else set()
+                pinned = override in served
+                version = script.serving_version(0.0 if pinned else self._draws.draw(), override)
         response = self._route(request, version)
         if version is not None:
+            fault = self.faults.take_version(self.service, request.method, request.path, version.id)
+            if fault is not None:
+                response = apply_version_fault(fault, response)
             response.headers[VERSION_HEADER] = version.id
+            response.log = {"version": version.id, "pinned": pinned}
         return response
 
     def _override(self, request: Request) -> str | None:
@@ -207,7 +218,7 @@ class WorkerEmulator:
             if script is None or version is None:
                 return json_response(404, {"error": f"script {self.script} is not deployed"})
             state, expected = script.state_version, version.expected_state_version
-        injected = self.faults.health()
+        injected = self.faults.health(version.id)
         status = injected or "healthy"
         checks = {"durable_object": "ok" if state == expected else "state_ahead", "redis": "ok"}
         reason: str | None = None

@@ -9,6 +9,13 @@ shape without applying the request ("acknowledged but not applied": Cloudflare's
 ``{"success": true, "result": null}``, GitHub's empty 204, Convex's ``{}``), the way a
 platform that loses a write looks to its client. ``count`` limits how many requests it
 applies to before it removes itself.
+
+Two keys aim a fault at a share of the traffic (:mod:`deploycheck.sandbox.split`):
+``version`` (worker only) applies it only to requests served by that Worker version during a
+split deployment, so one version can be made unhealthy, slow or failing while the other
+serves normally; ``rate`` (0 < rate <= 1) applies it to that fraction of the matching
+requests, evenly spaced (a rate of 0.25 hits the 4th, 8th, ... request), so an error rate
+is reproducible.
 """
 
 from __future__ import annotations
@@ -41,6 +48,8 @@ _KNOWN_KEYS = {
     "health",
     "count",
     "ack",
+    "version",
+    "rate",
 }
 
 
@@ -61,10 +70,16 @@ class Fault:
     health: str | None = None
     count: int | None = None
     ack: bool = False
+    version: str | None = None
+    rate: float | None = None
+    #: matching requests seen, for ``rate``
+    seen: int = 0
     released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
-    def matches(self, service: str, method: str, path: str) -> bool:
-        """Whether this fault applies to a request."""
+    def matches(self, service: str, method: str, path: str, version: str | None = None) -> bool:
+        """Whether this fault applies to a request (served by ``version``, when known)."""
+        if self.version is not None and self.version != version:
+            return False
         if service != self.service:
             return False
         if self.method is not None and self.method.upper() != method.upper():
@@ -99,7 +114,35 @@ class Fault:
             "health": self.health,
             "count": self.count,
             "ack": self.ack,
+            "version": self.version,
+            "rate": self.rate,
         }
+
+    def hits(self) -> bool:
+        """Count one matching request; True when ``rate`` selects it (always without a rate)."""
+        if self.rate is None:
+            return True
+        before = int(self.seen * self.rate)
+        self.seen += 1
+        return int(self.seen * self.rate) > before
+
+
+def _aim_problems(spec: Mapping[str, Any]) -> list[str]:
+    """What is wrong with the ``version`` and ``rate`` of a fault."""
+    problems = []
+    version = spec.get("version")
+    if version is not None:
+        if not isinstance(version, str) or not version:
+            problems.append(f"version must be a Worker version id, got {version!r}")
+        if spec.get("service") != "worker":
+            problems.append("version faults apply to the worker service only")
+        if spec.get("hang") or spec.get("drop"):
+            problems.append("a version fault cannot hang or drop: the version is chosen after the connection")
+    rate = spec.get("rate")
+    number = isinstance(rate, int | float) and not isinstance(rate, bool)
+    if rate is not None and (not number or not 0 < rate <= 1):
+        problems.append(f"rate must be a number in (0, 1], got {rate!r}")
+    return problems
 
 
 def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR0912 - one check per field
@@ -144,6 +187,8 @@ def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR09
         problems.append(f"ack must be true or false, got {ack!r}")
     elif ack and (status is not None or body is not None or spec.get("hang")):
         problems.append("ack answers the vendor's own success shape: it takes no status, body or hang")
+    problems += _aim_problems(spec)
+    version, rate = spec.get("version"), spec.get("rate")
     if problems:
         raise ValueError("; ".join(problems))
     return Fault(
@@ -160,6 +205,8 @@ def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR09
         health=health,
         count=count,
         ack=ack,
+        version=version,
+        rate=None if rate is None else float(rate),
     )
 
 
@@ -194,19 +241,46 @@ class FaultRegistry:
             return list(self._faults)
 
     def take(self, service: str, method: str, path: str) -> Fault | None:
-        """The first fault applying to a request, counting it as applied once."""
+        """The first fault applying to a request, counting it as applied once.
+
+        Version faults are left out: the Worker data plane applies them once it has chosen
+        the version (:meth:`take_version`)."""
         with self._lock:
             for fault in self._faults:
-                if not fault.is_health_only and fault.matches(service, method, path):
+                if (
+                    fault.version is None
+                    and not fault.is_health_only
+                    and fault.matches(service, method, path)
+                    and fault.hits()
+                ):
                     self._consume(fault)
                     return fault
         return None
 
-    def health(self) -> str | None:
-        """The worker health a fault imposes (``degraded``/``unhealthy``), counting it as applied."""
+    def take_version(self, service: str, method: str, path: str, version: str) -> Fault | None:
+        """The first version fault applying to a request served by ``version``, counted as applied."""
         with self._lock:
             for fault in self._faults:
-                if fault.health is not None and fault.service == "worker":
+                if (
+                    fault.version is not None
+                    and not fault.is_health_only
+                    and fault.matches(service, method, path, version)
+                    and fault.hits()
+                ):
+                    self._consume(fault)
+                    return fault
+        return None
+
+    def health(self, version: str | None = None) -> str | None:
+        """The worker health a fault imposes on ``version`` (``degraded``/``unhealthy``), counted."""
+        with self._lock:
+            for fault in self._faults:
+                if (
+                    fault.health is not None
+                    and fault.service == "worker"
+                    and fault.version in (None, version)
+                    and fault.hits()
+                ):
                     self._consume(fault)
                     return fault.health
         return None

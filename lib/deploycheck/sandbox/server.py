@@ -27,15 +27,21 @@ LOG_LIMIT = 20_000
 
 
 class RequestLog:
-    """Every request the sandbox served: service, method, path, status, time; thread-safe."""
+    """Every request the sandbox served: service, method, path, status, time; thread-safe.
+
+    The Worker data plane adds ``version`` (the version that served it) and ``pinned``
+    (True when ``Cloudflare-Workers-Version-Overrides`` chose it)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[dict[str, Any]] = []
 
-    def record(self, service: str, method: str, path: str, status: int) -> None:
-        """Append one entry."""
+    def record(
+        self, service: str, method: str, path: str, status: int, extra: dict[str, Any] | None = None
+    ) -> None:
+        """Append one entry (``extra``: fields the emulator adds)."""
         entry = {"service": service, "method": method, "path": path, "status": status, "time": time.time()}
+        entry.update(extra or {})
         with self._lock:
             self._entries.append(entry)
             if len(self._entries) > LOG_LIMIT:
@@ -159,7 +165,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         else:
             response = owner.answer(request)
-        owner.record(request.method, path, response.status)
+            if response.delay_s > 0:
+                owner.stopping.wait(min(response.delay_s, HANG_LIMIT_S))
+        owner.record(request.method, path, response.status, response.log)
         self._write(response)
 
     def _upgrade(self, request: Request, *, drop: bool) -> None:
@@ -295,10 +303,10 @@ class ServiceServer:
             return Response(status=500, body=f"emulator error: {type(exc).__name__}: {exc}\n")
         return result
 
-    def record(self, method: str, path: str, status: int) -> None:
+    def record(self, method: str, path: str, status: int, extra: dict[str, Any] | None = None) -> None:
         """Log one request unless this is the admin server."""
         if self.log is not None:
-            self.log.record(self.service, method, path, status)
+            self.log.record(self.service, method, path, status, extra)
 
     def sleep(self, seconds: float, fault: Fault) -> None:
         """Wait ``seconds``, cut short when the fault is cleared or the server stops."""

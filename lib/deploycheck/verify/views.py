@@ -17,6 +17,7 @@ from deploycheck.platforms.base import Deployment
 from deploycheck.verify.checkers import ChecksSettings, PagesChecks
 from deploycheck.verify.probes import PageResult
 from deploycheck.verify.reads import Fetched, StateReads
+from deploycheck.verify.split import Split, active_split
 
 __all__ = [
     "ConvexView",
@@ -75,6 +76,11 @@ class WorkerApiView:
         if active is None or not active.versions:
             return None
         return active.single_version or ",".join(v for v, _ in active.versions)
+
+    @property
+    def split(self) -> Split | None:
+        """The active deployment when it splits traffic between versions (a gradual deployment)."""
+        return active_split(self.deployments)
 
 
 @dataclass(frozen=True)

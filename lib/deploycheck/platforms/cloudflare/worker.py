@@ -437,6 +437,21 @@ def _remove_hint(resource: str, key: str, secret: bool) -> str | None:
     return shlex.join(["npx", "wrangler", "secret", "delete", key, "--name", resource])
 
 
+def _version_upload(deploy_command: str) -> str | None:
+    """``npx wrangler deploy --env production --keep-vars`` -> ``npx wrangler versions upload --env
+    production``: the upload of a gradual deploy (``versions upload`` has no ``--keep-vars``; it
+    keeps the vars with ``keep_vars = true`` in the wrangler configuration)."""
+    try:
+        words = shlex.split(deploy_command)
+    except ValueError:
+        return None
+    for index, word in enumerate(words[:-1]):
+        if word.rsplit("/", 1)[-1] == "wrangler" and words[index + 1] == "deploy":
+            rest = [w for w in words[index + 2 :] if w != "--keep-vars"]
+            return shlex.join([*words[: index + 1], "versions", "upload", *rest])
+    return None
+
+
 SPEC = PlatformSpec(
     name="cloudflare-worker",
     label="Cloudflare Workers",
@@ -477,4 +492,5 @@ SPEC = PlatformSpec(
     ),
     durable_state=True,
     prefetch_reads=("deployments", "worker_versions"),
+    version_upload=_version_upload,
 )
