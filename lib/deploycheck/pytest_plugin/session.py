@@ -141,7 +141,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[progress_key] = ProgressMonitor.to_fd(os.dup(2), close=True).start()
     if _is_worker(config):
         return
-    if not config.getoption("dc_no_reports"):
+    # --collect-only runs nothing: no default reports (and no pytest-html machinery to load)
+    if not config.getoption("dc_no_reports") and not config.option.collectonly:
         _configure_reports(config)
     _register_reporters(config, run)
 
