@@ -139,6 +139,10 @@ def missing_sections(problems: list[Problem]) -> bool:
 
 def schema_problems(data: Any, source: str, lines: dict[str, int]) -> list[Problem]:
     """Every way ``data`` breaks the JSON Schema, each at its line with the valid choices."""
+    from deploycheck.config.conformance import conforms
+
+    if conforms(data, schema()):
+        return []  # valid: no need to load jsonschema, which only explains what is wrong
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())
