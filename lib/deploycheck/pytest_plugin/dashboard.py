@@ -14,22 +14,19 @@ from __future__ import annotations
 import html
 import os
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
 
 from deploycheck.platforms import get_spec
 from deploycheck.platforms.consoles import CONSOLE_VARIABLES
+from deploycheck.pytest_plugin.reporter import RunReporter, sandbox_hint
 from deploycheck.redact import redact
 from deploycheck.report import TargetRow, group_causes, render_dashboard, warn_message
 from deploycheck.report import results as reporting
 from deploycheck.verify import CheckTarget, Run, resource_of
-from deploycheck.verify.session import SANDBOX_ADMIN_VARIABLE
 
-if TYPE_CHECKING:
-    from deploycheck.pytest_plugin.reporter import RunReporter
-
-__all__ = ["Dashboard", "sandbox_hint", "target_properties"]
+__all__ = ["Dashboard", "target_properties"]
 
 
 def target_properties(run: Run, item: pytest.Item) -> list[tuple[str, str]]:
@@ -46,13 +43,6 @@ def target_properties(run: Run, item: pytest.Item) -> list[tuple[str, str]]:
         configured = run.config.targets.get(name)
         resource = resource_of(configured, run.env.name) if configured is not None else ""
     return [(reporting.TARGET_PROPERTY, name), (reporting.RESOURCE_PROPERTY, resource)]
-
-
-def sandbox_hint(run: Run) -> str | None:
-    """Where the run's sandbox listens (its admin URL) when the environment is the sandbox, else None."""
-    if not run.env.sandbox:
-        return None
-    return os.environ.get(SANDBOX_ADMIN_VARIABLE) or "127.0.0.1"
 
 
 def _skip_reason(report: Any) -> str | None:

@@ -91,7 +91,7 @@ def _skipped(item: pytest.Item) -> bool:
 def _own_fixture(item: pytest.Item, name: str) -> bool:
     """True when ``name`` is the plugin's fixture for this check (not one a conftest overrides)."""
     info = getattr(item, "_fixtureinfo", None)
-    defs = info.name2fixturedefs.get(name) if info is not None else None
+    defs: Any = info.name2fixturedefs.get(name) if info is not None else None
     return bool(defs) and defs[-1].baseid == ""
 
 

@@ -8,22 +8,30 @@ receives, so every check appears once whatever the number of workers.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploycheck.pytest_plugin.dashboard import sandbox_hint
 from deploycheck.redact import redact
 from deploycheck.report import DriftRow, group_causes, render_causes
 from deploycheck.report import results as reporting
 from deploycheck.verify import Run
+from deploycheck.verify.session import SANDBOX_ADMIN_VARIABLE
 
-__all__ = ["DRIFT_PROPERTY", "RunReporter"]
+__all__ = ["DRIFT_PROPERTY", "RunReporter", "sandbox_hint"]
 
 #: the user property a drift check records its finding in (JSON; fingerprints, never a value)
 DRIFT_PROPERTY = "deploycheck_drift"
+
+
+def sandbox_hint(run: Run) -> str | None:
+    """Where the run's sandbox listens (its admin URL) when the environment is the sandbox, else None."""
+    if not run.env.sandbox:
+        return None
+    return os.environ.get(SANDBOX_ADMIN_VARIABLE) or "127.0.0.1"
 
 
 class RunReporter:

@@ -250,7 +250,7 @@ def _fill_metadata(config: pytest.Config, run: Run) -> None:
     """Refresh the report header's settings once the platforms are open (the sandbox exports its URLs)."""
     if not config.pluginmanager.hasplugin("metadata"):
         return
-    from pytest_metadata.plugin import metadata_key
+    from pytest_metadata.plugin import metadata_key  # type: ignore[import-untyped]
 
     metadata = config.stash.get(metadata_key, None)
     if metadata is not None:
