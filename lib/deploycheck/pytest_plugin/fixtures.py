@@ -25,7 +25,13 @@ import pytest
 from deploycheck.config import Environment, ProjectConfig, Settings
 from deploycheck.errors import DeploycheckError
 from deploycheck.platforms import get_spec, platform_names
-from deploycheck.pytest_plugin.prefetch import chain_task, chain_variables, log_roundtrip_task, start_session
+from deploycheck.pytest_plugin.prefetch import (
+    NotRun,
+    chain_task,
+    chain_variables,
+    log_roundtrip_task,
+    start_session,
+)
 from deploycheck.pytest_plugin.session import get_run, open_run, require_run, verification_state
 from deploycheck.redact import redact
 from deploycheck.verify import (
@@ -300,9 +306,8 @@ def log_roundtrip(target: CheckTarget, dc_state: VerificationState, dc_checks: C
     ``checks.worker.target``; fails when the Worker or app URL setting has no value.
     """
     task = log_roundtrip_task(dc_state, dc_checks, _require(target, "cloudflare-worker", "log_roundtrip"))
-    if isinstance(task, str):
-        kind, _, reason = task.partition(": ")
-        if kind == "skip":
-            pytest.skip(reason)
-        pytest.fail(reason, pytrace=False)
+    if isinstance(task, NotRun):
+        if task.outcome == "skip":
+            pytest.skip(task.reason)
+        pytest.fail(redact(task.reason), pytrace=False)
     return dc_state.task(("log_roundtrip", target.name), task)

@@ -19,7 +19,8 @@ only in the worker that runs its check, when that check sets up.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 import pytest
 
@@ -39,7 +40,7 @@ from deploycheck.verify import (
     start_reads,
 )
 
-__all__ = ["PREFETCHED", "chain_task", "chain_variables", "log_roundtrip_task", "start_session"]
+__all__ = ["PREFETCHED", "NotRun", "chain_task", "chain_variables", "log_roundtrip_task", "start_session"]
 
 #: fixtures whose platform reads are started with the first check
 PREFETCHED = ("pages", "worker_health", "worker_api", "worker_deployments", "convex", "config_read")
@@ -57,20 +58,28 @@ def chain_task(
     return lambda: run_chain(chain, variables, checks.poll)
 
 
+@dataclass(frozen=True)
+class NotRun:
+    """Why a chain does not run: ``skip`` (not this target's check) or ``fail`` (a setting is missing)."""
+
+    outcome: Literal["skip", "fail"]
+    reason: str
+
+
 def log_roundtrip_task(
     state: VerificationState, checks: ChecksSettings, target: CheckTarget
-) -> Callable[[], Verdict] | str:
-    """The work of the Worker log round trip of ``target``, or why it does not run (a skip or a failure).
+) -> Callable[[], Verdict] | NotRun:
+    """The work of the Worker log round trip of ``target``, or why it does not run.
 
     Only ``checks.worker.target`` takes the app's logs; a URL setting without a value is an error.
     """
     if target.name != checks.worker.target:
-        return f"skip: target {target.name} is not checks.worker.target ({checks.worker.target})"
+        return NotRun("skip", f"target {target.name} is not checks.worker.target ({checks.worker.target})")
     try:
         worker_url = check_url(state, checks.worker.url_setting)
         app_url = check_url(state, checks.pages.url_setting)
     except DeploycheckError as exc:  # a missing setting is reported, not raised
-        return f"fail: {exc}"
+        return NotRun("fail", str(exc))
     chain = log_roundtrip_chain(worker_url, app_url)
     where = f"{target.platform} {target.resource}: logs from {app_url}"
     return lambda: run_chain(chain, {}, checks.poll, where=where)
@@ -123,7 +132,7 @@ def _start_chains(
 ) -> None:
     if "log_roundtrip" in names and target is not None and _own_fixture(item, "log_roundtrip"):
         task = log_roundtrip_task(state, checks, target)
-        if not isinstance(task, str):
+        if not isinstance(task, NotRun):
             state.start_task(("log_roundtrip", target.name), task)
     callspec = getattr(item, "callspec", None)
     chain = callspec.params.get("chain") if callspec is not None else None
