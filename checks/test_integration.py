@@ -3,13 +3,15 @@
 Built-in checks plus one test per chain of ``checks.integration`` (ids
 ``test_integration_chain[production-worker-log-roundtrip]``); a chain step with
 ``poll: true`` retries within ``checks.poll`` and a chain passing only after retries WARNs.
+The chains (``log_roundtrip``, each ``chain_verdict``) start with the session's first
+check and run concurrently with each other and with the platform reads.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from deploycheck.verify import app_convex_url, check_url, log_roundtrip_chain, run_chain
+from deploycheck.verify import app_convex_url
 
 
 @pytest.mark.platform("cloudflare-pages")
@@ -44,23 +46,11 @@ def test_app_uses_checked_convex(target, config_read, convex, dc_config, dc_chec
 
 @pytest.mark.platform("cloudflare-worker")
 @pytest.mark.destructive
-def test_worker_accepts_app_logs(target, dc_state, dc_checks, judge) -> None:
+def test_worker_accepts_app_logs(log_roundtrip, judge) -> None:
     """The Worker accepts a log from the app's origin (CORS preflight, POST) and lists it (GET /logs)."""
-    if target.name != dc_checks.worker.target:
-        pytest.skip(f"target {target.name} is not checks.worker.target ({dc_checks.worker.target})")
-    try:
-        worker_url = check_url(dc_state, dc_checks.worker.url_setting)
-        app_url = check_url(dc_state, dc_checks.pages.url_setting)
-    except Exception as exc:  # a missing setting is reported, not raised
-        pytest.fail(str(exc), pytrace=False)
-    chain = log_roundtrip_chain(worker_url, app_url)
-    judge(
-        run_chain(
-            chain, {}, dc_checks.poll, where=f"{target.platform} {target.resource}: logs from {app_url}"
-        )
-    )
+    judge(log_roundtrip)
 
 
-def test_integration_chain(chain, chain_vars, dc_checks, judge) -> None:
+def test_integration_chain(chain_verdict, judge) -> None:
     """The configured chain of HTTP steps meets every step's expectations."""
-    judge(run_chain(chain, chain_vars, dc_checks.poll))
+    judge(chain_verdict)

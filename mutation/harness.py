@@ -6,7 +6,7 @@ staging directory, ``.mutation/<name>/``, holding ``src/deploycheck`` (a copy of
 ``lib/deploycheck``), the tests, the fixtures they read, a ``pytest.ini`` made from
 ``pyproject.toml``'s pytest settings and a ``pyproject.toml`` with only the ``[tool.mutmut]``
 table for this module. The installed distribution's ``pytest11`` entry point then loads
-``deploycheck.pytest_plugin.plugin`` from the mutated copy, like every other import of the tests.
+``deploycheck.pytest_plugin`` from the mutated copy, like every other import of the tests.
 
 A mutant counts as killed when its tests failed, timed out or crashed. A surviving mutant
 is *equivalent* when ``equivalent.toml`` lists it (by module, function and the changed

@@ -72,6 +72,7 @@ def test_escaped_forms_of_a_secret_are_masked(secret, shown):
 
 def test_fingerprint_equality_and_key():
     """Equal values share a fingerprint, different values do not; the key changes them all."""
+    set_fingerprint_key(None)  # an in-process sync-env of an earlier test keys this process
     assert fingerprint("a-value") == fingerprint("a-value") != fingerprint("b-value")
     assert fingerprint("a-value").startswith("sha256:") and len(fingerprint("a-value")) == 23
     before = fingerprint("a-value")

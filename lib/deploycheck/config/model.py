@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from deploycheck.config.problems import (
     CONFIG_NAME,
     duplicate_keys,
@@ -219,6 +217,8 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
         raise ConfigError(
             [Problem(source=source, message=f"cannot read the file: {exc.strerror}.", hint="Check the path.")]
         ) from None
+    import yaml  # when a config loads, not at plugin load
+
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
         data = yaml.safe_load(text)

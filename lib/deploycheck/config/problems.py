@@ -11,12 +11,13 @@ import difflib
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
-
-import yaml
+from typing import TYPE_CHECKING, Any
 
 from deploycheck.errors import Problem
 from deploycheck.platforms import BUILTIN, get_spec, platform_names
+
+if TYPE_CHECKING:
+    import yaml
 
 __all__ = [
     "CONFIG_NAME",
@@ -50,6 +51,8 @@ def schema() -> dict[str, Any]:
 
 def node_lines(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
     """Record in ``out`` the line of every key path (``a.b[0].c``) under ``node``."""
+    import yaml
+
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = str(key_node.value)
@@ -65,6 +68,8 @@ def node_lines(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:
 
 def duplicate_keys(node: yaml.Node, prefix: str, source: str) -> list[Problem]:
     """Keys written twice in one mapping: YAML would silently keep the last one."""
+    import yaml
+
     problems: list[Problem] = []
     if isinstance(node, yaml.MappingNode):
         seen: dict[str, int] = {}
@@ -134,6 +139,10 @@ def missing_sections(problems: list[Problem]) -> bool:
 
 def schema_problems(data: Any, source: str, lines: dict[str, int]) -> list[Problem]:
     """Every way ``data`` breaks the JSON Schema, each at its line with the valid choices."""
+    from deploycheck.config.conformance import conforms
+
+    if conforms(data, schema()):
+        return []  # valid: no need to load jsonschema, which only explains what is wrong
     import jsonschema
 
     validator = jsonschema.Draft202012Validator(schema())

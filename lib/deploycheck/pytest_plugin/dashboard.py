@@ -1,17 +1,17 @@
 """pytest glue of the deployment dashboard: pytest-html hooks feeding :mod:`deploycheck.report.dashboard`.
 
-Registered by :mod:`deploycheck.pytest_plugin.plugin` on the controller beside the run reporter. It
-tags every check with its target, adds the dashboard above pytest-html's summary, a
-Message column to the results table (a WARN's message shows without expanding the
-row), skip reasons in words instead of pytest's ``(path, line, reason)`` tuple, and
-folds a check's extra teardown row into its call row so every count on the page is
-one per check.
+Registered by :mod:`deploycheck.pytest_plugin.session` on the controller whenever an HTML
+report is written. It labels every row with its deploycheck outcome (PASS / WARN / FAIL /
+SKIP / ERROR); for the run's default report it also adds the dashboard above
+pytest-html's summary, a Message column to the results table (a WARN's message shows
+without expanding the row), skip reasons in words instead of pytest's ``(path, line,
+reason)`` tuple, and folds a check's extra teardown row into its call row so every count
+on the page is one per check.
 """
 
 from __future__ import annotations
 
 import html
-import json
 import os
 import time
 from typing import Any
@@ -20,16 +20,13 @@ import pytest
 
 from deploycheck.platforms import get_spec
 from deploycheck.platforms.consoles import CONSOLE_VARIABLES
+from deploycheck.pytest_plugin.reporter import RunReporter, sandbox_hint
 from deploycheck.redact import redact
-from deploycheck.report import DriftRow, TargetRow, group_causes, render_dashboard
+from deploycheck.report import TargetRow, group_causes, render_dashboard, warn_message
 from deploycheck.report import results as reporting
 from deploycheck.verify import CheckTarget, Run, resource_of
-from deploycheck.verify.session import SANDBOX_ADMIN_VARIABLE
 
-__all__ = ["DRIFT_PROPERTY", "Dashboard", "sandbox_hint", "target_properties"]
-
-#: the user property a drift check records its finding in (JSON; fingerprints, never a value)
-DRIFT_PROPERTY = "deploycheck_drift"
+__all__ = ["Dashboard", "target_properties"]
 
 
 def target_properties(run: Run, item: pytest.Item) -> list[tuple[str, str]]:
@@ -48,13 +45,6 @@ def target_properties(run: Run, item: pytest.Item) -> list[tuple[str, str]]:
     return [(reporting.TARGET_PROPERTY, name), (reporting.RESOURCE_PROPERTY, resource)]
 
 
-def sandbox_hint(run: Run) -> str | None:
-    """Where the run's sandbox listens (its admin URL) when the environment is the sandbox, else None."""
-    if not run.env.sandbox:
-        return None
-    return os.environ.get(SANDBOX_ADMIN_VARIABLE) or "127.0.0.1"
-
-
 def _skip_reason(report: Any) -> str | None:
     longrepr = getattr(report, "longrepr", None)
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
@@ -64,25 +54,19 @@ def _skip_reason(report: Any) -> str | None:
 
 
 class Dashboard:
-    """The pytest-html hooks that turn its report into the deployment dashboard."""
+    """The pytest-html hooks that turn its report into the deployment dashboard.
 
-    def __init__(self, config: pytest.Config, run: Run) -> None:
+    ``full`` is False for an HTML report the run was asked for while its default reports are
+    off (``--no-reports --html=...``): rows get their outcome, nothing more.
+    """
+
+    def __init__(self, config: pytest.Config, run: Run, reporter: RunReporter, *, full: bool = True) -> None:
         self.config = config
         self.run = run
-        self.drift: list[DriftRow] = []
+        self.reporter = reporter
+        self.full = full
         self.started = time.monotonic()
         self._rows: set[str] = set()
-
-    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Collect the drift findings the drift checks recorded."""
-        if report.when != "call":
-            return
-        for name, value in report.user_properties:
-            if name == DRIFT_PROPERTY:
-                try:
-                    self.drift.append(DriftRow.from_mapping(json.loads(str(value))))
-                except (ValueError, TypeError):
-                    continue
 
     def targets(self) -> list[TargetRow]:
         """The matrix rows: every target of the environment on the run's platforms."""
@@ -112,26 +96,32 @@ class Dashboard:
             records=records,
             targets=self.targets(),
             causes=group_causes(records, sandbox_hint=sandbox_hint(self.run)),
-            drift=self.drift,
+            drift=self.reporter.drift,
             duration_s=time.monotonic() - self.started,
         )
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_summary(self, prefix: list[str], summary: list[str], postfix: list[str]) -> None:
         """Put the dashboard above pytest-html's summary (its script moves it under the title)."""
-        prefix.append(self.render())
+        if self.full:
+            prefix.append(self.render())
 
     @pytest.hookimpl(optionalhook=True, trylast=True)
     def pytest_html_results_table_header(self, cells: list[str]) -> None:
-        """Add the Message column."""
-        cells.insert(3, '<th class="dc-message-head">Message</th>')
+        """Add the Outcome column (PASS / WARN / FAIL / SKIP / ERROR) and the Message column."""
+        cells.insert(1, '<th class="dc-outcome-head">Outcome</th>')
+        if self.full:
+            cells.insert(3, '<th class="dc-message-head">Message</th>')
 
     @pytest.hookimpl(optionalhook=True, trylast=True)
     def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
-        """Show the check's message in its row; one row per check (a teardown error joins the call row)."""
+        """Label the row with its outcome and message; one row per check (a teardown error joins its call)."""
         nodeid = str(report.nodeid)
-        if report.when == "teardown" and nodeid in self._rows:
+        if self.full and report.when == "teardown" and nodeid in self._rows:
             cells.clear()
+            return
+        _label_outcome(report, cells)
+        if not self.full:
             return
         self._rows.add(nodeid)
         record = next((r for r in self.run.results.records if r.id == nodeid), None)
@@ -141,9 +131,26 @@ class Dashboard:
     @pytest.hookimpl(optionalhook=True)
     def pytest_html_results_table_html(self, report: Any, data: list[str]) -> None:
         """Skip reasons in words; a WARN's message first in the expanded row."""
+        if not self.full:
+            return
         reason = _skip_reason(report)
         if reason is not None and data:
             data[0] = html.escape(redact(reason)) + "\n"
         warned = reporting.warn_message(report)
         if warned is not None:
             data.insert(0, html.escape(redact(f"WARN: {warned}")) + "\n")
+
+
+def _label_outcome(report: Any, cells: list[str]) -> None:
+    """Label a row with its deploycheck outcome; warned rows get the WARN label and colour."""
+    if report.when in (None, "collect") or (report.when != "call" and report.failed):
+        outcome = "error" if report.failed else "pass"
+    elif hasattr(report, "wasxfail") or report.skipped:
+        outcome = "skip"
+    elif report.failed:
+        outcome = "fail"
+    else:
+        outcome = "warn" if warn_message(report) is not None else "pass"
+    if outcome == "warn":
+        cells[0] = cells[0].replace('class="col-result"', 'class="col-result dc-warned"')
+    cells.insert(1, f'<td class="col-outcome dc-{outcome}">{outcome.upper()}</td>')

@@ -1,18 +1,16 @@
-"""The checks' fixtures and options (a pytest plugin module loaded by the plugin).
+"""The checks' fixtures: the run, its targets, the session's shared platform reads, and judging.
 
-Platform state is read once per session and concurrently: when collection ends, the
-reads every selected check will need (by the fixtures it requests and its target) all
-start at once on the session's :class:`~deploycheck.verify.state.VerificationState`; each
-fixture then waits for its own read. Checks never repeat a request.
+Platform state is read once per session and concurrently: when the first check sets up,
+the autouse session fixture opens the platforms (the embedded sandbox starts then, never
+at collection) and starts every read and request chain the selected checks will need
+(:mod:`.prefetch`); each fixture then waits for its own result. Checks never repeat a
+request.
 
-Fixtures (see docs/writing-checks.md): ``dc_state``, ``dc_checks``, ``dc_sot``,
-``expected``, ``judge``, ``dc_poll``, ``pages``, ``worker_health``,
-``worker_api``, ``worker_deployments``, ``convex``, ``config_read``, ``platform_config``,
-``chain``, ``chain_vars``.
-Options: ``--expect-commit``, ``--expect-pages-deployment``, ``--expect-worker-version``.
-Markers: one per platform (``cloudflare_pages``, ``cloudflare_worker``, ``convex``,
-``github_actions``, ``local_dotenv``) added to every check, so ``-m cloudflare_worker``
-selects the Worker checks like ``--platform=cloudflare-worker`` does.
+Fixtures (see docs/writing-checks.md): ``dc_config``, ``dc_env``, ``dc_settings``,
+``target``, ``dc_state``, ``dc_checks``, ``dc_sot``, ``expected``, ``judge``, ``dc_poll``,
+``target_checks``, ``pages``, ``worker_health``, ``worker_api``, ``worker_deployments``,
+``convex``, ``config_read``, ``platform_config``, ``chain``, ``chain_vars``,
+``chain_verdict``, ``log_roundtrip``; the drift fixtures are in :mod:`.drift`.
 """
 
 from __future__ import annotations
@@ -24,9 +22,17 @@ from typing import Any, TypeVar
 
 import pytest
 
+from deploycheck.config import Environment, ProjectConfig, Settings
 from deploycheck.errors import DeploycheckError
 from deploycheck.platforms import get_spec, platform_names
-from deploycheck.pytest_plugin.plugin import run_key
+from deploycheck.pytest_plugin.prefetch import (
+    NotRun,
+    chain_task,
+    chain_variables,
+    log_roundtrip_task,
+    start_session,
+)
+from deploycheck.pytest_plugin.session import get_run, open_run, require_run, verification_state
 from deploycheck.redact import redact
 from deploycheck.verify import (
     Chain,
@@ -40,139 +46,67 @@ from deploycheck.verify import (
     Verdict,
     VerificationState,
     WorkerApiView,
-    chains,
     check_url,
     convex_target,
     convex_view,
     pages_view,
     poll,
-    start_reads,
     worker_api_view,
 )
 from deploycheck.warnings import warn
 
-state_key = pytest.StashKey[VerificationState]()
+__all__ = ["Expectations", "apply_verdict"]
+
 T = TypeVar("T")
-#: fixtures whose platform reads are started when collection ends
-PREFETCHED = ("pages", "worker_health", "worker_api", "worker_deployments", "convex", "config_read")
 
 
-def platform_marker(platform: str) -> str:
-    """The per-platform marker name: ``cloudflare-worker`` -> ``cloudflare_worker``."""
-    return platform.replace("-", "_")
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """Add the expectation options to the deploycheck group."""
-    group = parser.getgroup("deploycheck", "deployment verification")
-    group.addoption(
-        "--expect-commit", dest="dc_expect_commit", default=None, metavar="REF", type=parse_commit,
-        help="The commit (or git ref, e.g. HEAD) the active Pages deployment must be built from "
-        "(default: GITHUB_SHA)",
-    )  # fmt: skip
-    group.addoption(
-        "--expect-pages-deployment", dest="dc_expect_pages_deployment", default=None, metavar="ID",
-        help="The Pages deployment id that must be active",
-    )  # fmt: skip
-    group.addoption(
-        "--expect-worker-version", dest="dc_expect_worker_version", default=None, metavar="ID",
-        help="The Worker version id /health must report",
-    )  # fmt: skip
-
-
-def parse_commit(value: str) -> str:
-    """``--expect-commit``: a commit hash as given, or the commit a git ref names in this checkout."""
-    from pathlib import Path
-
-    from deploycheck.gitrepo import is_commit_hash, resolve_commit
-
-    if is_commit_hash(value):
-        return value.lower()
-    commit = resolve_commit(value, Path.cwd())
-    if commit is None:
-        msg = (
-            f"--expect-commit {value!r} is neither a commit hash nor a ref git resolves in {Path.cwd()}. "
-            "Hint: pass a commit hash, or run from the checkout (e.g. --expect-commit HEAD)"
-        )
-        raise pytest.UsageError(msg)
-    return commit
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Register one marker per platform."""
-    for platform in platform_names():
-        config.addinivalue_line(
-            "markers", f"{platform_marker(platform)}: the check verifies a {platform} target"
-        )
-
-
-def _state(config: pytest.Config) -> VerificationState | None:
-    state = config.stash.get(state_key, None)
-    if state is None:
-        run = config.stash.get(run_key, None)
-        if run is None:
-            return None
-        state = VerificationState(run.config, run.env.name, run.settings)
-        config.stash[state_key] = state
-    return state
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    """Stop the session's reader threads."""
-    state = config.stash.get(state_key, None)
-    if state is not None:
-        state.close()
-
-
-def _item_target(item: pytest.Item) -> CheckTarget | None:
-    callspec = getattr(item, "callspec", None)
-    param = callspec.params.get("target") if callspec is not None else None
-    return param if isinstance(param, CheckTarget) else None
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Add the per-platform marker to each check (before ``-m`` selects)."""
-    for item in items:
-        target = _item_target(item)
-        marker = item.get_closest_marker("platform")
-        names = {target.platform} if target is not None else set(marker.args if marker else ())
-        for name in sorted(names):
-            if name in platform_names():
-                item.add_marker(platform_marker(name))
-
-
-def pytest_collection_finish(session: pytest.Session) -> None:
-    """Start every platform read the selected checks need, all at once."""
-    state = _state(session.config)
-    if state is None or not session.items:
+@pytest.fixture(scope="session", autouse=True)
+def _deploycheck_session(request: pytest.FixtureRequest) -> None:
+    """Open the platforms and start every read the session's checks need, when the first check sets up."""
+    config = request.config
+    run = get_run(config)
+    if run is None:
         return
-    checks = ChecksSettings.from_config(state.config)
-    for item in session.items:
-        if item.get_closest_marker("skip") is not None:
-            continue
-        target = _item_target(item)
-        for name in getattr(item, "fixturenames", ()):
-            if name in PREFETCHED:
-                start_reads(state, name, target.target if target is not None else None, checks)
+    state = verification_state(config)
+    # under xdist a chain starts in the worker that runs its check, when the check sets up
+    start_session(state, run, request.session.items, chains=not hasattr(config, "workerinput"))
 
 
-# -- session fixtures ------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def dc_config(pytestconfig: pytest.Config) -> ProjectConfig:
+    """The validated deploycheck.yaml of the run."""
+    return require_run(pytestconfig).config
+
+
+@pytest.fixture(scope="session")
+def dc_env(pytestconfig: pytest.Config) -> Environment:
+    """The environment under verification."""
+    return require_run(pytestconfig).env
+
+
+@pytest.fixture(scope="session")
+def dc_settings(pytestconfig: pytest.Config) -> Settings:
+    """The resolved settings of the environment, each with its source (the sandbox's URLs included)."""
+    return open_run(pytestconfig).settings
+
+
+@pytest.fixture(scope="module")
+def target(request: pytest.FixtureRequest) -> CheckTarget:
+    """The target this instance of the check verifies (parametrized at collection, see :mod:`.collection`)."""
+    value: CheckTarget = request.param
+    return value
 
 
 @pytest.fixture(scope="session")
 def dc_state(pytestconfig: pytest.Config) -> VerificationState:
     """The session's VerificationState: every platform read, made once, shared by every check."""
-    state = _state(pytestconfig)
-    if state is None:
-        raise pytest.UsageError("deploycheck: no deploycheck.yaml found; pass --deploycheck-config PATH")
-    return state
+    return verification_state(pytestconfig)
 
 
 @pytest.fixture(scope="session")
-def dc_checks(dc_state: VerificationState) -> ChecksSettings:
+def dc_checks(dc_config: ProjectConfig) -> ChecksSettings:
     """The ``checks:`` section of deploycheck.yaml, typed, with defaults."""
-    return ChecksSettings.from_config(dc_state.config)
+    return ChecksSettings.from_config(dc_config)
 
 
 @pytest.fixture(scope="session")
@@ -350,40 +284,30 @@ def platform_config(target: CheckTarget, config_read: Fetched) -> Any:
     return _readable(config_read, f"{target.platform} {target.resource} configuration")
 
 
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrize ``chain`` over the chains of ``checks.integration`` (ids ``<env>-<chain name>``)."""
-    if "chain" not in metafunc.fixturenames:
-        return
-    run = metafunc.config.stash.get(run_key, None)
-    if run is None:
-        return
-    items = chains(ChecksSettings.from_config(run.config).integration)
-    params = []
-    for item in items:
-        marks = [pytest.mark.platform(*item.platforms)] if item.platforms else []
-        if item.destructive:
-            marks.append(pytest.mark.destructive)
-        params.append(pytest.param(item, id=f"{run.env.name}-{item.name}", marks=marks))
-    if not params:
-        skip = pytest.mark.skip(reason="no chains configured under checks.integration")
-        params = [pytest.param(None, id=f"{run.env.name}-none", marks=skip)]
-    metafunc.parametrize("chain", params)
-
-
-def chain_variables(state: VerificationState) -> dict[str, str]:
-    """The settings a chain may substitute, by name."""
-    return {setting.name: setting.value for setting in state.settings}
-
-
 @pytest.fixture
 def chain_vars(dc_state: VerificationState) -> Iterator[dict[str, str]]:
     """The variables an integration chain starts with: every resolved setting."""
     yield chain_variables(dc_state)
 
 
-__all__ = [
-    "Chain",
-    "Expectations",
-    "apply_verdict",
-    "platform_marker",
-]
+@pytest.fixture
+def chain_verdict(
+    chain: Chain, chain_vars: dict[str, str], dc_state: VerificationState, dc_checks: ChecksSettings
+) -> Verdict:
+    """The verdict of ``chain``, run concurrently with the other chains and the session's reads."""
+    return dc_state.task(("chain", chain.name), chain_task(dc_state, dc_checks, chain, chain_vars))
+
+
+@pytest.fixture
+def log_roundtrip(target: CheckTarget, dc_state: VerificationState, dc_checks: ChecksSettings) -> Verdict:
+    """The verdict of the Worker log round trip from the app's origin (CORS preflight, POST, GET /logs).
+
+    Started with the session's reads. Skips for a Worker target other than
+    ``checks.worker.target``; fails when the Worker or app URL setting has no value.
+    """
+    task = log_roundtrip_task(dc_state, dc_checks, _require(target, "cloudflare-worker", "log_roundtrip"))
+    if isinstance(task, NotRun):
+        if task.outcome == "skip":
+            pytest.skip(task.reason)
+        pytest.fail(redact(task.reason), pytrace=False)
+    return dc_state.task(("log_roundtrip", target.name), task)

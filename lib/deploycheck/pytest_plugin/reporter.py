@@ -1,42 +1,62 @@
-"""The controller's reporter: results.json, the WARN list, the verdict, the HTML summary.
+"""The controller's reporter: results.json, the WARN list, the verdict, the drift rows, the HTML title.
 
-Registered by :mod:`deploycheck.pytest_plugin.plugin` on the controller only (never on xdist workers),
-in the spirit of pytest-reportlog's reporter; it folds the reports the controller
+Registered by :mod:`deploycheck.pytest_plugin.session` on the controller only (never on xdist
+workers), in the spirit of pytest-reportlog's reporter; it folds the reports the controller
 receives, so every check appears once whatever the number of workers.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from deploycheck.pytest_plugin.dashboard import sandbox_hint
 from deploycheck.redact import redact
-from deploycheck.report import group_causes, render_causes
+from deploycheck.report import DriftRow, group_causes, render_causes
 from deploycheck.report import results as reporting
 from deploycheck.verify import Run
+from deploycheck.verify.session import SANDBOX_ADMIN_VARIABLE
 
-__all__ = ["RunReporter", "reports_key"]
+__all__ = ["DRIFT_PROPERTY", "RunReporter", "sandbox_hint"]
 
-#: report name ("results", "html", "junit") -> path, for the reports this run writes by default
-reports_key = pytest.StashKey[dict[str, Path]]()
+#: the user property a drift check records its finding in (JSON; fingerprints, never a value)
+DRIFT_PROPERTY = "deploycheck_drift"
+
+
+def sandbox_hint(run: Run) -> str | None:
+    """Where the run's sandbox listens (its admin URL) when the environment is the sandbox, else None."""
+    if not run.env.sandbox:
+        return None
+    return os.environ.get(SANDBOX_ADMIN_VARIABLE) or "127.0.0.1"
 
 
 class RunReporter:
     """Folds the reports the controller receives into results.json and the closing summary."""
 
-    def __init__(self, config: pytest.Config, run: Run) -> None:
+    def __init__(self, config: pytest.Config, run: Run, paths: Mapping[str, Path]) -> None:
         self.config = config
         self.run = run
         self.fail_on_warn = bool(config.getoption("dc_fail_on_warn"))
-        self.paths: dict[str, Path] = config.stash.get(reports_key, {})
+        self.paths = dict(paths)
+        #: the drift findings the drift checks recorded, for the dashboard
+        self.drift: list[DriftRow] = []
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        """Record the check's outcome."""
+        """Record the check's outcome, and the drift finding a drift check recorded."""
         self.run.results.add_report(report)
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == DRIFT_PROPERTY:
+                try:
+                    self.drift.append(DriftRow.from_mapping(json.loads(str(value))))
+                except (ValueError, TypeError):
+                    continue
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_collectreport(self, report: pytest.CollectReport) -> None:

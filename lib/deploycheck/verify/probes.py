@@ -15,13 +15,14 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
-
-import requests
 
 from deploycheck import progress
 from deploycheck.redact import redact
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "CallResult",
@@ -162,6 +163,8 @@ def _get(
 
     Returns the response and the seconds waited (callers leave the wait out of the latency).
     """
+    import requests  # when a probe runs, not at plugin load
+
     from deploycheck.http import parse_retry_after
 
     with progress.activity(*_where(url, "GET")) as waiting:
@@ -190,6 +193,7 @@ def _where(url: str, method: str) -> tuple[str, str]:
 
 def fetch_page(url: str, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> PageResult:
     """GET ``url`` (once more after a 429 or a 502/503/504) and return what came back; never raises."""
+    import requests  # when a probe runs, not at plugin load
     start = time.perf_counter()
     try:
         response, waited = _get(url, timeout, transient=TRANSIENT)
@@ -210,6 +214,7 @@ def read_health(
     base_url: str, path: str = "/health", *, timeout: tuple[float, float] = DEFAULT_TIMEOUT
 ) -> HealthResult:
     """GET the Worker's health endpoint and parse its JSON (a 503 with JSON still parses)."""
+    import requests  # when a probe runs, not at plugin load
     url = urljoin(base_url.rstrip("/") + "/", path.lstrip("/"))
     start = time.perf_counter()
     try:
@@ -273,6 +278,7 @@ def call(
     timeout: tuple[float, float] = DEFAULT_TIMEOUT,
 ) -> CallResult:
     """Make one HTTP request (no redirects followed, no retries); never raises for network errors."""
+    import requests  # when a probe runs, not at plugin load
     start = time.perf_counter()
     try:
         with progress.activity(*_where(url, method.upper())):
@@ -355,6 +361,7 @@ def poll(
 
 
 def _short_error(exc: BaseException) -> str:
+    import requests  # when a probe runs, not at plugin load
     if isinstance(exc, requests.ConnectTimeout):
         return "connection timed out"
     if isinstance(exc, requests.ReadTimeout):

@@ -1,9 +1,11 @@
-"""One verification run's state, built before any check runs (the pytest plugin's pytest-free half).
+"""One verification run's state (the pytest plugin's pytest-free half).
 
 :func:`start_run` loads deploycheck.yaml and picks the environment; :func:`run`, given the
-resolved environment, starts the embedded sandbox when the environment needs one, resolves
-the settings and registers every secret with the redactor; :meth:`Run.close` undoes what it
-changed (sandbox, os.environ). Bad input raises an
+resolved environment, resolves the settings and registers every secret with the redactor:
+both read files only, so collection stays offline. :meth:`Run.open` is the first step that
+touches a platform: it starts the embedded sandbox when the environment needs one (and
+syncs it), once, when the first check needs the platforms. :meth:`Run.close` undoes what
+both changed (sandbox, os.environ). Bad input raises an
 :class:`~deploycheck.errors.InputError` carrying every problem.
 """
 
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +57,30 @@ class Run:
     sandbox: Any = None
     saved_environ: dict[str, str | None] = field(default_factory=dict)
     state_dir: tempfile.TemporaryDirectory[str] | None = None
+    overrides: Sequence[str] = ()
+    controller: bool = True
+    opened: bool = False
+    _open_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def open(self) -> None:
+        """Make the platforms ready, once: start and sync the embedded sandbox when the environment
+        needs one, then resolve the settings again (the sandbox exports its URLs).
+
+        Idempotent and thread-safe; an error leaves the run closed (nothing half-started).
+        """
+        with self._open_lock:
+            if self.opened:
+                return
+            try:
+                if self.env.sandbox and self.controller and not os.environ.get(SANDBOX_ADMIN_VARIABLE):
+                    _start_sandbox(self)
+                    self.settings = Settings.from_config(
+                        self.config, self.env.name, parse_overrides(self.overrides, "--dc-set")
+                    )
+            except BaseException:
+                self.close()
+                raise
+            self.opened = True
 
     def export(self, variables: Mapping[str, str]) -> None:
         """Set environment variables for the run, remembering the previous values."""
@@ -92,7 +119,8 @@ def _locate(options: RunOptions) -> Path | None:
 
 
 def start_run(options: RunOptions) -> Run | None:
-    """Build the run; None when no deploycheck.yaml applies and none was asked for."""
+    """Build the run from files alone (no platform is asked anything, no sandbox starts; see
+    :meth:`Run.open`); None when no deploycheck.yaml applies and none was asked for."""
     path = _locate(options)
     if path is None:
         if options.env:
@@ -104,8 +132,8 @@ def start_run(options: RunOptions) -> Run | None:
 
 
 def run(config: ProjectConfig, env: Environment, options: RunOptions) -> Run:
-    """Start the verification run of the resolved environment ``env``: start and sync the
-    embedded sandbox when ``env`` needs one, register every secret, resolve the settings.
+    """Build the verification run of the resolved environment ``env`` from files alone:
+    register every secret, resolve the settings (:meth:`Run.open` starts the sandbox later).
 
     The pytest plugin runs the checks against what this returns; :meth:`Run.close` undoes it.
     """
@@ -117,15 +145,11 @@ def run(config: ProjectConfig, env: Environment, options: RunOptions) -> Run:
         settings=Settings(env.name, config.path),
         platforms=platforms,
         results=Results(env.name),
+        overrides=tuple(options.overrides),
+        controller=options.controller,
     )
-    try:
-        if env.sandbox and options.controller and not os.environ.get(SANDBOX_ADMIN_VARIABLE):
-            _start_sandbox(started)
-        register_run_secrets(config, env.name)
-        started.settings = Settings.from_config(config, env.name, overrides)
-    except BaseException:
-        started.close()
-        raise
+    register_run_secrets(config, env.name)
+    started.settings = Settings.from_config(config, env.name, overrides)
     return started
 
 

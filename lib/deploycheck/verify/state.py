@@ -22,7 +22,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any
+from typing import Any, TypeVar
 
 from deploycheck.config import ProjectConfig, Settings, Target
 from deploycheck.errors import DeploycheckError
@@ -50,6 +50,7 @@ _READS: dict[str, type] = {
     "convex_info": FunctionReads,
     "functions": FunctionReads,
 }
+T = TypeVar("T")
 #: how many Worker versions are read to find the newest one
 WORKER_VERSIONS_READ = 5
 
@@ -114,6 +115,7 @@ class VerificationState:
         self.strict = config.environment(env).remote
         self._lock = threading.Lock()
         self._futures: dict[tuple[str, ...], Future[Fetched]] = {}
+        self._tasks: dict[tuple[str, ...], Future[Any]] = {}
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="deploycheck-read")
         self._adapters: dict[str, ConfigPlatform] = {}
         self._adapter_lock = threading.Lock()
@@ -151,6 +153,28 @@ class VerificationState:
 
     def _value(self, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
         return self._memo(key, read).result().get()
+
+    # -- background tasks (request chains, the drift comparison) -------------------------
+
+    def start_task(self, key: tuple[str, ...], task: Callable[[], Any]) -> None:
+        """Begin ``task`` in the background, once per session under ``key``; returns at once.
+
+        For work that is more than one read (a chain of requests whose steps wait for each
+        other, the drift comparison): independent tasks run concurrently with each other
+        and with the reads.
+        """
+        with self._lock:
+            if key not in self._tasks:
+                self._tasks[key] = self._pool.submit(task)
+
+    def task(self, key: tuple[str, ...], task: Callable[[], T]) -> T:
+        """The result of the task ``key`` (started with ``task`` if need be), waited for.
+
+        Raises what the task raised.
+        """
+        self.start_task(key, task)
+        result: T = self._tasks[key].result()
+        return result
 
     # -- adapters ----------------------------------------------------------------------
 
