@@ -18,14 +18,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from deploycheck.platforms.base import Deployment
 from deploycheck.redact import redact
 from deploycheck.verify.checkers import Verdict
 from deploycheck.verify.probes import DEFAULT_TIMEOUT, HealthResult
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "OVERRIDE_HEADER",
@@ -87,6 +88,8 @@ def pinned_health(
     """GET the health ``url`` answered by ``version`` of ``script`` (pinned by the override header);
     never raises. An answer from another version (the platform ignored the pin) is an error naming both.
     """
+    import requests  # imported when used: loading the plugin stays light (#21)
+
     headers = {"Accept": "application/json", OVERRIDE_HEADER: f'{script}="{version}"'}
     start = time.perf_counter()
     try:
@@ -181,6 +184,8 @@ def split_state_versions_now(
     split: Split, health_url: str, script: str, expected_override: int | None, where: str
 ) -> Verdict:
     """:func:`split_state_versions` over a pinned ``/health`` read of each version of the split."""
+    import requests
+
     with requests.Session() as session:
         health = {v: pinned_health(health_url, script, v, session=session) for v in split.ids}
     return split_state_versions(split, health, expected_override, where)
