@@ -15,9 +15,10 @@ import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from deploycheck.platforms.consoles import Console
+from deploycheck.platforms.history import CodeHistory
 
 __all__ = ["AdapterFactory", "Limits", "OpenRequest", "PlatformSpec", "RemoveHint"]
 
@@ -107,6 +108,9 @@ class PlatformSpec:
     ``environment_prefixes`` name the environment variables that are the platform's own (its
     deploy command gets those and no other vendor's); ``local_readers`` are the programs that
     read the target's local ``.env`` file (see :mod:`deploycheck.platforms.dotenv_readers`).
+    ``code_history`` lists the platform's revisions and rolls its code back keeping today's
+    configuration (see :mod:`deploycheck.platforms.history`); ``rollback_source`` is ``git``
+    for a platform whose rollback redeploys code from an earlier git commit (Convex).
     """
 
     name: str
@@ -130,6 +134,8 @@ class PlatformSpec:
     local_readers: tuple[str, ...] = ()
     deploy_rank: int | None = None
     rollback_rank: int | None = None
+    code_history: CodeHistory | None = None
+    rollback_source: Literal["platform", "git"] = "platform"
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -174,6 +174,12 @@ class WorkerEmulator:
         path = request.path.rstrip("/") or "/"
         if path == "/health" and request.method in ("GET", "HEAD"):
             return self._health(version)
+        if path == "/logs/clear" and request.method == "DELETE":
+            # the seed's emergency cleanup after a rollback: the stored logs go, the Worker stays
+            with self.lock:
+                cleared = len(self.logs)
+                self.logs.clear()
+            return json_response(200, {"cleared": cleared})
         if path == "/logs":
             if request.method == "OPTIONS":
                 return self._preflight(request, version)

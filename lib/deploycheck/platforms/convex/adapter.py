@@ -348,4 +348,5 @@ SPEC = PlatformSpec(
     deploy_rank=1,
     checks_section="convex",
     rollback_rank=3,
+    rollback_source="git",
 )
