@@ -53,8 +53,7 @@ def set_prod(table: Path, key: str, value: str) -> None:
         cells = line.split("|")
         if len(cells) > 5 and cells[3].strip() == key:
             cells[5] = f" {value} "
-            line = "|".join(cells)
-        lines.append(line)
+        lines.append("|".join(cells))
     table.write_text("\n".join(lines) + "\n")
 
 
@@ -69,7 +68,11 @@ def release(tmp_path: Path, environ: dict[str, str]) -> dict[str, str]:
     source = tmp_path / "worker"
     shutil.copytree(WORKER_DIR / "src", source / "src")
     shutil.copy(WORKER_DIR / "wrangler.toml", source / "wrangler.toml")
-    code = (source / "src" / "index.js").read_text().replace("EXPECTED_STATE_VERSION = 2", "EXPECTED_STATE_VERSION = 3")
+    code = (
+        (source / "src" / "index.js")
+        .read_text()
+        .replace("EXPECTED_STATE_VERSION = 2", "EXPECTED_STATE_VERSION = 3")
+    )
     (source / "src" / "index.js").write_text(code + "\n// release with a state migration\n")
     return upload_worker("log-ingestion", source, environ)
 
@@ -95,7 +98,9 @@ def incident(tmp_path, table, sandbox_env) -> tuple[str, str]:  # type: ignore[n
     return before, made["etag"]
 
 
-def test_worker_code_rollback_keeps_the_rotated_secret(tmp_path, table, sandbox_env, sandbox_admin, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_worker_code_rollback_keeps_the_rotated_secret(
+    tmp_path, table, sandbox_env, sandbox_admin, capsys
+) -> None:  # type: ignore[no-untyped-def]
     """After a sync, a release and a rotation, the rollback serves the previous code with today's
     secret and vars, the checks (drift against the SoT included) pass, and the report says both."""
     previous, released = incident(tmp_path, table, sandbox_env)
@@ -124,7 +129,9 @@ def test_worker_code_rollback_sends_no_secret(tmp_path, table, sandbox_env, sand
     assert cli("rollback", "worker", "--env", "sandbox", "--yes", "--reason", "r", "--no-verify") == 0
     writes = sandbox_admin.writes("cloudflare")
     assert [(w["method"], w["path"].rsplit("/", 1)[-1]) for w in writes] == [
-        ("POST", "versions"), ("POST", "deployments")]
+        ("POST", "versions"),
+        ("POST", "deployments"),
+    ]
     assert all("force" not in w["path"] for w in writes)
 
 
@@ -139,7 +146,9 @@ def test_second_code_rollback_goes_one_release_further(tmp_path, table, sandbox_
     assert served(sandbox_admin)["secrets"]["UPSTASH_REDIS_REST_TOKEN"] == ROTATED
 
 
-def test_with_config_restores_the_old_bindings_and_says_so(tmp_path, table, sandbox_env, sandbox_admin, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_with_config_restores_the_old_bindings_and_says_so(
+    tmp_path, table, sandbox_env, sandbox_admin, capsys
+) -> None:  # type: ignore[no-untyped-def]
     """``--with-config`` deploys the previous release's version as it was (10220 first, then
     ``--force``), reports the reverted keys, and the printed command brings today's config back."""
     previous, _ = incident(tmp_path, table, sandbox_env)
@@ -192,7 +201,9 @@ def test_list_shows_code_and_config_changes_apart(tmp_path, table, sandbox_env, 
     assert next(line for line in text.splitlines() if target["id"] in line).lstrip().startswith(">")
 
 
-def test_pages_rolls_back_to_the_last_deployment_of_another_commit(tmp_path, table, sandbox_env, sandbox_admin, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_pages_rolls_back_to_the_last_deployment_of_another_commit(
+    tmp_path, table, sandbox_env, sandbox_admin, capsys
+) -> None:  # type: ignore[no-untyped-def]
     """Three deployments of two commits: the rollback skips the redeploy of the running commit and
     activates the last deployment of the commit before; env vars stay; the checks pass."""
     sync()

@@ -40,11 +40,24 @@ def audit(state_dir: Path) -> list[dict[str, object]]:
     return [json.loads(line) for line in files[0].read_text().splitlines()] if files else []
 
 
-def test_refuse_policy_refuses_a_target_that_cannot_read_the_state(tmp_path, sandbox_env, sandbox_admin, state_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_refuse_policy_refuses_a_target_that_cannot_read_the_state(
+    tmp_path, sandbox_env, sandbox_admin, state_dir, capsys
+) -> None:  # type: ignore[no-untyped-def]
     """With ``policy: refuse`` a target code expecting an older state version than the stored one
     is refused before any write (audited); ``--force --reason`` rolls back anyway."""
     config = str(config_with(tmp_path, "refuse"))
-    args = ["rollback", "worker", "--env", "sandbox", "--yes", "--reason", "r", "--no-verify", "--config", config]
+    args = [
+        "rollback",
+        "worker",
+        "--env",
+        "sandbox",
+        "--yes",
+        "--reason",
+        "r",
+        "--no-verify",
+        "--config",
+        config,
+    ]
     assert main(args) == 1
     captured = capsys.readouterr()
     assert "state check (refuse): stored state version 2; the target code expects 1" in captured.out
@@ -107,7 +120,9 @@ def test_unknown_action_is_a_usage_error(sandbox_env, sandbox_admin, state_dir, 
 def test_bad_steps_are_config_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """An unknown policy is refused when the config loads, naming file:line and the key path."""
     path = config_with(tmp_path, "sometimes")
-    with pytest.raises(ConfigError, match=r"deploycheck.yaml:\d+: rollback.steps.CLOUDFLARE_WORKER.state_check"):
+    with pytest.raises(
+        ConfigError, match=r"deploycheck.yaml:\d+: rollback.steps.CLOUDFLARE_WORKER.state_check"
+    ):
         load_steps(load_config(path), "CLOUDFLARE_WORKER")
 
 
@@ -130,7 +145,9 @@ def test_list_convex_shows_the_commits_of_its_folder(git_app, capsys) -> None:  
     git_app.git("commit", "-q", "-m", "code only")
     head = git_app.git("rev-parse", "HEAD")
     config = str(git_app.root / "deploycheck.yaml")
-    assert main(["rollback", "list", "convex", "--env", "sandbox", "--format", "json", "--config", config]) == 0
+    assert (
+        main(["rollback", "list", "convex", "--env", "sandbox", "--format", "json", "--config", config]) == 0
+    )
     document = json.loads(capsys.readouterr().out)
     assert [r["id"] for r in document["revisions"]] == [head, first]
     assert document["revisions"][0]["active"] and document["revisions"][0]["changes"] == ["code"]

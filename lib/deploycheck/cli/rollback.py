@@ -141,7 +141,9 @@ def register(subparsers: Any) -> None:
         metavar="REF",
         help="Git ref of the live Convex code (default: HEAD)",
     )
-    listing.add_argument("--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)")
+    listing.add_argument(
+        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
+    )
     listing.set_defaults(native_json=True)
     for platform in rollbackable():
         spec = get_spec(platform)
@@ -198,7 +200,9 @@ def run(args: argparse.Namespace) -> int:
         options = RollbackOptions(
             env=args.env, from_ref=args.from_ref, convex_dir=args.convex_dir, **common
         )
-        return list_revisions(config, args.list_platform, options, sys.stdout, fmt=args.format, limit=args.limit)
+        return list_revisions(
+            config, args.list_platform, options, sys.stdout, fmt=args.format, limit=args.limit
+        )
     options = RollbackOptions(
         env=args.env,
         to=getattr(args, "to", None),

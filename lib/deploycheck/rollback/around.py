@@ -21,7 +21,14 @@ from deploycheck.config import ProjectConfig
 from deploycheck.errors import DeploycheckError
 from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigState
-from deploycheck.rollback.report import config_changes, drift_after, read_config, restore_command
+from deploycheck.rollback.report import (
+    DriftAfter,
+    KeyChange,
+    config_changes,
+    drift_after,
+    read_config,
+    restore_command,
+)
 from deploycheck.rollback.statesteps import (
     StateReading,
     TargetSteps,
@@ -174,16 +181,28 @@ def aftercare(
     if results:
         facts["actions"] = results
     if plan.mode == "code" and live_from is not None:
-        facts["ledger_marker_carried"] = carry_marker(config, env, plan.target, adapter, live_from, live)
+        facts["ledger_marker_carried"] = carry_marker(
+            config, env, plan.target, adapter, before=live_from, after=live
+        )
     facts.update(
-        _report(config, plan, adapter, prepared, env=env, environ=environ, code_after=code_after, live=live,
-                config_from=live_from, out=out)
+        _report(
+            config,
+            plan,
+            adapter,
+            prepared,
+            env=env,
+            environ=environ,
+            code_after=code_after,
+            live=live,
+            config_from=live_from,
+            out=out,
+        )
     )
     return ok, facts
 
 
 def carry_marker(
-    config: ProjectConfig, env: str, target: str, adapter: Any, before: str | None, after: str | None
+    config: ProjectConfig, env: str, target: str, adapter: Any, *, before: str | None, after: str | None
 ) -> bool:
     """After a code rollback, move the target's ledger marker from ``before`` (the version whose
     bindings the new one inherited) to ``after`` when the ledger recorded ``before`` and both carry
@@ -238,8 +257,8 @@ def _report(
         moved = [c for c in changes if c.status != "kept"]
         how = "kept" if not moved else f"{len(moved)} of {len(changes)} keys changed"
         print(f"     configuration: {how}, key by key:", file=out)
-        for change in changes or ["(no variables or secrets)"]:
-            print(f"       {change}", file=out)
+        for line in [str(c) for c in changes] or ["(no variables or secrets)"]:
+            print(f"       {line}", file=out)
         facts["configuration"] = {c.name: c.status for c in changes}
     if prepared.state is not None:
         print(f"     state: {prepared.state.line}", file=out)
@@ -249,10 +268,24 @@ def _report(
     drift = drift_after(config, env, plan.target, environ)
     history = get_spec(plan.platform).code_history
     command = drift.command
-    if plan.mode != "code" and history is not None and history.versions_config and live and (reverted or command):
+    if (
+        plan.mode != "code"
+        and history is not None
+        and history.versions_config
+        and live
+        and (reverted or command)
+    ):
         # a sync cannot write while an older version serves: a code rollback to the running code
         # brings today's configuration back under it (and carries the ledger's marker)
         command = restore_command(plan.platform, env, live)
+    if command is not None:
+        facts["fix_command"] = command
+    _print_drift(drift, command, reverted, out)
+    facts["drift"] = drift.facts.get("drift", []) if drift.checked else "not checked"
+    return facts
+
+
+def _print_drift(drift: DriftAfter, command: str | None, reverted: Sequence[KeyChange], out: TextIO) -> None:
     if command is not None:
         print("     against the source of truth: DRIFT left by the rollback:", file=out)
         named = {line.split(":", 1)[0] for line in drift.lines}
@@ -261,7 +294,6 @@ def _report(
         print(f"     fix it with: {command}", file=out)
         if command != drift.command:
             print("       (or change the source of truth to the values the rollback restored)", file=out)
-        facts["fix_command"] = command
     elif drift.checked:
         print("     against the source of truth: in sync", file=out)
         for line in drift.lines:
@@ -269,15 +301,7 @@ def _report(
     else:
         for line in drift.lines:
             print(f"     {line}", file=out)
-    facts["drift"] = drift.facts.get("drift", []) if drift.checked else "not checked"
-    return facts
 
 
 def _unversioned(plan: Plan) -> str:
     return dict(SCOPE.get(plan.platform, ())).get("plain vars", "not read")
-
-
-def actions_of(prepared: Sequence[Prepared]) -> list[str]:
-    """The names of every configured action (for the usage check of --action/--skip-action)."""
-    return [a.name for p in prepared for a in p.steps.after]
-

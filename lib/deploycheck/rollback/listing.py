@@ -54,7 +54,9 @@ def git_revisions(repo: Any, folder: str, from_ref: str, limit: int) -> list[Rev
     return out
 
 
-def _revisions(config: ProjectConfig, platform: str, options: RollbackOptions, limit: int) -> tuple[str, list[Revision]]:
+def _revisions(
+    config: ProjectConfig, platform: str, options: RollbackOptions, limit: int
+) -> tuple[str, list[Revision]]:
     from deploycheck.rollback.run import _target_for, convex_folder, repo_root
 
     target = _target_for(config, platform, options.env, options.target)
@@ -63,7 +65,9 @@ def _revisions(config: ProjectConfig, platform: str, options: RollbackOptions, l
     spec = get_spec(platform)
     if spec.rollback_source == "git":
         folder = convex_folder(config, target, options.env, options.convex_dir)
-        return f"{target.name}: {folder} in git", git_revisions(repo_root(config), folder, options.from_ref, limit)
+        return f"{target.name}: {folder} in git", git_revisions(
+            repo_root(config), folder, options.from_ref, limit
+        )
     if spec.code_history is None:
         raise UsageError([Problem("PLATFORM", f"{platform} has no history deploycheck can list.")])
     from deploycheck.platforms import open_target
@@ -98,7 +102,13 @@ def render_text(title: str, revisions: list[Revision], out: TextIO) -> None:
 
 
 def list_revisions(
-    config: ProjectConfig, name: str, options: RollbackOptions, out: TextIO, *, fmt: str = "text", limit: int = 20
+    config: ProjectConfig,
+    name: str,
+    options: RollbackOptions,
+    out: TextIO,
+    *,
+    fmt: str = "text",
+    limit: int = 20,
 ) -> int:
     """Print the revisions of platform ``name`` in ``options.env``; return 0."""
     platform = resolve_alias(name)

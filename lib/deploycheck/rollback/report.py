@@ -19,7 +19,15 @@ from deploycheck.config import ProjectConfig
 from deploycheck.errors import DeploycheckError
 from deploycheck.platforms.base import ConfigState
 
-__all__ = ["DriftAfter", "KeyChange", "config_changes", "drift_after", "fix_command", "read_config", "restore_command"]
+__all__ = [
+    "DriftAfter",
+    "KeyChange",
+    "config_changes",
+    "drift_after",
+    "fix_command",
+    "read_config",
+    "restore_command",
+]
 
 
 def read_config(adapter: Any) -> ConfigState | None:
@@ -85,9 +93,13 @@ def config_changes(
             text = f"today's binding (of version {config_from}) serves again; values are not readable"
             out.append(KeyChange(name, True, "restored", text))
         elif mode == "code":
-            out.append(KeyChange(name, True, "kept", "kept (the binding in force is carried over, never re-sent)"))
+            out.append(
+                KeyChange(name, True, "kept", "kept (the binding in force is carried over, never re-sent)")
+            )
         else:
-            text = "reverted to the target's binding (its old value if rotated since; values are not readable)"
+            text = (
+                "reverted to the target's binding (its old value if rotated since; values are not readable)"
+            )
             out.append(KeyChange(name, True, "reverted", text))
     return out
 
@@ -136,7 +148,9 @@ def drift_after(
     if report.errors:
         return DriftAfter(False, tuple(f"not compared: {e.target}: {e.message}" for e in report.errors))
     failing = report.failing
-    lines = [f"{f.key}: {f.state.replace('_', ' ')}" + (f" ({f.detail})" if f.detail else "") for f in failing]
+    lines = [
+        f"{f.key}: {f.state.replace('_', ' ')}" + (f" ({f.detail})" if f.detail else "") for f in failing
+    ]
     lines += [f"note: {n.message}" for n in report.notes if n.target == target]
     facts = {"drift": [{"key": f.key, "state": f.state} for f in failing]}
     if not failing:

@@ -220,19 +220,7 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
         _print_plan(plan, options.env, out, plan_lines(plan, prepared[plan.target], _choice(options)))
         work.append((plan, adapter))
     _check_action_names(list(prepared.values()), options)
-    for plan, _ in work:
-        if prepared[plan.target].refuses:
-            if options.force and options.reason:
-                print(f"!! {plan.platform}: the state check's refusal overridden with --force: "
-                      f"{options.reason}", file=out)  # fmt: skip
-            elif not options.dry_run:
-                audit(config, options.env, _event(plan, options, "refused", why="state check"))
-                msg = (
-                    f"{plan.platform}: the state check refuses the rollback: "
-                    f"{prepared[plan.target].state.problem}. Nothing was changed; "  # type: ignore[union-attr]
-                    '--force --reason "why" rolls back anyway.'
-                )
-                raise RollbackError(msg)
+    _enforce_state_checks(config, work, prepared, options, out)
     for plan, _ in work:
         if plan.guard is not None and plan.guard.is_breaking:
             if options.force and options.reason:
@@ -257,9 +245,33 @@ def roll_back(config: ProjectConfig, platforms: Sequence[str], options: Rollback
             print("Cancelled: nothing was changed.", file=out)
             return 1
     for plan, adapter in todo:
-        if not _run_one(config, plan, adapter, options, out, prepared[plan.target]):
+        if not _run_one(config, plan, adapter, options, out, prepared=prepared[plan.target]):
             return 1
     return 0
+
+
+def _enforce_state_checks(
+    config: ProjectConfig,
+    work: Sequence[tuple[Plan, Any]],
+    prepared: Mapping[str, Prepared],
+    options: RollbackOptions,
+    out: TextIO,
+) -> None:
+    """Refuse (audited) a rollback whose state check's policy refuses it, unless --force --reason."""
+    for plan, _ in work:
+        state = prepared[plan.target].state
+        if not prepared[plan.target].refuses or state is None:
+            continue
+        if options.force and options.reason:
+            print(f"!! {plan.platform}: the state check's refusal overridden with --force: {options.reason}",
+                  file=out)  # fmt: skip
+        elif not options.dry_run:
+            audit(config, options.env, _event(plan, options, "refused", why="state check"))
+            msg = (
+                f"{plan.platform}: the state check refuses the rollback: {state.problem}. Nothing was "
+                'changed; --force --reason "why" rolls back anyway.'
+            )
+            raise RollbackError(msg)
 
 
 def _choice(options: RollbackOptions) -> ActionChoice:
@@ -274,11 +286,18 @@ def _check_action_names(prepared: Sequence[Prepared], options: RollbackOptions) 
     unknown = [n for n in (*options.actions, *options.skip_actions) if n not in known]
     if unknown:
         valid = ", ".join(sorted(known)) or "(none configured in rollback.steps)"
-        raise UsageError([Problem("--action", f"no post-rollback action {', '.join(unknown)}; valid: {valid}.")])
+        msg = f"no post-rollback action {', '.join(unknown)}; valid: {valid}."
+        raise UsageError([Problem("--action", msg)])
 
 
 def _run_one(
-    config: ProjectConfig, plan: Plan, adapter: Any, options: RollbackOptions, out: TextIO, prepared: Prepared
+    config: ProjectConfig,
+    plan: Plan,
+    adapter: Any,
+    options: RollbackOptions,
+    out: TextIO,
+    *,
+    prepared: Prepared,
 ) -> bool:
     message = f"Rollback: {options.reason}" if options.reason else "Rollback"
     folder = (
@@ -329,7 +348,8 @@ def _run_one(
         print(f"   checks: {'passed' if ok else 'FAILED'}", file=out)
         if not ok:
             print("\n".join(f"     {line}" for line in output.splitlines()[-20:]), file=out)
-    audit(config, options.env, _event(plan, options, "ok" if ok else "verification failed", live=live, **extra))
+    result = "ok" if ok else "verification failed"
+    audit(config, options.env, _event(plan, options, result, live=live, **extra))
     if not ok:
         print(f"Stopped: the {plan.platform} rollback or its checks failed.", file=out)
     return ok

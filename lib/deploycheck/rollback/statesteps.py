@@ -113,11 +113,17 @@ def load_steps(config: ProjectConfig, target: str) -> TargetSteps:
         raw = {"policy": raw} if isinstance(raw, str) else dict(raw)
         policy = str(raw.get("policy", "warn"))
         if policy not in POLICIES:
-            raise _fail(config, f"{where}.state_check.policy", f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}.")
+            raise _fail(
+                config,
+                f"{where}.state_check.policy",
+                f"unknown policy {policy!r}; valid: {', '.join(POLICIES)}.",
+            )
         pattern = str(raw.get("pattern", DEFAULT_PATTERN))
         try:
             if re.compile(pattern).groups < 1:
-                raise _fail(config, f"{where}.state_check.pattern", "the pattern needs one group: the version")
+                raise _fail(
+                    config, f"{where}.state_check.pattern", "the pattern needs one group: the version"
+                )
         except re.error as exc:
             raise _fail(config, f"{where}.state_check.pattern", f"not a regular expression: {exc}") from None
         check = StateCheck(
@@ -158,9 +164,7 @@ def expected_version(files: Mapping[str, bytes], pattern: str) -> int | None:
     return max(found) if found else None
 
 
-def read_state(
-    url: str | None, check: StateCheck, target_expects: int | None, *, when: str
-) -> StateReading:
+def read_state(url: str | None, check: StateCheck, target_expects: int | None, *, when: str) -> StateReading:
     """The stored state version (the running code's ``/health``) against what ``target_expects``.
 
     ``when`` is ``before`` or ``after`` the rollback; the problem is set when the target
@@ -222,4 +226,6 @@ def run_action(action: Action, url: str, timeout: float = 30.0) -> tuple[bool, s
         return False, redact(f"{action.method} {url} failed: {type(exc).__name__}: {exc}")[:300]
     ok = response.status_code in action.expect_status
     expected = "/".join(str(s) for s in action.expect_status)
-    return ok, redact(f"{action.method} {url} -> {response.status_code}" + ("" if ok else f" (expected {expected})"))
+    return ok, redact(
+        f"{action.method} {url} -> {response.status_code}" + ("" if ok else f" (expected {expected})")
+    )

@@ -44,7 +44,11 @@ def describe(revision: Revision) -> str:
 def find_revision(revisions: Sequence[Revision], to: str, resource: str) -> Revision:
     """The revision ``to`` names (UsageError listing recent ones when none does)."""
     for revision in revisions:
-        names = {revision.id, str(revision.extra.get("short_id") or ""), *revision.extra.get("deployments", ())}
+        names = {
+            revision.id,
+            str(revision.extra.get("short_id") or ""),
+            *revision.extra.get("deployments", ()),
+        }
         if revision.number is not None:
             names.add(str(revision.number))
         if to in names - {""}:
@@ -52,7 +56,10 @@ def find_revision(revisions: Sequence[Revision], to: str, resource: str) -> Revi
         if len(to) >= _MIN_PREFIX and revision.commit and revision.commit.startswith(to):
             return revision
     recent = ", ".join(r.id for r in revisions[:5]) or "(none)"
-    msg = f"no version, deployment or commit {to!r} among the {len(revisions)} newest of {resource}; recent: {recent}."
+    msg = (
+        f"no version, deployment or commit {to!r} among the {len(revisions)} newest of {resource}; "
+        f"recent: {recent}."
+    )
     raise UsageError([Problem("--to", msg, hint="`deploycheck rollback list PLATFORM` shows them all.")])
 
 
@@ -120,7 +127,9 @@ def mark_with_config(plan: Plan, revisions: Sequence[Revision]) -> Plan:
         "mode:    code AND configuration (--with-config): the target version's own vars and secrets "
         "come back with its code"
     )
-    return replace(plan, mode="config", revision=chosen, current_revision=current, details=(*plan.details, line))
+    return replace(
+        plan, mode="config", revision=chosen, current_revision=current, details=(*plan.details, line)
+    )
 
 
 def scope(plan: Plan) -> tuple[tuple[str, str], ...]:
@@ -133,7 +142,9 @@ def scope(plan: Plan) -> tuple[tuple[str, str], ...]:
         "plain vars": "KEPT: the values in force now stay (the code rollback does not touch them)",
         "secrets": "KEPT: the secrets in force now stay; none goes back to an old value",
     }
-    return tuple((what, kept[what] if what in kept and how.startswith("REVERTED") else how) for what, how in lines)
+    return tuple(
+        (what, kept[what] if what in kept and how.startswith("REVERTED") else how) for what, how in lines
+    )
 
 
 def execute_code(history: CodeHistory, plan: Plan, adapter: Any, *, message: str) -> CodeRollbackResult:

@@ -61,7 +61,7 @@ def read_modules(content_type: str, body: bytes) -> dict[str, tuple[bytes, str]]
     if not message.is_multipart():
         return {}
     out: dict[str, tuple[bytes, str]] = {}
-    for part in message.iter_parts():  # type: ignore[attr-defined]
+    for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition") or part.get_filename()
         payload = part.get_payload(decode=True)
         if isinstance(name, str) and isinstance(payload, bytes):
@@ -157,7 +157,8 @@ class WorkerHistory:
         path = f".../workers/scripts/{adapter.resource}"
         return (
             f"GET {path}/content/v2?version={target.id}; POST {path}/versions (its modules, bindings "
-            f'inherited from the latest version, keep_bindings secret_text/secret_key); POST {path}/deployments '
+            "inherited from the latest version, keep_bindings secret_text/secret_key); "
+            f"POST {path}/deployments "
             '{"versions": [{"version_id": <new version>, "percentage": 100}]}'
         )
 
@@ -283,7 +284,9 @@ class PagesHistory:
             if older is None or (older.commit or older.id) != code:
                 changes.append(CODE)
             config = (
-                _env_var_changes(older.extra.get("env_vars"), deployment.extra.get("env_vars")) if older else []
+                _env_var_changes(older.extra.get("env_vars"), deployment.extra.get("env_vars"))
+                if older
+                else []
             )
             if config:
                 changes.append(CONFIG)
