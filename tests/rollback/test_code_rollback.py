@@ -241,3 +241,59 @@ def test_unknown_to_is_a_usage_error(table, sandbox_env, sandbox_admin, capsys) 
     err = capsys.readouterr().err
     assert "no version, deployment or commit 'nope'" in err and "rollback list" in err
     assert sandbox_admin.writes() == []
+
+
+WRANGLER = WORKER_DIR / "node_modules" / "wrangler" / "bin" / "wrangler.js"
+
+
+@pytest.fixture
+def wrangler(sandbox_env, tmp_path):  # type: ignore[no-untyped-def]
+    """Run the example Worker's pinned wrangler against the sandbox (skipped, or failed under
+    DEPLOYCHECK_REQUIRE_WRANGLER=1, when it is not installed)."""
+    import os
+    import subprocess
+
+    if not WRANGLER.is_file() or shutil.which("node") is None:
+        message = "wrangler is not installed: run `npm ci --prefix fixtures/example/worker`"
+        if os.environ.get("DEPLOYCHECK_REQUIRE_WRANGLER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "WRANGLER_SEND_METRICS": "false", "CLOUDFLARE_CF_FETCH_ENABLED": "false",
+           "CI": "1", "HOME": str(home), "NO_COLOR": "1"}  # fmt: skip
+
+    def run(*args: str, cwd: Path = home, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["node", str(WRANGLER), *args], env=env, cwd=cwd, capture_output=True,
+                              text=True, timeout=180, check=False, input=stdin)  # fmt: skip
+
+    return run
+
+
+@pytest.mark.slow
+def test_release_by_wrangler_deploy_then_code_rollback_as_wrangler_reads_it(tmp_path, table, sandbox_env, sandbox_admin, wrangler) -> None:  # type: ignore[no-untyped-def]
+    """A release by ``wrangler deploy --env production --keep-vars`` and a rotation are rolled back
+    to the previous code; wrangler then sees a version carrying today's secret and vars, deployed
+    at 100%, and can put a secret on it (no 10215: the latest version is the one deployed)."""
+    sync()
+    previous = worker().get_version(worker().active_version()).extra["etag"]
+    source = tmp_path / "worker"
+    shutil.copytree(WORKER_DIR, source, ignore=shutil.ignore_patterns("node_modules"))
+    code = (source / "src" / "index.js").read_text()
+    (source / "src" / "index.js").write_text(code + "\n// a release deployed by wrangler\n")
+    deployed = wrangler("deploy", "--env", "production", "--keep-vars", cwd=source)
+    assert deployed.returncode == 0, deployed.stderr
+    released = worker().get_version(worker().active_version()).extra["etag"]
+    assert released != previous
+    set_prod(table, "UPSTASH_REDIS_REST_TOKEN", ROTATED)
+    sync("--target", "CLOUDFLARE_WORKER")
+    assert cli("rollback", "worker", "--env", "sandbox", "--yes", "--reason", "bad release") == 0
+    active = worker().active_version()
+    assert etag_of(sandbox_admin, active) == previous
+    viewed = wrangler("versions", "view", active, "--name", "log-ingestion", "--json")
+    assert viewed.returncode == 0, viewed.stderr
+    bindings = {b["name"]: b["type"] for b in json.loads(viewed.stdout)["resources"]["bindings"]}
+    assert bindings["UPSTASH_REDIS_REST_TOKEN"] == "secret_text" and bindings["LOG_LEVEL"] == "plain_text"
+    assert served(sandbox_admin)["secrets"]["UPSTASH_REDIS_REST_TOKEN"] == ROTATED
+    put = wrangler("secret", "put", "AFTER_ROLLBACK", "--name", "log-ingestion", stdin="after-1234\n")
+    assert put.returncode == 0, put.stderr
