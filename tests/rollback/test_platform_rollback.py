@@ -65,15 +65,17 @@ def test_pages_rollback_to_a_named_deployment(sandbox_env, state_dir) -> None:  
 def test_pages_unknown_deployment_is_a_usage_error(sandbox_env, sandbox_admin, state_dir, capsys) -> None:  # type: ignore[no-untyped-def]
     """An unknown ``--to`` exits 2 naming recent deployments, and writes nothing."""
     assert rollback("pages", "--env", "sandbox", "--to", "nope", "--yes", "--reason", "r") == 2
-    assert "no deployment 'nope'" in capsys.readouterr().err
+    assert "no version, deployment or commit 'nope'" in capsys.readouterr().err
     assert sandbox_admin.writes() == []
 
 
-def test_worker_rollback_follows_wranglers_choice(sandbox_env, sandbox_admin, state_dir, capsys) -> None:  # type: ignore[no-untyped-def]
-    """The Worker goes to the version wrangler would pick and reports its Durable Object state version."""
+def test_worker_rollback_with_config_follows_wranglers_choice(sandbox_env, sandbox_admin, state_dir, capsys) -> None:  # type: ignore[no-untyped-def]
+    """With ``--with-config`` the Worker goes back to the previous release's version itself (on the
+    seeded history, the one wrangler would pick) and reports its Durable Object state version."""
     worker = adapter("CLOUDFLARE_WORKER")
     expected = expected_worker_target(worker.list_deployments())
-    assert rollback("worker", "--env", "sandbox", "--yes", "--reason", "errors", "--no-verify") == 0
+    assert rollback("worker", "--env", "sandbox", "--yes", "--with-config", "--reason", "errors",
+                    "--no-verify") == 0  # fmt: skip
     out = capsys.readouterr().out
     assert worker.active_version() == expected
     assert "Durable Object state: state version" in out
@@ -83,18 +85,19 @@ def test_worker_rollback_follows_wranglers_choice(sandbox_env, sandbox_admin, st
 
 
 def test_worker_rollback_across_changed_secrets_needs_force(sandbox_env, sandbox_admin, state_dir, capsys) -> None:  # type: ignore[no-untyped-def]
-    """When a secret changed since the target version the rollback names it and needs --force."""
+    """With ``--with-config``, when a secret changed since the target version the rollback names it
+    and needs --force."""
     worker = adapter("CLOUDFLARE_WORKER")
     worker.put_secret("ROLLBACK_TEST_SECRET", "first-value-123")
     worker.put_secret("ROLLBACK_TEST_SECRET", "second-value-456")
-    target = expected_worker_target(worker.list_deployments())
+    target = next(v.id for v in worker.list_versions() if v.message == "release 2")
     capsys.readouterr()
-    assert rollback("worker", "--env", "sandbox", "--yes", "--reason", "r", "--no-verify") == 1
+    assert rollback("worker", "--env", "sandbox", "--yes", "--with-config", "--reason", "r", "--no-verify") == 1
     err = capsys.readouterr().err
     assert "ROLLBACK_TEST_SECRET" in err and "--force" in err
     assert worker.active_version() != target
-    assert rollback("worker", "--env", "sandbox", "--yes", "--force", "--reason", "accept old secret",
-                    "--no-verify") == 0
+    assert rollback("worker", "--env", "sandbox", "--yes", "--with-config", "--force", "--reason",
+                    "accept old secret", "--no-verify") == 0
     assert worker.active_version() == target
 
 

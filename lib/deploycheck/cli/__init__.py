@@ -100,7 +100,8 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 (one return
 
     monitor = ProgressMonitor.to_fd(sys.stderr.fileno()).start() if _has_fd(sys.stderr) else None
     try:
-        if getattr(args, "format", None) == "json" and args.command not in NATIVE_JSON:
+        native = args.command in NATIVE_JSON or getattr(args, "native_json", False)
+        if getattr(args, "format", None) == "json" and not native:
             return run_as_json(sys.argv[1:] if argv is None else argv, lambda: _run(args))
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -1,8 +1,10 @@
 """``deploycheck rollback``: advise from the decision matrix, or roll back a platform.
 
 deploycheck rollback advise --severity high --impact majority [--env production]
-deploycheck rollback cloudflare-pages --env production --reason "bad build" [--to ID] [--dry-run]
-deploycheck rollback cloudflare-worker --env production --reason "..." [--to VERSION] [--force]
+deploycheck rollback list cloudflare-worker --env production [--format json]
+deploycheck rollback cloudflare-pages --env production --reason "bad build" [--to ID|COMMIT] [--dry-run]
+deploycheck rollback cloudflare-worker --env production --reason "..." [--to VERSION|DEPLOYMENT]
+deploycheck rollback cloudflare-worker --env production --reason "..." --with-config [--force]
 deploycheck rollback convex --env production --reason "..." [--to REF] [--from REF]
 deploycheck rollback all --env production --reason "..." [--dry-run]
 """
@@ -56,7 +58,31 @@ def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool
     _common(parser)
     parser.add_argument("--env", required=True, help="Environment to roll back")
     if to:
-        parser.add_argument("--to", metavar="ID", help="Deployment id, version id or git ref to roll back to")
+        parser.add_argument(
+            "--to", metavar="ID", help="Version, deployment, commit or git ref to roll back to"
+        )
+    parser.add_argument(
+        "--with-config",
+        dest="with_config",
+        action="store_true",
+        help="Roll configuration back with the code (a Worker version's old vars and secrets)",
+    )
+    parser.add_argument(
+        "--action",
+        dest="actions",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Run this post-rollback action of rollback.steps (repeatable)",
+    )
+    parser.add_argument(
+        "--skip-action",
+        dest="skip_actions",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="Skip this post-rollback action of rollback.steps (repeatable)",
+    )
     if convex:
         _code_options(parser)
     parser.add_argument("--dry-run", action="store_true", help="Show the whole plan; change nothing")
@@ -64,7 +90,8 @@ def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool
     parser.add_argument(
         "--force",
         action="store_true",
-        help="Override the schema guard or the Worker's changed-secrets refusal (needs --reason)",
+        help="Override the schema guard, the state check's refusal or the Worker's changed-secrets "
+        "refusal (needs --reason)",
     )
     parser.add_argument("--reason", help="Why: required in production, recorded in the audit log")
     parser.add_argument(
@@ -94,6 +121,25 @@ def register(subparsers: Any) -> None:
     _code_options(advise)
     from deploycheck.platforms import get_spec, rollbackable
 
+    listing = commands.add_parser(
+        "list", help="The versions, deployments or commits a rollback can go back to"
+    )
+    _common(listing)
+    listing.add_argument("list_platform", metavar="PLATFORM", help="The platform whose history to show")
+    listing.add_argument("--env", required=True, help="Environment whose history to show")
+    listing.add_argument("--format", choices=("text", "json"), default="text", help="Output format")
+    listing.add_argument("--limit", type=int, default=20, help="How many revisions to show (default 20)")
+    listing.add_argument(
+        "--from",
+        dest="from_ref",
+        default="HEAD",
+        metavar="REF",
+        help="Git ref of the live Convex code (default: HEAD)",
+    )
+    listing.add_argument(
+        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
+    )
+    listing.set_defaults(native_json=True)
     for platform in rollbackable():
         spec = get_spec(platform)
         sub = commands.add_parser(platform, aliases=list(spec.aliases), help=f"Roll back {spec.label}")
@@ -144,6 +190,15 @@ def run(args: argparse.Namespace) -> int:
             )
         return advise(config, args.severity, args.impact, options, sys.stdout)
     env = config.environment(args.env)
+    if args.rollback_command == "list":
+        from deploycheck.rollback.listing import list_revisions
+
+        options = RollbackOptions(
+            env=args.env, from_ref=args.from_ref, convex_dir=args.convex_dir, **common
+        )
+        return list_revisions(
+            config, args.list_platform, options, sys.stdout, fmt=args.format, limit=args.limit
+        )
     options = RollbackOptions(
         env=env.name,
         to=getattr(args, "to", None),
@@ -156,6 +211,9 @@ def run(args: argparse.Namespace) -> int:
         reason=args.reason,
         verify=args.verify,
         interactive=sys.stdin.isatty() and sys.stdout.isatty(),
+        with_config=args.with_config,
+        actions=tuple(args.actions),
+        skip_actions=tuple(args.skip_actions),
         **common,
     )
     platforms = rollback_order(config) if args.rollback_platform == "all" else (args.rollback_platform,)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 from deploycheck.platforms.consoles import Console
+from deploycheck.platforms.history import CodeHistory
 
 __all__ = ["AdapterFactory", "DeployModel", "Limits", "OpenRequest", "PlatformSpec", "RemoveHint"]
 
@@ -118,6 +119,9 @@ class PlatformSpec:
     ``dev_marker_params`` are the target parameters whose values in DEV environments name a
     development resource (a PROD value naming one is a leak); ``prefetch_reads`` the API
     reads (:data:`deploycheck.verify.API_READS`) a verification run starts for each target.
+    ``code_history`` lists the platform's revisions and rolls its code back keeping today's
+    configuration (see :mod:`deploycheck.platforms.history`); ``rollback_source`` is ``git``
+    for a platform whose rollback redeploys code from an earlier git commit (Convex).
     """
 
     name: str
@@ -153,6 +157,8 @@ class PlatformSpec:
     #: gradual deploys: the command uploading a new version without serving it, made from the
     #: target's deploy command (None when it cannot be; the platform then has no gradual deploys)
     version_upload: Callable[[str], str | None] | None = None
+    code_history: CodeHistory | None = None
+    rollback_source: Literal["platform", "git"] = "platform"
 
     @property
     def names(self) -> tuple[str, ...]:

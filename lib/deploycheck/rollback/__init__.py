@@ -12,6 +12,11 @@
   evaluated exactly in Node; the package versions a lockfile pins.
 - :mod:`~deploycheck.rollback.schema.guard`: the schema guard over two git refs.
 - :mod:`~deploycheck.rollback.steps`: what each platform's rollback reverts, and how it runs.
+- :mod:`~deploycheck.rollback.targets`: the code rollback's target from the platform's history
+  (the default); :mod:`~deploycheck.rollback.listing`: ``rollback list``.
+- :mod:`~deploycheck.rollback.statesteps`, :mod:`~deploycheck.rollback.around`,
+  :mod:`~deploycheck.rollback.report`: the state check and post-rollback actions of
+  ``rollback.steps``, and the report of what changed and what did not.
 - :mod:`~deploycheck.rollback.run`, :mod:`~deploycheck.rollback.advise`: the commands;
   :func:`run` is the rollback of a resolved environment.
 """

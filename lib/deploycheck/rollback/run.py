@@ -17,13 +17,15 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from deploycheck.config import Environment, ProjectConfig, Target
-from deploycheck.errors import DeploycheckError, Problem, UsageError
+from deploycheck.errors import DeploycheckError, Problem, RollbackError, UsageError
 from deploycheck.platforms import get_spec, rollbackable
 from deploycheck.platforms.base import DeploymentPlatform
 from deploycheck.platforms.reads import missing_read
+from deploycheck.rollback.around import ActionChoice, Prepared, aftercare, plan_lines, prepare
 from deploycheck.rollback.gradual import note_split, record_resolved, split_of
 from deploycheck.rollback.schema import Evaluator, enforce, git
 from deploycheck.rollback.steps import Plan, execute, plan_convex, plan_pages, plan_worker
+from deploycheck.rollback.targets import HISTORY_LIMIT, execute_code, mark_with_config, plan_code, scope
 from deploycheck.rollback.verify import audit, reason_required, setting, verify_platform, worker_state
 from deploycheck.verify.split import Split
 
@@ -49,6 +51,11 @@ class RollbackOptions:
     interactive: bool = False
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     confirm: Callable[[str], bool] | None = None
+    #: roll configuration back with the code (the Worker's old bindings and secrets)
+    with_config: bool = False
+    #: post-rollback actions to run (``--action``) and to skip (``--skip-action``)
+    actions: tuple[str, ...] = ()
+    skip_actions: tuple[str, ...] = ()
 
 
 def _target_for(config: ProjectConfig, platform: str, env: str, name: str | None) -> Target | None:
@@ -107,21 +114,33 @@ def plan_platform(
             repo_root(config), target.name, params, folder, from_ref=options.from_ref, to=options.to,
             evaluator=options.schema_eval, platform=target.platform,
         )
-        return plan, None
+        line = "mode:    code rollback: environment variables stay as they are (Convex does not version them)"
+        return replace(plan, mode="code", details=(*plan.details, line)), None
     from deploycheck.platforms import open_target
 
     adapter = open_target(config, target, options.env, options.environ)
     if not isinstance(adapter, DeploymentPlatform):
         raise missing_read(adapter, DeploymentPlatform, "a rollback")
+    history = get_spec(platform).code_history
+    if history is not None and not (options.with_config and history.versions_config):
+        return plan_code(history, adapter, target.name, options.to, with_config=options.with_config), adapter
     if model == "deployment":
         return plan_pages(adapter, target.name, options.to), adapter
-    return plan_worker(adapter, target.name, options.to), adapter
+    if history is None:
+        return plan_worker(adapter, target.name, options.to), adapter
+    # --with-config: the same target as a code rollback, deployed as it is (its own bindings)
+    code_plan = plan_code(history, adapter, target.name, options.to, with_config=True)
+    revisions = history.revisions(adapter, limit=HISTORY_LIMIT)
+    to = options.to if options.to is not None and code_plan.to is None else code_plan.to
+    if to is None:
+        return code_plan, adapter
+    return mark_with_config(plan_worker(adapter, target.name, to), revisions), adapter
 
 
-def _print_plan(plan: Plan, env: str, out: TextIO) -> None:
+def _print_plan(plan: Plan, env: str, out: TextIO, lines: Sequence[str] = ()) -> None:
     print(f"== Rollback of {plan.platform} ({plan.target}: {plan.resource}) in {env}", file=out)
     print("  What this rollback reverts:", file=out)
-    for what, how in get_spec(plan.platform).rollback_scope:
+    for what, how in scope(plan):
         print(f"    {what + ':':<22} {how}", file=out)
     print("  Plan:", file=out)
     for line in plan.details:
@@ -130,6 +149,8 @@ def _print_plan(plan: Plan, env: str, out: TextIO) -> None:
         print(f"    nothing to do: {plan.problem}", file=out)
     elif plan.action:
         print(f"    step: {plan.action}", file=out)
+    for line in lines:
+        print(f"    {line}", file=out)
 
 
 def _preconditions(environment: Environment, options: RollbackOptions) -> None:
@@ -207,15 +228,19 @@ def run(
     _preconditions(env, options)
     work: list[tuple[Plan, DeploymentPlatform | None]] = []
     splits: dict[str, Split | None] = {}
+    prepared: dict[str, Prepared] = {}
     for platform in platforms:
         target = _target_for(config, platform, options.env, options.target)
         if target is None:
             print(f"== {platform}: no target deployed in {options.env}; skipped", file=out)
             continue
         plan, adapter = plan_platform(config, platform, target, options)
-        _print_plan(plan, options.env, out)
+        prepared[plan.target] = prepare(config, plan, adapter, options.env, options.environ)
+        _print_plan(plan, options.env, out, plan_lines(plan, prepared[plan.target], _choice(options)))
         splits[plan.target] = note_split(adapter, plan.to, options.env, out)
         work.append((plan, adapter))
+    _check_action_names(list(prepared.values()), options)
+    _enforce_state_checks(config, work, prepared, options, out)
     for plan, _ in work:
         if plan.guard is not None and plan.guard.is_breaking:
             if options.force and options.reason:
@@ -239,20 +264,22 @@ def run(
         if not (options.confirm or _ask)(question):
             print("Cancelled: nothing was changed.", file=out)
             return 1
-    return _run_all(config, todo, splits, options, out)
+    return _run_all(config, todo, splits=splits, prepared=prepared, options=options, out=out)
 
 
 def _run_all(
     config: ProjectConfig,
-    todo: list[tuple[Plan, Any]],
+    todo: list[tuple[Plan, DeploymentPlatform | None]],
+    *,
     splits: Mapping[str, Split | None],
+    prepared: Mapping[str, Prepared],
     options: RollbackOptions,
     out: TextIO,
 ) -> int:
     """Run the rollbacks in order, stopping at the first failure; one that ended a gradual
     rollout's split records the rollout as resolved."""
     for plan, adapter in todo:
-        done = _run_one(config, plan, adapter, options, out)
+        done = _run_one(config, plan, adapter, options, out, prepared=prepared[plan.target])
         split = splits.get(plan.target)
         if split is not None and split_of(adapter) is None:
             record_resolved(config, options.env, plan.target, split, plan.to)
@@ -261,12 +288,54 @@ def _run_all(
     return 0
 
 
+def _enforce_state_checks(
+    config: ProjectConfig,
+    work: Sequence[tuple[Plan, DeploymentPlatform | None]],
+    prepared: Mapping[str, Prepared],
+    options: RollbackOptions,
+    out: TextIO,
+) -> None:
+    """Refuse (audited) a rollback whose state check's policy refuses it, unless --force --reason."""
+    for plan, _ in work:
+        state = prepared[plan.target].state
+        if not prepared[plan.target].refuses or state is None:
+            continue
+        if options.force and options.reason:
+            print(f"!! {plan.platform}: the state check's refusal overridden with --force: {options.reason}",
+                  file=out)  # fmt: skip
+        elif not options.dry_run:
+            audit(config, options.env, _event(plan, options, "refused", why="state check"))
+            msg = (
+                f"{plan.platform}: the state check refuses the rollback: {state.problem}. Nothing was "
+                'changed; --force --reason "why" rolls back anyway.'
+            )
+            raise RollbackError(msg)
+
+
+def _choice(options: RollbackOptions) -> ActionChoice:
+    return ActionChoice(
+        run=options.actions, skip=options.skip_actions, interactive=options.interactive and not options.yes,
+        ask=options.confirm,
+    )
+
+
+def _check_action_names(prepared: Sequence[Prepared], options: RollbackOptions) -> None:
+    known = {a.name for p in prepared for a in p.steps.after}
+    unknown = [n for n in (*options.actions, *options.skip_actions) if n not in known]
+    if unknown:
+        valid = ", ".join(sorted(known)) or "(none configured in rollback.steps)"
+        msg = f"no post-rollback action {', '.join(unknown)}; valid: {valid}."
+        raise UsageError([Problem("--action", msg)])
+
+
 def _run_one(
     config: ProjectConfig,
     plan: Plan,
     adapter: DeploymentPlatform | None,
     options: RollbackOptions,
     out: TextIO,
+    *,
+    prepared: Prepared,
 ) -> bool:
     message = f"Rollback: {options.reason}" if options.reason else "Rollback"
     redeploys = get_spec(plan.platform).deploy_model == "push"
@@ -275,36 +344,53 @@ def _run_one(
         if redeploys
         else ""
     )
+    history = get_spec(plan.platform).code_history
+    live, code_after, extra = plan.to, None, {}
     try:
-        result = execute(
-            plan,
-            adapter,
-            force=options.force,
-            message=message,
-            repo=repo_root(config) if redeploys else None,
-            convex_dir=folder,
-            environ=options.environ,
-            timeout=float(config.deploy.get("timeout", 600)),
-        )
+        if history is not None and plan.mode == "code":
+            done = execute_code(history, plan, adapter, message=message)
+            result, live, code_after, extra = done.description, done.id, done.code, dict(done.facts)
+        else:
+            result = execute(
+                plan,
+                adapter,
+                force=options.force,
+                message=message,
+                repo=repo_root(config) if redeploys else None,
+                convex_dir=folder,
+                environ=options.environ,
+                timeout=float(config.deploy.get("timeout", 600)),
+            )
+            code_after = plan.revision.code if plan.revision is not None else plan.to
     except DeploycheckError as exc:
         audit(config, options.env, _event(plan, options, "failed", error=str(exc)[:500]))
         raise
     print(f"-> {plan.platform}: {result}", file=out)
-    extra: dict[str, Any] = {}
+    extra.pop("config_bindings", None)
+    extra.pop("previous_bindings", None)
     if get_spec(plan.platform).durable_state:
         url = setting(config, options.env, "WORKER_URL", options.environ)
-        line, state = worker_state(url, plan.to)
+        line, state = worker_state(url, live)
         print(f"   Durable Object state: {line}", file=out)
         extra["durable_object"] = state
-    ok = True
-    if options.verify:
+
+    def event(result: str, **more: Any) -> dict[str, Any]:
+        return _event(plan, options, result, **more)
+
+    ok, facts = aftercare(
+        config, plan, adapter, prepared, env=options.env, environ=options.environ, code_after=code_after,
+        live=live, live_from=extra.get("config_from"), choice=_choice(options), event=event, out=out,
+    )
+    extra.update(facts)
+    if ok and options.verify:
         ok, output = verify_platform(config, options.env, plan.platform, plan.target)
         print(f"   checks: {'passed' if ok else 'FAILED'}", file=out)
         if not ok:
             print("\n".join(f"     {line}" for line in output.splitlines()[-20:]), file=out)
-    audit(config, options.env, _event(plan, options, "ok" if ok else "verification failed", **extra))
+    result = "ok" if ok else "verification failed"
+    audit(config, options.env, _event(plan, options, result, live=live, **extra))
     if not ok:
-        print(f"Stopped: the {plan.platform} checks failed after the rollback.", file=out)
+        print(f"Stopped: the {plan.platform} rollback or its checks failed.", file=out)
     return ok
 
 

@@ -24,6 +24,7 @@ from typing import Any
 from deploycheck.errors import PlatformError, Problem, RollbackError, UsageError
 from deploycheck.platforms import all_specs, get_spec
 from deploycheck.platforms.base import Deployment, DeploymentPlatform
+from deploycheck.platforms.history import Revision
 from deploycheck.platforms.reads import VersionListReads, missing_read
 from deploycheck.redact import redact
 from deploycheck.rollback.schema import (
@@ -51,6 +52,11 @@ class Plan:
     guard: GuardResult | None = None
     problem: str = ""
     params: Mapping[str, Any] = field(default_factory=dict)
+    #: ``code`` keeps today's configuration (the default); ``config`` rolls configuration back too
+    mode: str = "config"
+    #: the revisions of the rollback's target and of what runs now, when the platform lists them
+    revision: Revision | None = None
+    current_revision: Revision | None = None
 
     @property
     def is_possible(self) -> bool:

@@ -185,16 +185,28 @@ class WorkerEmulator:
         path = request.path.rstrip("/") or "/"
         if path == "/health" and request.method in ("GET", "HEAD"):
             return self._health(version)
+        if path == "/logs/clear" and request.method == "DELETE":
+            return self._clear_logs()
         if path == "/logs":
-            if request.method == "OPTIONS":
-                return self._preflight(request, version)
-            if request.method == "POST":
-                return self._ingest(request, version)
-            if request.method == "GET":
-                with self.lock:
-                    return json_response(200, {"logs": list(self.logs)[-50:]})
-            return json_response(405, {"error": "method not allowed"}, {"allow": "GET, POST, OPTIONS"})
+            return self._logs(request, version)
         return json_response(404, {"error": f"no route {request.method} {request.path}"})
+
+    def _logs(self, request: Request, version: WorkerVersion | None) -> Response:
+        if request.method == "OPTIONS":
+            return self._preflight(request, version)
+        if request.method == "POST":
+            return self._ingest(request, version)
+        if request.method == "GET":
+            with self.lock:
+                return json_response(200, {"logs": list(self.logs)[-50:]})
+        return json_response(405, {"error": "method not allowed"}, {"allow": "GET, POST, OPTIONS"})
+
+    def _clear_logs(self) -> Response:
+        """``DELETE /logs/clear``: the seed's cleanup after a rollback; the stored logs go."""
+        with self.lock:
+            cleared = len(self.logs)
+            self.logs.clear()
+        return json_response(200, {"cleared": cleared})
 
     def allowed_origins(self, version: WorkerVersion | None) -> set[str]:
         """The default origins plus those of the version's ``ALLOWED_ORIGINS`` plain var, if set."""

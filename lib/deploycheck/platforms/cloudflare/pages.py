@@ -24,6 +24,7 @@ from deploycheck.errors import ConfigError, Problem
 from deploycheck.http import HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.cloudflare.history import PAGES_HISTORY
 from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import NEXT_ENV, NODE_DOTENV
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
@@ -51,6 +52,8 @@ def _deployment(item: Mapping[str, Any], active_id: str | None) -> Deployment:
             "branch": metadata.get("branch"),
             "aliases": tuple(item.get("aliases") or ()),
             "stage": stage.get("name"),
+            "trigger": trigger.get("type"),
+            "env_vars": item.get("env_vars"),
         },
     )
 
@@ -314,4 +317,5 @@ SPEC = PlatformSpec(
         ("Durable Object state", "none on Pages"),
     ),
     prefetch_reads=("pages_active",),
+    code_history=PAGES_HISTORY,
 )

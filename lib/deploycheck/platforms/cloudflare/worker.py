@@ -36,6 +36,7 @@ from deploycheck.http import HttpSettings
 from deploycheck.http.client import dumps
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
+from deploycheck.platforms.cloudflare.history import WORKER_HISTORY
 from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import WRANGLER
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
@@ -91,7 +92,13 @@ def _version(item: Any) -> WorkerVersion:
         source=metadata.get("source"),
         message=annotations.get("workers/message"),
         bindings=tuple(resources.get("bindings") or ()),
-        extra={"annotations": annotations, "startup_time_ms": item.get("startup_time_ms")},
+        extra={
+            "annotations": annotations,
+            "startup_time_ms": item.get("startup_time_ms"),
+            "author_email": metadata.get("author_email"),
+            "etag": (resources.get("script") or {}).get("etag"),
+            "script_runtime": dict(resources.get("script_runtime") or {}),
+        },
     )
 
 
@@ -493,4 +500,5 @@ SPEC = PlatformSpec(
     durable_state=True,
     prefetch_reads=("deployments", "worker_versions"),
     version_upload=_version_upload,
+    code_history=WORKER_HISTORY,
 )

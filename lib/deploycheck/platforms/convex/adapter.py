@@ -362,4 +362,5 @@ SPEC = PlatformSpec(
     code_dir="convex",
     dev_marker_params=("deployment", "url"),
     prefetch_reads=("convex_info", "functions"),
+    rollback_source="git",
 )
