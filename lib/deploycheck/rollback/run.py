@@ -20,6 +20,7 @@ from deploycheck.config import Environment, ProjectConfig, Target
 from deploycheck.errors import DeploycheckError, Problem, RollbackError, UsageError
 from deploycheck.platforms import get_spec, rollbackable
 from deploycheck.platforms.base import DeploymentPlatform
+from deploycheck.platforms.history import CodeHistory
 from deploycheck.platforms.reads import missing_read
 from deploycheck.rollback.around import ActionChoice, Prepared, aftercare, plan_lines, prepare
 from deploycheck.rollback.gradual import note_split, record_resolved, split_of
@@ -102,25 +103,36 @@ def convex_folder(config: ProjectConfig, target: Target, env: str, override: str
         ) from None
 
 
+def _plan_push(config: ProjectConfig, target: Target, options: RollbackOptions) -> Plan:
+    """The rollback of a platform that redeploys code from an earlier git ref (Convex)."""
+    folder = convex_folder(config, target, options.env, options.convex_dir)
+    params = dict(target.params(options.env) or {})
+    plan = plan_convex(
+        repo_root(config), target.name, params, folder, from_ref=options.from_ref, to=options.to,
+        evaluator=options.schema_eval, platform=target.platform,
+    )
+    line = "mode:    code rollback: environment variables stay as they are (Convex does not version them)"
+    return replace(plan, mode="code", details=(*plan.details, line))
+
+
 def plan_platform(
     config: ProjectConfig, platform: str, target: Target, options: RollbackOptions
 ) -> tuple[Plan, DeploymentPlatform | None]:
     """Plan the rollback of ``target`` (reads only); return the plan and the adapter (None for Convex)."""
     model = get_spec(platform).deploy_model
     if model == "push":
-        folder = convex_folder(config, target, options.env, options.convex_dir)
-        params = dict(target.params(options.env) or {})
-        plan = plan_convex(
-            repo_root(config), target.name, params, folder, from_ref=options.from_ref, to=options.to,
-            evaluator=options.schema_eval, platform=target.platform,
-        )
-        line = "mode:    code rollback: environment variables stay as they are (Convex does not version them)"
-        return replace(plan, mode="code", details=(*plan.details, line)), None
+        return _plan_push(config, target, options), None
     from deploycheck.platforms import open_target
 
     adapter = open_target(config, target, options.env, options.environ)
     if not isinstance(adapter, DeploymentPlatform):
         raise missing_read(adapter, DeploymentPlatform, "a rollback")
+    if model == "version" and options.to is None and split_of(adapter) is not None:
+        # a gradual rollout in progress: stopping it puts 100% back on the version that served
+        # before it (the deployment before the split), rather than building a new version
+        plan = plan_worker(adapter, target.name, None)
+        line = "mode:    stop the gradual rollout: 100% back to the version that served before it"
+        return replace(plan, details=(*plan.details, line)), adapter
     history = get_spec(platform).code_history
     if history is not None and not (options.with_config and history.versions_config):
         return plan_code(history, adapter, target.name, options.to, with_config=options.with_config), adapter
@@ -128,13 +140,19 @@ def plan_platform(
         return plan_pages(adapter, target.name, options.to), adapter
     if history is None:
         return plan_worker(adapter, target.name, options.to), adapter
-    # --with-config: the same target as a code rollback, deployed as it is (its own bindings)
-    code_plan = plan_code(history, adapter, target.name, options.to, with_config=True)
+    return _plan_with_config(history, adapter, target, options.to), adapter
+
+
+def _plan_with_config(
+    history: CodeHistory, adapter: DeploymentPlatform, target: Target, to: str | None
+) -> Plan:
+    """``--with-config``: the same target as a code rollback, deployed as it is (its own bindings)."""
+    code_plan = plan_code(history, adapter, target.name, to, with_config=True)
     revisions = history.revisions(adapter, limit=HISTORY_LIMIT)
-    to = options.to if options.to is not None and code_plan.to is None else code_plan.to
-    if to is None:
-        return code_plan, adapter
-    return mark_with_config(plan_worker(adapter, target.name, to), revisions), adapter
+    chosen = to if to is not None and code_plan.to is None else code_plan.to
+    if chosen is None:
+        return code_plan
+    return mark_with_config(plan_worker(adapter, target.name, chosen), revisions)
 
 
 def _print_plan(plan: Plan, env: str, out: TextIO, lines: Sequence[str] = ()) -> None:
