@@ -216,6 +216,8 @@ class Sandbox:
 
     def _close_servers(self) -> None:
         servers, self.servers = self.servers, {}
+        for server in servers.values():  # every loop is told first, so no stop waits on another
+            server.request_stop()
         for server in servers.values():
             server.stop()
         self.emulators = {}
