@@ -21,6 +21,7 @@ from typing import Any
 
 from deploycheck.sandbox.core import Emulator, Request, Response
 from deploycheck.sandbox.faults import HANG_LIMIT_S, Fault, FaultRegistry
+from deploycheck.sandbox.ratelimit import RateLimits
 from deploycheck.sandbox.websocket import Session, is_upgrade, serve_websocket
 
 __all__ = ["RequestLog", "ServiceServer", "fault_response"]
@@ -161,7 +162,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._upgrade(request, drop=fault is not None and fault.drop)
             return
         else:
-            response = owner.answer(request)
+            refusal = owner.limits.take(owner.service, request.method) if owner.limits else None
+            response = refusal if refusal is not None else owner.answer(request)
         owner.record(request.method, path, response.status)
         self._write(response)
 
@@ -231,8 +233,20 @@ class _Server(ThreadingHTTPServer):
                 for key, _ in selector.select():
                     if key.data == "wake" or self._stop_requested:
                         return
-                    self._handle_request_noblock()
+                    self._accept()
                 self.service_actions()
+
+    def _accept(self) -> None:
+        """Accept one connection and hand it to a thread (socketserver's own steps)."""
+        try:
+            connection, address = self.get_request()
+        except OSError:
+            return
+        try:
+            self.process_request(connection, address)
+        except Exception:
+            self.handle_error(connection, address)
+            self.shutdown_request(connection)
 
     def request_stop(self) -> None:
         """End :meth:`serve_until_stopped` without waiting for it."""
@@ -271,8 +285,10 @@ class ServiceServer:
         faults: FaultRegistry | None = None,
         log: RequestLog | None = None,
         stopping: threading.Event | None = None,
+        limits: RateLimits | None = None,
     ) -> None:
         self.service = service
+        self.limits = limits
         self.emulator = emulator
         self.faults = faults
         self.log = log
