@@ -25,26 +25,57 @@ class Clock:
         return self.now
 
 
+def _waits(pacer: Pacer, n: int) -> list[float]:
+    return [pacer.reserve()[0] for _ in range(n)]
+
+
 def test_pacer_admits_the_limit_then_spaces_by_the_window() -> None:
     """Three a second: the first three go at once, the next three each wait for a slot a window later."""
     clock = Clock()
     pacer = Pacer(Pace(3, 1.0), clock=clock)
-    assert [pacer.reserve() for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert [pacer.reserve() for _ in range(3)] == [1.0, 1.0, 1.0]
-    assert pacer.reserve() == 2.0
+    assert _waits(pacer, 3) == [0.0, 0.0, 0.0]
+    assert _waits(pacer, 3) == [1.0, 1.0, 1.0]
+    assert _waits(pacer, 1) == [2.0]
     assert pacer.delayed == 4 and pacer.waited == 5.0
 
 
-def test_pacer_forgets_requests_older_than_the_window() -> None:
-    """Once a window has passed, the earlier requests no longer count."""
+def test_pacer_forgets_requests_a_window_after_they_finished() -> None:
+    """A finished request counts for one window from its answer; then it no longer counts."""
     clock = Clock()
     pacer = Pacer(Pace(2, 10.0), clock=clock)
-    assert pacer.reserve() == 0.0
+    wait, first = pacer.reserve()
+    pacer.finish(first)
     clock.now += 4
-    assert pacer.reserve() == 0.0
-    assert pacer.reserve() == pytest.approx(6.0)
+    wait, second = pacer.reserve()
+    assert wait == 0.0
+    pacer.finish(second)
+    wait, third = pacer.reserve()
+    assert wait == pytest.approx(6.0)
     clock.now += 20
-    assert [pacer.reserve(), pacer.reserve()] == [0.0, 0.0]
+    pacer.finish(third)
+    clock.now += 10
+    assert _waits(pacer, 2) == [0.0, 0.0]
+
+
+def test_a_slow_request_counts_from_its_answer() -> None:
+    """A request answered late pushes the slot a window past its answer, not past when it was sent."""
+    clock = Clock()
+    pacer = Pacer(Pace(1, 10.0), clock=clock)
+    _, slow = pacer.reserve()
+    clock.now += 3
+    pacer.finish(slow)  # answered 3 s after it was sent
+    assert pacer.reserve()[0] == pytest.approx(10.0)
+    pacer.finish(slow)  # finishing twice changes nothing
+    assert pacer.delayed == 1
+
+
+def test_an_open_request_counts_as_not_finished_yet() -> None:
+    """While a request is still open, the next slot is a window from now, the earliest it can finish."""
+    clock = Clock()
+    pacer = Pacer(Pace(1, 10.0), clock=clock)
+    pacer.reserve()
+    clock.now += 4
+    assert pacer.reserve()[0] == pytest.approx(10.0)
 
 
 def test_pace_applies_to_its_methods_only() -> None:

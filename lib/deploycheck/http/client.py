@@ -239,12 +239,16 @@ class HttpClient:
             "headers": headers,
         }
         with progress.activity(self.platform, operation) as waiting:
-            if self.pacer is not None and self.pacer.pace.applies(method):
-                wait = self.pacer.reserve()
+            if self.pacer is None or not self.pacer.pace.applies(method):
+                return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+            wait, ticket = self.pacer.reserve()
+            try:
                 if wait > 0:
                     waiting.pacing(wait, self.pacer.pace.describe())
                     self.sleep(wait)
-            return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+                return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+            finally:
+                self.pacer.finish(ticket)
 
     def _send(  # noqa: PLR0917 (private: the arguments request() already named)
         self,

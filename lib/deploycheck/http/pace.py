@@ -10,9 +10,9 @@ platform's count and window (``off`` switches pacing off).
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
@@ -49,38 +49,60 @@ WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 class Pacer:
     """Admits requests at a :class:`Pace`; thread-safe.
 
+    A request counts from its reserved slot until it finishes, and then from the moment it
+    finished: the vendor counts a request when it arrives, which may be later than the
+    slot (a queue, a slow network), so measuring the window from the answer keeps a late
+    request and the one a window after it from landing in the same vendor window.
+
     Example::
 
         pacer = Pacer(Pace(80, 60.0))
-        wait = pacer.reserve()   # 0.0 for the first 80 in a minute
+        wait, ticket = pacer.reserve()   # 0.0 for the first 80 in a minute
+        ...                              # sleep `wait`, send the request
+        pacer.finish(ticket)
     """
 
     def __init__(self, pace: Pace, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.pace = pace
         self.clock = clock
         self._lock = threading.Lock()
-        self._sent: deque[float] = deque()
+        self._times: dict[int, float] = {}
+        self._open: set[int] = set()
+        self._tickets = itertools.count()
         #: requests that had to wait, and the seconds they waited in all
         self.delayed = 0
         self.waited = 0.0
 
-    def reserve(self) -> float:
-        """Book the next slot; return how many seconds to wait before sending in it."""
+    def reserve(self) -> tuple[float, int]:
+        """Book the next slot: (seconds to wait before sending in it, the ticket to finish)."""
         with self._lock:
             now = self.clock()
-            while self._sent and self._sent[0] <= now - self.pace.window:
-                self._sent.popleft()
-            if len(self._sent) < self.pace.limit:
-                slot = now
-            else:
-                # the slot frees when the request `limit` places back leaves the window
-                slot = self._sent[-self.pace.limit] + self.pace.window
-            self._sent.append(slot)
+            for ticket in [
+                t for t, at in self._times.items() if t not in self._open and at <= now - self.pace.window
+            ]:
+                del self._times[ticket]
+            # a request still open has not finished before now
+            times = sorted(max(at, now) if t in self._open else at for t, at in self._times.items())
+            slot = (
+                now
+                if len(times) < self.pace.limit
+                else times[len(times) - self.pace.limit] + self.pace.window
+            )
+            ticket = next(self._tickets)
+            self._times[ticket] = slot
+            self._open.add(ticket)
             wait = max(0.0, slot - now)
             if wait > 0:
                 self.delayed += 1
                 self.waited += wait
-            return wait
+            return wait, ticket
+
+    def finish(self, ticket: int) -> None:
+        """The request of ``ticket`` has its answer (or failed): it counts from now."""
+        with self._lock:
+            if ticket in self._open:
+                self._open.discard(ticket)
+                self._times[ticket] = max(self._times[ticket], self.clock())
 
 
 _shared: dict[tuple[str, Pace], Pacer] = {}
