@@ -60,10 +60,11 @@ def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> flo
     retry_after = parse_retry_after(headers.get("retry-after"))
     if retry_after is not None:
         return retry_after
-    if (headers.get("x-ratelimit-remaining") or "").strip() != "0":
+    remaining, reset_text = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+    if remaining is None or remaining.strip() != "0" or reset_text is None:
         return None
     try:
-        reset = float(headers.get("x-ratelimit-reset") or "")
+        reset = float(reset_text)
     except ValueError:
         return None
     current = time.time() if now is None else now
