@@ -71,7 +71,8 @@ def run(ctx: Context) -> Section:
         NAME,
         TITLE,
         method=(
-            f"{keys} keys across the five targets (the GitHub environment and the repository); `python -m deploycheck sync-env --mode=deploy-prod "
+            f"{keys} keys across the five targets (the GitHub environment and the repository); "
+            f"`python -m deploycheck sync-env --mode=deploy-prod "
             f"--env sandbox --yes` as a subprocess against a sandbox reset to its seed (fresh state "
             f"dir), then the same command again with nothing changed. Requests from the sandbox log "
             f"(r = reads, w = writes); wall times are medians of {repeats} runs and include the "
