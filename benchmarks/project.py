@@ -35,6 +35,8 @@ TARGETS = ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB", "GITHUB_REPO")
 CAPS: Mapping[str, int] = {
     "NEXTJS": 128, "CLOUDFLARE_WORKER": 128, "CONVEX": 512, "GITHUB": 150, "GITHUB_REPO": 150,
 }  # fmt: skip
+#: a GitHub scope also holds at most 100 of each kind (secrets, variables)
+KIND_CAPS: Mapping[str, int] = {"GITHUB": 100, "GITHUB_REPO": 100}
 #: the fifth target: the repository's own Actions secrets and variables, beside the environment's
 GITHUB_REPO_TARGET = {
     "platform": "github-actions",
@@ -55,14 +57,18 @@ def distribute(keys: int, caps: Mapping[str, int] = CAPS, targets: Sequence[str]
     Raises ValueError when the keys do not fit under the caps.
     """
     counts = dict.fromkeys(targets, 0)
+    kinds: dict[tuple[str, bool], int] = {}
     chosen: list[str] = []
     turn = 0
-    for _ in range(keys):
+    for n in range(keys):
+        secret = key_name(n).endswith("_TOKEN")
         for _ in range(len(targets)):
             name = targets[turn % len(targets)]
             turn += 1
-            if counts[name] < caps.get(name, keys):
+            kind_full = kinds.get((name, secret), 0) >= KIND_CAPS.get(name, keys) if caps else False
+            if counts[name] < caps.get(name, keys) and not kind_full:
                 counts[name] += 1
+                kinds[(name, secret)] = kinds.get((name, secret), 0) + 1
                 chosen.append(name)
                 break
         else:
