@@ -45,8 +45,8 @@ def run(ctx: Context) -> Section:
         NAME,
         TITLE,
         method=(
-            f"Tables of {', '.join(str(s) for s in sizes)} generated keys (every third a secret) over the "
-            f"four targets, GitHub capped at its 100 keys per environment, Convex at 512. Per size, "
+            f"Tables of {', '.join(str(s) for s in sizes)} generated keys (every third a secret) over five "
+            f"targets (`benchmarks/project.py`: never past a platform's limit). Per size, "
             f"{repeats} rounds against a sandbox reset to its seed with a fresh state dir: "
             f"`sync-env --mode=deploy-prod --yes` (first deploy), the same with nothing changed, then "
             f"`deploycheck drift --env sandbox`, each a "
