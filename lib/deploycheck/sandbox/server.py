@@ -214,11 +214,11 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     owner: ServiceServer
 
-    def server_activate(self) -> None:
-        """Listen, and open the pipe that wakes :meth:`serve_until_stopped` at once."""
-        super().server_activate()
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        # the wake-up pipe exists before binding: a port in use makes the constructor close it
         self._wake_read, self._wake_write = socket.socketpair()
         self._stop_requested = False
+        super().__init__(address, handler)
 
     def serve_until_stopped(self) -> None:
         """Accept requests until :meth:`request_stop`; the loop ends as soon as it is asked.
