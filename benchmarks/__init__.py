@@ -11,9 +11,11 @@ __all__ = ["BENCHMARKS"]
 
 #: benchmark name -> module, in report order
 BENCHMARKS: dict[str, str] = {
+    "suite": "benchmarks.bench_suite",
     "verify": "benchmarks.bench_verify",
     "drift": "benchmarks.bench_drift",
     "sync": "benchmarks.bench_sync",
+    "scale": "benchmarks.bench_scale",
     "sot": "benchmarks.bench_sot",
     "startup": "benchmarks.bench_startup",
     "gradual": "benchmarks.bench_gradual",

@@ -34,11 +34,11 @@ GITHUB_SECRETS_PER_PAGE = 100
 GITHUB_VARIABLES_PER_PAGE = 30
 
 
-def github_pages(keys: int) -> int:
-    """GitHub list requests drift needs for a table of ``keys`` keys (secrets and variables lists)."""
+def github_pages(keys: int, target: str = "GITHUB") -> int:
+    """GitHub list requests drift needs for ``target`` with a table of ``keys`` keys (both lists)."""
     assignment = distribute(keys)
-    secrets = sum(1 for n, t in enumerate(assignment) if t == "GITHUB" and key_name(n).endswith("_TOKEN"))
-    variables = sum(1 for t in assignment if t == "GITHUB") - secrets
+    secrets = sum(1 for n, t in enumerate(assignment) if t == target and key_name(n).endswith("_TOKEN"))
+    variables = sum(1 for t in assignment if t == target) - secrets
     return max(1, math.ceil(secrets / GITHUB_SECRETS_PER_PAGE)) + max(
         1, math.ceil(variables / GITHUB_VARIABLES_PER_PAGE)
     )
@@ -64,14 +64,13 @@ def _drift(config: Path, state: Path, environ: dict[str, str], targets: list[str
     return report
 
 
-def _constant(
-    per_target: dict[int, dict[str, int]], pages: dict[int, int], smallest: int, size: int
-) -> tuple[Verdict, str]:
+def _constant(per_target: dict[int, dict[str, int]], smallest: int, size: int) -> tuple[Verdict, str]:
     """Requests per target equal those of the smallest table, GitHub's extra list pages aside."""
     base, now = per_target[smallest], per_target[size]
     grown = []
     for target, count in now.items():
-        extra = pages[size] - pages[smallest] if target == "GITHUB" else 0
+        github = target.startswith("GITHUB")
+        extra = github_pages(size, target) - github_pages(smallest, target) if github else 0
         if count - extra != base.get(target):
             grown.append(f"{target} {base.get(target)} -> {count}")
     if grown:
@@ -90,9 +89,10 @@ def run(ctx: Context) -> Section:
         TITLE,
         method=(
             f"SoTs of {', '.join(str(s) for s in sizes)} generated keys, every third a secret, assigned "
-            f"round-robin to the four targets but never past a platform limit (GitHub environment: "
-            f"{CAPS['GITHUB']} secrets and 100 variables, capped at {CAPS['GITHUB']} keys; Convex: "
-            f"{CAPS['CONVEX']} variables); keys a full target cannot take go to the others. Each table "
+            f"round-robin to five targets (the GitHub environment's and the repository's own secrets "
+            f"and variables besides Pages, Convex and the Worker) but never past a platform limit "
+            f"({', '.join(f'{t} {n}' for t, n in CAPS.items())} keys); keys a full target cannot take "
+            f"go to the others. Each table "
             f"is synced to a freshly reset sandbox with `sync-env --mode=deploy-prod`, then "
             f"`run_drift` (what `deploycheck drift` and the drift checks call) reads every target "
             f"once. Requests per target come from each adapter's counter, per service from the "
@@ -119,8 +119,8 @@ def run(ctx: Context) -> Section:
             log = admin.requests()
             drifted = [f for f in report.results if f.is_drift]
             per_target[size] = {t.target: t.requests for t in report.targets}
-            pages[size] = github_pages(size)
-            verdict, why = _constant(per_target, pages, sizes[0], size)
+            pages[size] = github_pages(size) + github_pages(size, "GITHUB_REPO")
+            verdict, why = _constant(per_target, sizes[0], size)
             held = ", ".join(f"{t} {counts[t]}" for t in per_target[size])
             requests = ", ".join(f"{t} {n}" for t, n in per_target[size].items())
             note = f"keys per target: {held}; GitHub list pages: {pages[size]}"

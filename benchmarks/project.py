@@ -28,10 +28,21 @@ __all__ = [
     "write_sot",
 ]
 
-TARGETS = ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB")
-#: keys a target may hold: GitHub environments hold at most 100 secrets and 100 variables
-#: (the sandbox enforces it), a Convex deployment at most 512 variables (ENV_VAR_LIMIT)
-CAPS: Mapping[str, int] = {"GITHUB": 100, "CONVEX": 512}
+TARGETS = ("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB", "GITHUB_REPO")
+#: keys a target may hold, as the table's rules allow: Pages and Workers 128, a Convex
+#: deployment 512 (ENV_VAR_LIMIT), a GitHub environment or repository 100 secrets and 100
+#: variables (150 keys of which every third is a secret stay under both)
+CAPS: Mapping[str, int] = {
+    "NEXTJS": 128, "CLOUDFLARE_WORKER": 128, "CONVEX": 512, "GITHUB": 150, "GITHUB_REPO": 150,
+}  # fmt: skip
+#: a GitHub scope also holds at most 100 of each kind (secrets, variables)
+KIND_CAPS: Mapping[str, int] = {"GITHUB": 100, "GITHUB_REPO": 100}
+#: the fifth target: the repository's own Actions secrets and variables, beside the environment's
+GITHUB_REPO_TARGET = {
+    "platform": "github-actions",
+    "description": "repository-level Actions secrets and variables",
+    "environments": {"sandbox": {"repository": "example/app"}},
+}
 HEADER = "| TARGET | GROUP | KEY | DEV_VALUE | PROD_VALUE |\n|---|---|---|---|---|\n"
 
 
@@ -46,14 +57,18 @@ def distribute(keys: int, caps: Mapping[str, int] = CAPS, targets: Sequence[str]
     Raises ValueError when the keys do not fit under the caps.
     """
     counts = dict.fromkeys(targets, 0)
+    kinds: dict[tuple[str, bool], int] = {}
     chosen: list[str] = []
     turn = 0
-    for _ in range(keys):
+    for n in range(keys):
+        secret = key_name(n).endswith("_TOKEN")
         for _ in range(len(targets)):
             name = targets[turn % len(targets)]
             turn += 1
-            if counts[name] < caps.get(name, keys):
+            kind_full = kinds.get((name, secret), 0) >= KIND_CAPS.get(name, keys) if caps else False
+            if counts[name] < caps.get(name, keys) and not kind_full:
                 counts[name] += 1
+                kinds[(name, secret)] = kinds.get((name, secret), 0) + 1
                 chosen.append(name)
                 break
         else:
@@ -93,6 +108,7 @@ def write_project(folder: Path, keys: int, *, caps: Mapping[str, int] = CAPS) ->
     data["sot"] = str(sot)
     data["default_env"] = "sandbox"
     data["environments"]["sandbox"]["sot"] = str(sot)
+    data["targets"]["GITHUB_REPO"] = GITHUB_REPO_TARGET
     for target in data["targets"].values():
         target.pop("required", None)
     path = folder / "deploycheck.yaml"

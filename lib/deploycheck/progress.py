@@ -48,10 +48,18 @@ class Activity:
     retry: int = 0
     retries: int = 0
     sleeping_until: float | None = None
+    #: the rate a paced request waits for (see deploycheck.http.pace), while it waits
+    paced: str = ""
 
     def retrying(self, retry: int, retries: int) -> None:
         """Record that retry ``retry`` of ``retries`` starts now (0: the first attempt)."""
         self.retry, self.retries, self.sleeping_until = retry, retries, None
+        self.paced = ""
+
+    def pacing(self, seconds: float, pace: str) -> None:
+        """Record a wait of ``seconds`` before the first attempt, to keep to ``pace``."""
+        self.sleeping_until = time.monotonic() + seconds
+        self.paced = pace
 
     def sleeping(self, seconds: float, retry: int, retries: int) -> None:
         """Record a backoff sleep of ``seconds`` before retry ``retry`` of ``retries``."""
@@ -62,7 +70,9 @@ class Activity:
         """``Still waiting for PLATFORM: OPERATION (retry n of m, next try in s) [Ns elapsed]``."""
         now = time.monotonic() if now is None else now
         parts = [f"retry {self.retry} of {self.retries}"] if self.retry else []
-        if self.sleeping_until is not None:
+        if self.paced and self.sleeping_until is not None:
+            parts.append(f"paced to {self.paced}, sending in {max(0.0, self.sleeping_until - now):.1f} s")
+        elif self.sleeping_until is not None:
             parts.append(f"next try in {max(0.0, self.sleeping_until - now):.1f} s")
         detail = f" ({', '.join(parts)})" if parts else ""
         return (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import shutil
 import sys
 from pathlib import Path
 
@@ -124,11 +125,12 @@ def test_profiles_list_the_top_entries() -> None:
 def test_distribute_respects_caps() -> None:
     """Keys go round-robin, a capped target takes no more, and too many keys are refused."""
     assignment = distribute(10, {"GITHUB": 1})
-    assert assignment[:4] == ["NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB"]
+    assert assignment[:5] == ["NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB", "GITHUB_REPO"]
     assert assignment.count("GITHUB") == 1
     assert len(assignment) == 10
     with pytest.raises(ValueError, match="do not fit"):
-        distribute(5, dict.fromkeys(("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB"), 1))
+        distribute(6, dict.fromkeys(("NEXTJS", "CONVEX", "CLOUDFLARE_WORKER", "GITHUB", "GITHUB_REPO"), 1))
+    assert len(distribute(1000)) == 1000  # the largest benchmarked table fits the platforms' limits
 
 
 def test_write_sot_counts_keys_per_target(tmp_path: Path) -> None:
@@ -137,7 +139,7 @@ def test_write_sot_counts_keys_per_target(tmp_path: Path) -> None:
     counts = write_sot(path, 9, caps={"GITHUB": 1})
     rows = [line for line in path.read_text().splitlines() if line.startswith("| ") and "KEY" not in line]
     assert len(rows) == 9
-    assert counts == {"NEXTJS": 3, "CONVEX": 3, "CLOUDFLARE_WORKER": 2, "GITHUB": 1}
+    assert counts == {"NEXTJS": 2, "CONVEX": 2, "CLOUDFLARE_WORKER": 2, "GITHUB": 1, "GITHUB_REPO": 2}
 
 
 def test_request_log_reads_writes_and_endpoints() -> None:
@@ -180,6 +182,8 @@ def test_smoke_context_runs_once() -> None:
 @pytest.mark.parametrize("name", list(BENCHMARKS))
 def test_benchmark_smoke_run(name: str) -> None:
     """Each benchmark runs end to end at minimal sizes and produces rows with verdicts."""
+    if name == "suite" and not (shutil.which("curl") and shutil.which("jq")):
+        pytest.skip("the suite benchmark's seed-style baseline needs curl and jq (apt-get install curl jq)")
     module = importlib.import_module(BENCHMARKS[name])
     section = module.run(Context(smoke=True))
     assert section.name == name

@@ -20,6 +20,7 @@ from deploycheck.http import (
     exhausted_error,
     nothing_sent,
     parse_retry_after,
+    rate_limit_wait,
 )
 
 from .conftest import FakeTime
@@ -253,3 +254,80 @@ def test_retry_after_http_date_against_the_real_clock() -> None:
 
     later = email.utils.formatdate(time.time() + 60, usegmt=True)
     assert 50.0 <= (parse_retry_after(later) or 0.0) <= 60.0
+
+
+# -- rate limits that name their wait (GitHub's secondary limits, Cloudflare's 429) ----------------
+
+
+def test_rate_limit_wait_prefers_retry_after() -> None:
+    """Retry-After wins over a reset time; either header alone is read; neither gives None."""
+    now = 1_000_000.0
+    both = {"retry-after": "7", "x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now + 50))}
+    assert rate_limit_wait(both, now=now) == 7.0
+    assert rate_limit_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now + 50))}, now=now) == 50.0
+    assert rate_limit_wait({"x-ratelimit-remaining": " 0 ", "x-ratelimit-reset": "1000012.5"}, now=now) == 12.5
+    assert rate_limit_wait({}, now=now) is None
+
+
+def test_rate_limit_wait_needs_an_exhausted_quota_for_the_reset_time() -> None:
+    """A reset time counts only when x-ratelimit-remaining is 0; a past or malformed one gives 0 or None."""
+    now = 1_000_000.0
+    assert rate_limit_wait({"x-ratelimit-remaining": "12", "x-ratelimit-reset": str(int(now + 50))}, now=now) is None
+    assert rate_limit_wait({"x-ratelimit-reset": str(int(now + 50))}, now=now) is None
+    assert rate_limit_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(int(now - 5))}, now=now) == 0.0
+    assert rate_limit_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": "soon"}, now=now) is None
+    assert rate_limit_wait({"x-ratelimit-remaining": "0"}, now=now) is None
+
+
+def test_rate_limit_wait_reads_the_clock_by_default() -> None:
+    """Without ``now`` the reset time is measured from the wall clock."""
+    import time
+
+    wait = rate_limit_wait({"x-ratelimit-remaining": "0", "x-ratelimit-reset": str(time.time() + 30)})
+    assert wait is not None and 28.0 <= wait <= 30.0
+
+
+SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."}
+
+
+@pytest.mark.parametrize("status", [403, 422])
+def test_secondary_limit_write_is_retried_after_its_wait(
+    mocked: responses.RequestsMock, fake_time: FakeTime, status: int
+) -> None:
+    """A 403/422 with Retry-After refused the write before it had effect: the PUT waits that long and is repeated."""
+    mocked.put(f"{BASE}/secret", status=status, json=SECONDARY, headers={"retry-after": "3"})
+    mocked.put(f"{BASE}/secret", status=204)
+    response = _client(fake_time).request("PUT", "/secret", operation="put secret", idempotent=False)
+    assert response.status_code == 204
+    assert fake_time.sleeps == [3.0]
+    assert len(mocked.calls) == 2
+
+
+def test_secondary_limit_reset_time_is_honoured(mocked: responses.RequestsMock, fake_time: FakeTime) -> None:
+    """A 403 with x-ratelimit-remaining 0 waits until x-ratelimit-reset before the POST is repeated."""
+    import time
+
+    reset = str(int(time.time()) + 6)
+    headers = {"x-ratelimit-remaining": "0", "x-ratelimit-reset": reset}
+    mocked.post(f"{BASE}/variables", status=403, json=SECONDARY, headers=headers)
+    mocked.post(f"{BASE}/variables", status=201, json={})
+    _client(fake_time).request("POST", "/variables", operation="create variable")
+    assert len(fake_time.sleeps) == 1 and 4.0 <= fake_time.sleeps[0] <= 6.0
+
+
+def test_a_403_without_a_wait_is_not_retried(mocked: responses.RequestsMock, fake_time: FakeTime) -> None:
+    """A plain 403 (a missing permission) fails at once: only a named wait makes it a rate limit."""
+    mocked.put(f"{BASE}/secret", status=403, json={"message": "Resource not accessible by integration"})
+    with pytest.raises(PlatformError) as caught:
+        _client(fake_time).request("PUT", "/secret", operation="put secret")
+    assert caught.value.status == 403
+    assert fake_time.sleeps == []
+    assert len(mocked.calls) == 1
+
+
+def test_secondary_limit_wait_past_the_budget_fails_at_once(mocked: responses.RequestsMock, fake_time: FakeTime) -> None:
+    """GitHub's minute-long secondary wait beyond the retry budget fails at once, saying so."""
+    mocked.put(f"{BASE}/secret", status=403, json=SECONDARY, headers={"retry-after": "60"})
+    with pytest.raises(PlatformError, match="would exceed the 30 s retry budget"):
+        _client(fake_time).request("PUT", "/secret", operation="put secret")
+    assert fake_time.sleeps == []

@@ -33,23 +33,39 @@ COMMANDS: dict[str, str] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the top-level parser with every available subcommand."""
+#: commands whose full parser imports the platform registry (every adapter, requests included);
+#: a command line that cannot reach them builds only their summary (see build_parser)
+DEFERRED = ("rollback",)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand.
+
+    With ``argv``, a command of :data:`DEFERRED` whose name does not occur in ``argv`` is
+    registered as its summary line only (``register(sub, brief=True)``): that command line
+    cannot reach it, and ``deploycheck --help`` does not pay for importing every platform.
+    """
+    words = set(argv) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="deploycheck",
         description="Deployment verification, configuration sync, drift detection and rollback "
         "for an app deployed on several platforms.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    parser.add_argument(
+        "--version", action=_VersionAction, nargs=0, help="show program's version number and exit"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMANDS.values():
+    for name, module_name in COMMANDS.items():
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
             if exc.name != module_name:
                 raise
             continue
-        module.register(sub)
+        if words is not None and name in DEFERRED and name not in words:
+            module.register(sub, brief=True)
+        else:
+            module.register(sub)
     completion = sub.add_parser(
         "completion",
         help="Print a shell completion script (bash, zsh or tcsh)",
@@ -60,6 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     completion.set_defaults(func=_completion)
     add_format_options(parser)
     return parser
+
+
+class _VersionAction(argparse.Action):
+    """``--version``: the installed version, looked up only when asked (importlib.metadata is slow)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        sys.stdout.write(f"{parser.prog} {_version()}\n")
+        parser.exit()
 
 
 def _version() -> str:
@@ -83,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 (one return
     from deploycheck.output import install_redacting_streams, report_error
 
     install_redacting_streams()
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse exits 2 on bad arguments, 0 on --help

@@ -102,14 +102,21 @@ def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool
     )
 
 
-def register(subparsers: Any) -> None:
-    """Add ``rollback`` and its commands: advise, one per platform, and all."""
+def register(subparsers: Any, *, brief: bool = False) -> None:
+    """Add ``rollback`` and its commands: advise, one per platform, and all.
+
+    ``brief`` adds the command's summary only, for a command line that cannot reach it: the
+    per-platform commands import every platform adapter.
+    """
     parser = subparsers.add_parser(
         "rollback",
         help="Roll back a platform, or see what the matrix advises",
         description=plain(__doc__),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.set_defaults(func=run)
+    if brief:
+        return
     commands = parser.add_subparsers(dest="rollback_command", metavar="COMMAND", required=True)
     advise = commands.add_parser("advise", help="What the decision matrix says, changing nothing")
     _common(advise)
@@ -150,7 +157,6 @@ def register(subparsers: Any) -> None:
     )
     _rollback_options(everything, to=False, convex=True)
     everything.set_defaults(rollback_platform="all")
-    parser.set_defaults(func=run)
 
 
 def _register_table_secrets(config: Any, env: str | None) -> None:

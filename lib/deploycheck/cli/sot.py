@@ -20,9 +20,7 @@ import contextlib
 import io
 import os
 import shlex
-import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -169,6 +167,9 @@ def _edit(config: ProjectConfig, path: Path, text: str) -> int:
             return cell.text  # not ours to read: stays sealed, and unchanged
         opened[(cell.key, cell.target, cell.column)] = (value, cell.text)
         return value
+
+    import subprocess
+    import tempfile
 
     plain = rewrite_cells(text, open_cell)
     editor = shlex.split(os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi")

@@ -22,6 +22,7 @@ from deploycheck.http.retry import (
     exhausted_error,
     nothing_sent,
     parse_retry_after,
+    rate_limit_wait,
 )
 from deploycheck.http.settings import (
     HttpSettings,
@@ -49,5 +50,6 @@ __all__ = [
     "no_hint",
     "nothing_sent",
     "parse_retry_after",
+    "rate_limit_wait",
     "require_credentials",
 ]

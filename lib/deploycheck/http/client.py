@@ -12,7 +12,15 @@ Retries (the policy of wrangler's ``retry.ts`` and stamina, bounded twice):
   the server); a 5xx or a timeout is reported, never blindly repeated;
 * at most ``retries`` retries (default 3, ``DEPLOYCHECK_HTTP_RETRIES``) within a total
   budget (default 30 s); ``Retry-After`` (seconds or HTTP-date) is honoured, and when it
-  exceeds what is left of the budget the request fails at once.
+  exceeds what is left of the budget the request fails at once;
+* a 403 or 422 that names a wait (``Retry-After``, or ``x-ratelimit-remaining: 0`` with
+  ``x-ratelimit-reset``: GitHub's secondary rate limits) was refused before it had any
+  effect, so it is retried like a 429, writes included.
+
+A client with a :class:`~deploycheck.http.pace.Pace` (GitHub's content-creating requests,
+Cloudflare's API) waits for a free slot before sending, so a large sync keeps under the
+vendor's rate instead of running into it; the wait shows in the progress line. The
+sandbox (a loopback base URL) is paced only by ``DEPLOYCHECK_HTTP_PACE``.
 
 One deadline covers a request, its retries and every byte of every response body: the
 read timeout bounds each wait for data, and the body is read in chunks against the
@@ -56,14 +64,15 @@ from deploycheck.http.errors import (
     error_for_status,
     no_hint,
 )
+from deploycheck.http.pace import Pace, Pacer, shared_pacer
 from deploycheck.http.retry import (
     IDEMPOTENT_METHODS,
     backoff_wait,
     exhausted_error,
     nothing_sent,
-    parse_retry_after,
+    rate_limit_wait,
 )
-from deploycheck.http.settings import HttpSettings, check_base_url
+from deploycheck.http.settings import HttpSettings, check_base_url, is_loopback
 
 __all__ = ["HttpClient"]
 
@@ -96,6 +105,7 @@ class HttpClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        pace: Pace | None = None,
     ) -> None:
         self.settings = settings or HttpSettings()
         self.platform = platform
@@ -114,6 +124,23 @@ class HttpClient:
         self.clock = clock
         self._lock = threading.Lock()
         self.requests = 0
+        self.pacer = self._pacer(pace)
+
+    def _pacer(self, pace: Pace | None) -> Pacer | None:
+        """The shared pacer of this base URL: the platform's pace, or the settings' count and window.
+
+        A loopback base URL (the sandbox) keeps no vendor's pace unless the settings give one:
+        its limits are emulated only when switched on, at a scale of their own.
+        """
+        if self.settings.pace is not None:
+            limit, window = self.settings.pace
+            if limit < 1:
+                return None
+            label = f"{limit} requests per {window:g} s (DEPLOYCHECK_HTTP_PACE)"
+            pace = Pace(limit, window, pace.methods if pace else (), label)
+        elif is_loopback(self._origin.hostname or ""):
+            return None
+        return shared_pacer(self.base_url, pace) if pace is not None else None
 
     # -- URLs ---------------------------------------------------------------------------------
 
@@ -212,7 +239,16 @@ class HttpClient:
             "headers": headers,
         }
         with progress.activity(self.platform, operation) as waiting:
-            return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+            if self.pacer is None or not self.pacer.pace.applies(method):
+                return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+            wait, ticket = self.pacer.reserve()
+            try:
+                if wait > 0:
+                    waiting.pacing(wait, self.pacer.pace.describe())
+                    self.sleep(wait)
+                return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+            finally:
+                self.pacer.finish(ticket)
 
     def _send(  # noqa: PLR0917 (private: the arguments request() already named)
         self,
@@ -297,8 +333,11 @@ class HttpClient:
                 hint="check the configured names and base URL (a renamed resource redirects)",
             )
         if status == 429 or (status >= 500 and idempotent):
-            retry_after = parse_retry_after(response.headers.get("retry-after"))
-            return self.error(response, operation), True, retry_after
+            return self.error(response, operation), True, rate_limit_wait(response.headers)
+        if status in (403, 422):
+            wait = rate_limit_wait(response.headers)
+            if wait is not None:  # a rate limit refused it before it had any effect
+                return self.error(response, operation), True, wait
         if status >= 500:
             extra = "not retried: the write may have reached the server; read the state before repeating"
             raise self.error(response, operation, extra=extra)

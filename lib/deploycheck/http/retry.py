@@ -1,7 +1,8 @@
 """The retry and backoff policy of :class:`deploycheck.http.client.HttpClient`.
 
 Which methods are idempotent, how long to wait before the next attempt (``Retry-After``
-first, else capped exponential backoff with jitter, bounded by a total budget), whether a
+or a rate limit's reset time first, else capped exponential backoff with jitter, bounded
+by a total budget), whether a
 connection error happened before anything was sent, and the error that reports a request
 still failing once its retries are spent.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import email.utils
 import random
 import time
+from collections.abc import Mapping
 
 from deploycheck.errors import PlatformError
 
@@ -22,6 +24,7 @@ __all__ = [
     "exhausted_error",
     "nothing_sent",
     "parse_retry_after",
+    "rate_limit_wait",
 ]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
@@ -44,6 +47,28 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
         return None
     current = time.time() if now is None else now
     return max(0.0, when.timestamp() - current)
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds a rate-limited answer asks the client to wait, or None when it names no wait.
+
+    ``Retry-After`` first; else, when ``x-ratelimit-remaining`` is ``0``, until
+    ``x-ratelimit-reset`` (UTC epoch seconds), as GitHub's rate-limit documentation says
+    for its 403, 422 and 429 answers. ``headers`` must look names up case-insensitively
+    (``requests``' headers do).
+    """
+    retry_after = parse_retry_after(headers.get("retry-after"))
+    if retry_after is not None:
+        return retry_after
+    remaining, reset_text = headers.get("x-ratelimit-remaining"), headers.get("x-ratelimit-reset")
+    if remaining is None or remaining.strip() != "0" or reset_text is None:
+        return None
+    try:
+        reset = float(reset_text)
+    except ValueError:
+        return None
+    current = time.time() if now is None else now
+    return max(0.0, reset - current)
 
 
 def nothing_sent(exc: BaseException) -> bool:

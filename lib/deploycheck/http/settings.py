@@ -48,13 +48,19 @@ class HttpSettings:
     allow_insecure: bool = False
     #: a response body larger than this is refused (``DEPLOYCHECK_HTTP_MAX_BYTES``)
     max_bytes: int = 16 * 1024 * 1024
+    #: (count, seconds) replacing a platform's own pace, (0, 0) for none (``DEPLOYCHECK_HTTP_PACE``)
+    pace: tuple[int, float] | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> HttpSettings:
         """Read ``DEPLOYCHECK_HTTP_TIMEOUT`` (read timeout, s), ``DEPLOYCHECK_HTTP_RETRIES``,
         ``DEPLOYCHECK_HTTP_BUDGET`` (total s), ``DEPLOYCHECK_HTTP_MAX_BYTES`` (largest response
-        body), ``DEPLOYCHECK_ALLOW_INSECURE``."""
+        body), ``DEPLOYCHECK_ALLOW_INSECURE``, ``DEPLOYCHECK_HTTP_PACE`` (``N/SECONDS`` or ``off``)."""
+        from deploycheck.http.pace import parse_pace
+
         problems: list[Problem] = []
+        raw_pace = environ.get("DEPLOYCHECK_HTTP_PACE")
+        pace = parse_pace(raw_pace, "DEPLOYCHECK_HTTP_PACE", problems) if raw_pace else None
         read = _env_number(environ, "DEPLOYCHECK_HTTP_TIMEOUT", cls.read_timeout, problems)
         retries = _env_number(environ, "DEPLOYCHECK_HTTP_RETRIES", cls.retries, problems)
         budget = _env_number(environ, "DEPLOYCHECK_HTTP_BUDGET", cls.budget, problems)
@@ -68,6 +74,7 @@ class HttpSettings:
             budget=budget,
             allow_insecure=environ.get("DEPLOYCHECK_ALLOW_INSECURE", "") in {"1", "true", "yes"},
             max_bytes=int(max_bytes),
+            pace=pace,
         )
 
 

@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from deploycheck.errors import ConfigError, DeploycheckError, PlatformError, Problem
 from deploycheck.http import HttpClient, HttpSettings, require_credentials
+from deploycheck.http.pace import WRITE_METHODS, Pace
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 from deploycheck.platforms.consoles import github_console
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
@@ -76,6 +77,11 @@ def _count_items(response: Any, kind: str) -> int:
         return 0
     items = body.get(kind) if isinstance(body, dict) else None
     return len(items) if isinstance(items, list) else 0
+
+
+#: GitHub's secondary rate limit: about 80 content-creating requests a minute per token
+#: (docs: rate-limits-for-the-rest-api, "about secondary rate limits")
+CONTENT_CREATING_PACE = Pace(80, 60.0, WRITE_METHODS, "80 content-creating requests a minute")
 
 
 class GithubActionsPlatform:
@@ -144,6 +150,7 @@ class GithubActionsPlatform:
             },
             settings=settings or HttpSettings.from_environ(environ),
             parse_error=_parse_github_error,
+            pace=CONTENT_CREATING_PACE,
         )
         return cls(client, repository=repository, environment=environment, target=target, env=env)
 

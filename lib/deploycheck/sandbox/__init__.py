@@ -19,6 +19,7 @@ from typing import Any
 from deploycheck.sandbox.admin import AdminEmulator
 from deploycheck.sandbox.core import Emulator
 from deploycheck.sandbox.faults import FaultRegistry
+from deploycheck.sandbox.ratelimit import RateLimits
 from deploycheck.sandbox.server import RequestLog, ServiceServer
 
 __all__ = [
@@ -97,6 +98,8 @@ class Sandbox:
     def __init__(self, port: int = 0) -> None:
         self.port = port
         self.faults = FaultRegistry()
+        #: emulated vendor rate limits, off until switched on (admin ``POST /rate-limits``)
+        self.limits = RateLimits()
         self.log = RequestLog()
         self.emulators: dict[str, Emulator] = {}
         self.servers: dict[str, ServiceServer] = {}
@@ -139,8 +142,9 @@ class Sandbox:
             self.info = None
 
     def reset(self) -> None:
-        """Every emulator back to its seed; faults and the request log cleared."""
+        """Every emulator back to its seed; faults, rate limits and the request log cleared."""
         self.faults.clear()
+        self.limits.clear()
         for emulator in self.emulators.values():
             with emulator.lock:
                 emulator.reset()
@@ -156,6 +160,7 @@ class Sandbox:
                 faults=None if is_admin else self.faults,
                 log=None if is_admin else self.log,
                 stopping=self._stopping,
+                limits=self.limits if service in ("cloudflare", "github") else None,
             )
 
     def _build_info(self) -> SandboxInfo:
@@ -203,6 +208,7 @@ class Sandbox:
             faults=self.faults,
             emulators=self.emulators,
             reset=self.reset,
+            limits=self.limits,
         )
         for name, emulator in self.emulators.items():
             self.servers[name].emulator = emulator
@@ -216,6 +222,8 @@ class Sandbox:
 
     def _close_servers(self) -> None:
         servers, self.servers = self.servers, {}
+        for server in servers.values():  # every loop is told first, so no stop waits on another
+            server.request_stop()
         for server in servers.values():
             server.stop()
         self.emulators = {}

@@ -7,7 +7,11 @@ POST /faults       add a fault -> {"id": ...}  (see deploycheck.sandbox.faults)
 GET /faults        the faults in force
 DELETE /faults     remove every fault
 GET /state         {"cloudflare": {...}, "github": {...}, "convex": {...}}, secrets decrypted
-POST /reset        every emulator back to its seed, faults and request log cleared
+POST /rate-limits  switch on an emulated vendor rate limit (see deploycheck.sandbox.ratelimit):
+                   {"service": "github", "limit": 80, "window_s": 3} -> the limit
+GET /rate-limits   the limits in force, with how many requests each refused
+DELETE /rate-limits  switch every limit off
+POST /reset        every emulator back to its seed, faults, rate limits and request log cleared
 POST /convex/documents  {"table": ..., "documents": [...]} -> {"ids": [...]}: store documents
                    in the Convex deployment (checked against its schema, as inserts are)
 """
@@ -20,6 +24,7 @@ from typing import Any
 
 from deploycheck.sandbox.core import Emulator, Request, Response, json_response
 from deploycheck.sandbox.faults import FaultRegistry
+from deploycheck.sandbox.ratelimit import RateLimits
 from deploycheck.sandbox.server import RequestLog
 
 __all__ = ["AdminClient", "AdminEmulator"]
@@ -41,8 +46,10 @@ class AdminEmulator:
         faults: FaultRegistry,
         emulators: Mapping[str, Emulator],
         reset: Callable[[], None],
+        limits: RateLimits | None = None,
     ) -> None:
         self.lock = threading.RLock()
+        self._limits = limits or RateLimits()
         self._info = info
         self._log = log
         self._faults = faults
@@ -66,6 +73,13 @@ class AdminEmulator:
         if route == ("DELETE", "/faults"):
             self._faults.clear()
             return json_response(200, {"cleared": True})
+        if route == ("POST", "/rate-limits"):
+            return self._set_rate_limit(request)
+        if route == ("GET", "/rate-limits"):
+            return json_response(200, [limit.as_dict() for limit in self._limits.active()])
+        if route == ("DELETE", "/rate-limits"):
+            self._limits.clear()
+            return json_response(200, {"cleared": True})
         if route == ("GET", "/state"):
             return json_response(200, self.snapshot())
         if route == ("POST", "/reset"):
@@ -74,7 +88,8 @@ class AdminEmulator:
         if route == ("POST", "/convex/documents"):
             return self._seed_documents(request)
         known = (
-            "GET /info, GET|DELETE /requests, GET|POST|DELETE /faults, GET /state, POST /reset, "
+            "GET /info, GET|DELETE /requests, GET|POST|DELETE /faults, GET|POST|DELETE /rate-limits, "
+            "GET /state, POST /reset, "
             "POST /convex/documents"
         )
         return json_response(
@@ -93,6 +108,19 @@ class AdminEmulator:
         except ValueError as exc:
             return json_response(400, {"error": str(exc)})
         return json_response(201, {"id": fault.id})
+
+    def _set_rate_limit(self, request: Request) -> Response:
+        try:
+            spec = request.json()
+        except ValueError as exc:
+            return json_response(400, {"error": f"body is not JSON: {exc}"})
+        if not isinstance(spec, dict):
+            return json_response(400, {"error": "body must be a JSON object"})
+        try:
+            limit = self._limits.set(spec)
+        except ValueError as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(201, limit.as_dict())
 
     def _seed_documents(self, request: Request) -> Response:
         try:
@@ -183,6 +211,20 @@ class AdminClient:
     def clear_faults(self) -> None:
         """Remove every fault."""
         self._call("DELETE", "/faults")
+
+    def rate_limit(self, **spec: Any) -> dict[str, Any]:
+        """Switch on an emulated rate limit (keys as in :mod:`deploycheck.sandbox.ratelimit`)."""
+        result: dict[str, Any] = self._call("POST", "/rate-limits", spec)
+        return result
+
+    def rate_limits(self) -> list[dict[str, Any]]:
+        """The rate limits in force, each with how many requests it refused."""
+        result: list[dict[str, Any]] = self._call("GET", "/rate-limits")
+        return result
+
+    def clear_rate_limits(self) -> None:
+        """Switch every emulated rate limit off."""
+        self._call("DELETE", "/rate-limits")
 
     def state(self) -> dict[str, Any]:
         """Every stored value of cloudflare, github and convex, secrets decrypted."""

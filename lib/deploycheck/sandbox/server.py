@@ -8,6 +8,9 @@ otherwise hands the request to its emulator.
 
 from __future__ import annotations
 
+import contextlib
+import selectors
+import socket
 import sys
 import threading
 import time
@@ -18,6 +21,7 @@ from typing import Any
 
 from deploycheck.sandbox.core import Emulator, Request, Response
 from deploycheck.sandbox.faults import HANG_LIMIT_S, Fault, FaultRegistry
+from deploycheck.sandbox.ratelimit import RateLimits
 from deploycheck.sandbox.websocket import Session, is_upgrade, serve_websocket
 
 __all__ = ["RequestLog", "ServiceServer", "fault_response"]
@@ -164,7 +168,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._upgrade(request, drop=fault is not None and fault.drop)
             return
         else:
-            response = owner.answer(request)
+            refusal = owner.limits.take(owner.service, request.method) if owner.limits else None
+            response = refusal if refusal is not None else owner.answer(request)
             if response.delay_s > 0:
                 owner.stopping.wait(min(response.delay_s, HANG_LIMIT_S))
         owner.record(request.method, path, response.status, response.log)
@@ -217,6 +222,52 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128
     owner: ServiceServer
 
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]) -> None:
+        # the wake-up pipe exists before binding: a port in use makes the constructor close it
+        self._wake_read, self._wake_write = socket.socketpair()
+        self._stop_requested = False
+        super().__init__(address, handler)
+
+    def serve_until_stopped(self) -> None:
+        """Accept requests until :meth:`request_stop`; the loop ends as soon as it is asked.
+
+        ``serve_forever`` polls for its shutdown flag, so each server took up to its poll
+        interval to stop (0.39 s for the six of a sandbox); a wake-up socket ends the wait.
+        """
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ, "accept")
+            selector.register(self._wake_read, selectors.EVENT_READ, "wake")
+            while not self._stop_requested:
+                for key, _ in selector.select():
+                    if key.data == "wake" or self._stop_requested:
+                        return
+                    self._accept()
+                self.service_actions()
+
+    def _accept(self) -> None:
+        """Accept one connection and hand it to a thread (socketserver's own steps)."""
+        try:
+            connection, address = self.get_request()
+        except OSError:
+            return
+        try:
+            self.process_request(connection, address)
+        except Exception:
+            self.handle_error(connection, address)
+            self.shutdown_request(connection)
+
+    def request_stop(self) -> None:
+        """End :meth:`serve_until_stopped` without waiting for it."""
+        self._stop_requested = True
+        with contextlib.suppress(OSError):
+            self._wake_write.send(b"x")
+
+    def server_close(self) -> None:
+        """Close the listening socket and the wake-up pipe."""
+        super().server_close()
+        self._wake_read.close()
+        self._wake_write.close()
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore clients that went away (timeouts in tests); report anything else."""
         exc = sys.exc_info()[1]
@@ -242,8 +293,10 @@ class ServiceServer:
         faults: FaultRegistry | None = None,
         log: RequestLog | None = None,
         stopping: threading.Event | None = None,
+        limits: RateLimits | None = None,
     ) -> None:
         self.service = service
+        self.limits = limits
         self.emulator = emulator
         self.faults = faults
         self.log = log
@@ -265,8 +318,7 @@ class ServiceServer:
     def start(self) -> None:
         """Serve in a daemon thread."""
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
+            target=self._httpd.serve_until_stopped,
             name=f"sandbox-{self.service}",
             daemon=True,
         )
@@ -274,12 +326,16 @@ class ServiceServer:
 
     def stop(self) -> None:
         """Stop serving and close the socket; never waits for requests in flight."""
-        self.stopping.set()
+        self.request_stop()
         if self._thread is not None:
-            self._httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
         self._httpd.server_close()
+
+    def request_stop(self) -> None:
+        """Ask the server to stop accepting requests and release its waiting ones; returns at once."""
+        self.stopping.set()
+        self._httpd.request_stop()
 
     def answer(self, request: Request) -> Response:
         """Ask the emulator; an exception becomes a 500 rather than a dropped connection."""

@@ -16,6 +16,7 @@ import requests
 
 from deploycheck.errors import AuthError, PlatformError
 from deploycheck.http import Hinter, HttpClient, HttpSettings, error_for_status, require_credentials
+from deploycheck.http.pace import Pace
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -153,6 +154,10 @@ class CloudflareApi:
         return out
 
 
+#: Cloudflare's client API limit: 1,200 requests per 5 minutes per token (a 429 past it)
+API_PACE = Pace(1200, 300.0, (), "1,200 requests per 5 minutes")
+
+
 def cloudflare_api(
     *,
     platform: str,
@@ -182,6 +187,7 @@ def cloudflare_api(
         parse_error=parse_cloudflare_error,
         hint=hinter,
         classify=classify_cloudflare,
+        pace=API_PACE,
     )
     return CloudflareApi(client, creds["CLOUDFLARE_ACCOUNT_ID"])
 
