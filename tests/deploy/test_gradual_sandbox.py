@@ -38,6 +38,10 @@ WORKER_DIR = ROOT / "fixtures" / "example" / "worker"
 #: threads of user traffic, and the most unpinned /health requests each sends in one test
 USERS = 4
 USER_REQUESTS = 400
+#: seconds between one user's requests (the traffic must last through the split, not end before it)
+USER_PAUSE_S = 0.02
+#: unpinned requests the split must have served before the fault, so its share is measurable
+USERS_BEFORE_FAULT = 60
 #: seconds the new version serves healthily at 10 % before the test makes it unhealthy
 HEALTHY_FOR_S = 1.5
 #: points above the step's percentage the bad version's share of user traffic may reach
@@ -143,7 +147,7 @@ def user_traffic(sandbox: SandboxInfo) -> Iterator[threading.Event]:
     def send() -> None:
         with requests.Session() as session:
             for _ in range(USER_REQUESTS):
-                if stop.is_set():
+                if stop.wait(USER_PAUSE_S):
                     return
                 session.get(f"{sandbox.worker_url}/health", timeout=5)
 
@@ -185,6 +189,13 @@ def test_a_healthy_gradual_deploy_ends_at_100_percent_with_every_gate_passed_and
     assert f"--expect-worker-version {new}" in output and "Result: OK" in output
 
 
+def _users_in_split(log: list[dict[str, Any]]) -> int:
+    """Unpinned Worker requests logged since the first deployment POST (the split's start)."""
+    start = next((i for i, e in enumerate(log) if e["service"] == "cloudflare" and e["method"] == "POST"
+                  and e["path"].endswith("/deployments")), len(log))
+    return sum(1 for e in log[start:] if e["service"] == "worker" and e.get("pinned") is False)
+
+
 def test_a_version_made_unhealthy_at_10_percent_is_reverted_within_one_gate_round(
     sandbox: SandboxInfo, sandbox_env: dict[str, str], sandbox_admin: AdminClient, tmp_path: Path,
     user_traffic: threading.Event,
@@ -199,6 +210,9 @@ def test_a_version_made_unhealthy_at_10_percent_is_reverted_within_one_gate_roun
     versions = wait_for_split(adapter, process)
     new = next(v for v, _ in versions if v != old)
     time.sleep(HEALTHY_FOR_S)
+    deadline = time.monotonic() + SPLIT_WAIT_S
+    while time.monotonic() < deadline and _users_in_split(sandbox_admin.requests()) < USERS_BEFORE_FAULT:
+        time.sleep(0.1)
     sandbox_admin.fault(service="worker", version=new, health="unhealthy")
 
     output, _ = process.communicate(timeout=120)
