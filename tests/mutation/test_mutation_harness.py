@@ -96,6 +96,25 @@ def test_quick_sample_pattern_selects_by_last_digit() -> None:
     assert not fnmatch.fnmatch("deploycheck.redact_extra.x_f__mutmut_3", pattern)
 
 
+def test_listed_functions_narrow_the_mutants() -> None:
+    """A module that lists functions runs only their mutants (methods as Class.method), in the quick
+    sample only those numbered by its digits; a module without a list runs every mutant."""
+    module = Module("confirm", "lib/deploycheck/sync/run.py", ("t.py",), ("_not_shown", "Syncer._record"))
+    names = [
+        "deploycheck.sync.run.x__not_shown__mutmut_7", "deploycheck.sync.run.xǁSyncerǁ_record__mutmut_12",
+        "deploycheck.sync.run.xǁSyncerǁ_record__mutmut_17", "deploycheck.sync.run.xǁSyncerǁplan__mutmut_7",
+        "deploycheck.sync.run.x__unknown__mutmut_7",
+    ]  # fmt: skip
+
+    def chosen(patterns: list[str]) -> list[str]:
+        return [n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns)]
+
+    assert chosen(module.patterns()) == names[:3]
+    assert chosen(module.patterns("7")) == [names[0], names[2]]
+    assert MODULE.patterns() == []
+    assert MODULE.patterns("7") == [quick_pattern(MODULE, "7")]
+
+
 def test_repository_settings_name_existing_files() -> None:
     """mutation/modules.toml names existing modules and tests, and every equivalent entry a listed module."""
     settings = load_settings()
