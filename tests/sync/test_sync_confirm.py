@@ -50,6 +50,8 @@ class Faulty:
     reported: dict[str, str] = field(default_factory=dict)  # the adapter's own "unconfirmed" reasons
     read_fails: bool = False
     marker_on_read: bool = True
+    refuse: dict[str, str] = field(default_factory=dict)  # names the platform answers as failed
+    request_fails: bool = False
     config_marker: bool = False  # the target marker moves with every change, whoever makes it (Worker versions)
 
     @property
@@ -68,9 +70,11 @@ class Faulty:
         return ConfigState(self.platform, self.resource, found, marker, config_marker=self.config_marker)
 
     def apply_config(self, changes: Sequence[VarChange]) -> ApplyResult:
-        """Acknowledge every change; apply those not ignored (garbled ones with another value)."""
+        """Acknowledge every change not refused; apply those not ignored (garbled ones with another value)."""
+        if self.request_fails:
+            raise PlatformUnavailable("write refused", platform=self.platform, operation="write", status=503)
         for change in changes:
-            if change.name in self.ignore:
+            if change.name in self.ignore or change.name in self.refuse:
                 continue
             if change.action == "remove":
                 self.values.pop(change.name, None)
@@ -82,8 +86,8 @@ class Faulty:
                 self.markers[change.name] = f"u{self.version + 1}"
         self.version += 1
         return ApplyResult(
-            applied=tuple(c.name for c in changes), markers=self.result_markers, marker=f"v{self.version}",
-            unconfirmed=self.reported,
+            applied=tuple(c.name for c in changes if c.name not in self.refuse), failed=self.refuse,
+            markers=self.result_markers, marker=f"v{self.version}", unconfirmed=self.reported,
         )  # fmt: skip
 
 
@@ -295,3 +299,28 @@ def test_a_target_changed_by_someone_else_untrusts_the_secrets_not_rewritten(
     entries = ledger.entries(ENV, "CLOUDFLARE_WORKER")
     assert {k: e.untrusted for k, e in entries.items()} == {token: False, other: True, url: False}
     assert ledger.target_marker(ENV, "CLOUDFLARE_WORKER") == "v6"
+
+
+def test_keys_the_platform_refused_are_failed_and_the_rest_still_checked(
+    config: ProjectConfig, sot: SourceOfTruth, ledger: Ledger
+) -> None:
+    """A write the platform answers as failed for one key leaves that key failed with the platform's reason
+    (the target partial), and the keys after it are still checked against the read-back."""
+    first = sot.for_target("CONVEX")[0].key
+    platform = Faulty("convex", refuse={first: "value too long"}, ignore={"APP_ENV"})
+    outcome = sync(config, sot, "CONVEX", platform, ledger).outcomes[0]
+    assert outcome.failed == {first: "value too long"}
+    assert outcome.unconfirmed_reasons == {"APP_ENV": "absent after the write"}
+    assert outcome.status == "partial"
+    assert sorted(outcome.not_applied) == sorted([first, "APP_ENV"])
+
+
+def test_a_failed_write_request_fails_every_key(config: ProjectConfig, sot: SourceOfTruth, ledger: Ledger) -> None:
+    """When the write request itself fails, every planned key is failed as "not applied: the request failed",
+    the error names the platform's answer, and nothing is recorded."""
+    outcome = sync(config, sot, "CONVEX", Faulty("convex", request_fails=True), ledger).outcomes[0]
+    keys = [e.key for e in sot.for_target("CONVEX")]
+    assert outcome.failed == dict.fromkeys(keys, "not applied: the request failed")
+    assert outcome.error == "PlatformUnavailable: convex: write failed: write refused (HTTP 503)"
+    assert (outcome.status, outcome.applied) == ("failed", [])
+    assert ledger.entries(ENV, "CONVEX") == {}
