@@ -10,6 +10,7 @@ outcome's status, the keys "applied, not confirmed" and why) and what the ledger
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ from deploycheck.sync import Syncer, SyncReport, SyncRequest
 from .conftest import EXAMPLE_SOT, REPO
 
 ENV = "sandbox"
+TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Faulty:
     marker_on_read: bool = True
     refuse: dict[str, str] = field(default_factory=dict)  # names the platform answers as failed
     request_fails: bool = False
+    drop_markers: bool = False  # the read-back after a write shows no per-key markers
+    answer_marker: str | None = None  # the target marker the write answers (default: the new version)
     config_marker: bool = False  # the target marker moves with every change, whoever makes it (Worker versions)
 
     @property
@@ -85,9 +89,11 @@ class Faulty:
             if self.per_key:
                 self.markers[change.name] = f"u{self.version + 1}"
         self.version += 1
+        if self.drop_markers:
+            self.markers.clear()
         return ApplyResult(
             applied=tuple(c.name for c in changes if c.name not in self.refuse), failed=self.refuse,
-            markers=self.result_markers, marker=f"v{self.version}", unconfirmed=self.reported,
+            markers=self.result_markers, marker=self.answer_marker or f"v{self.version}", unconfirmed=self.reported,
         )  # fmt: skip
 
 
@@ -279,16 +285,19 @@ def test_a_key_already_right_is_adopted_without_a_write(
     assert ledger.target_marker(ENV, "CONVEX") is None
 
 
+@pytest.mark.parametrize("confirmed", [True, False], ids=["rewrite confirmed", "rewrite not confirmed"])
 def test_a_target_changed_by_someone_else_untrusts_the_secrets_not_rewritten(
-    config: ProjectConfig, sot: SourceOfTruth, ledger: Ledger
+    config: ProjectConfig, sot: SourceOfTruth, ledger: Ledger, confirmed: bool
 ) -> None:
     """When the target-wide marker moved through someone else's action (a Worker version deploycheck did not
     make), a sync of one secret rewrites it and marks every other recorded secret untrusted, so the next
-    sync rewrites them too; plain keys and the rewritten secret stay trusted."""
+    sync rewrites them too; plain keys stay trusted, and the rewritten secret only when its write was
+    confirmed."""
     token, url = "UPSTASH_REDIS_REST_TOKEN", "UPSTASH_REDIS_REST_URL"
     other = "OLD_SECRET"
     platform = Faulty("cloudflare-worker", readable=False, config_marker=True, version=5,
-                      values={token: ("t", True), url: (prod(sot, url), False), other: ("o", True)})  # fmt: skip
+                      values={token: ("t", True), url: (prod(sot, url), False), other: ("o", True)},
+                      reported={} if confirmed else {token: "no new version carries it"})  # fmt: skip
     written = "2026-01-01T00:00:00Z"
     ledger.record(ENV, "CLOUDFLARE_WORKER", token, LedgerEntry(fingerprint("t"), written, None, secret=True))
     ledger.record(ENV, "CLOUDFLARE_WORKER", other, LedgerEntry(fingerprint("o"), written, None, secret=True))
@@ -297,8 +306,8 @@ def test_a_target_changed_by_someone_else_untrusts_the_secrets_not_rewritten(
     report = sync(config, sot, "CLOUDFLARE_WORKER", platform, ledger, only=(token,))
     assert report.outcomes[0].plan is not None and report.outcomes[0].plan.marker_moved
     entries = ledger.entries(ENV, "CLOUDFLARE_WORKER")
-    assert {k: e.untrusted for k, e in entries.items()} == {token: False, other: True, url: False}
-    assert ledger.target_marker(ENV, "CLOUDFLARE_WORKER") == "v6"
+    assert {k: e.untrusted for k, e in entries.items()} == {token: not confirmed, other: True, url: False}
+    assert ledger.target_marker(ENV, "CLOUDFLARE_WORKER") == ("v6" if confirmed else "v2")
 
 
 def test_keys_the_platform_refused_are_failed_and_the_rest_still_checked(
@@ -324,3 +333,48 @@ def test_a_failed_write_request_fails_every_key(config: ProjectConfig, sot: Sour
     assert outcome.error == "PlatformUnavailable: convex: write failed: write refused (HTTP 503)"
     assert (outcome.status, outcome.applied) == ("failed", [])
     assert ledger.entries(ENV, "CONVEX") == {}
+
+
+def test_a_marker_only_the_write_answered_decides_confirmation(
+    config: ProjectConfig, sot: SourceOfTruth, ledger: Ledger
+) -> None:
+    """When the read-back shows no per-key marker, the one the write answered stands in for it: a rotation
+    answered with the marker the secret already had is unconfirmed."""
+    key = "SLACK_WEBHOOK_URL"
+    platform = Faulty("github-actions", readable=False, per_key=True, values={key: ("old", True)},
+                      markers={key: "u0"}, drop_markers=True, result_markers={key: "u0"})  # fmt: skip
+    _rotate(ledger, key, "u0")
+    outcome = sync(config, sot, "GITHUB", platform, ledger, only=(key,)).outcomes[0]
+    assert outcome.unconfirmed_reasons == {
+        key: "its change marker did not move (u0): the platform shows no new value"
+    }
+
+
+def test_the_target_marker_recorded_is_the_one_read_back(
+    config: ProjectConfig, sot: SourceOfTruth, ledger: Ledger
+) -> None:
+    """The target marker the ledger keeps is the one the read-back shows after the write (what the next drift
+    compares with), not an older one the write answered; each written key gets a UTC timestamp."""
+    platform = Faulty("convex", answer_marker="v0-stale")
+    assert sync(config, sot, "CONVEX", platform, ledger).outcomes[0].ok
+    assert ledger.target_marker(ENV, "CONVEX") == "v1"
+    entry = ledger.entry(ENV, "CONVEX", "APP_ENV")
+    assert entry is not None and TIMESTAMP.fullmatch(entry.written_at)
+
+
+def test_an_adopted_key_is_recorded_whole_and_a_known_one_kept(
+    config: ProjectConfig, sot: SourceOfTruth, ledger: Ledger
+) -> None:
+    """A key already right on the platform and unknown to the ledger is adopted: its fingerprint, a UTC
+    timestamp, the platform's marker for it, whether it is a secret, and not created by deploycheck. A key the
+    ledger already knows keeps its record (deploycheck's ownership is not lost)."""
+    values = {e.key: (e.prod or "", e.secret) for e in sot.for_target("CONVEX")}
+    owned = LedgerEntry(fingerprint(prod(sot, "APP_ENV")), "2026-01-01T00:00:00Z", "m1", created=True)
+    ledger.record(ENV, "CONVEX", "APP_ENV", owned)
+    platform = Faulty("convex", values=values, markers={"CLERK_SECRET_KEY": "m7"})
+    assert sync(config, sot, "CONVEX", platform, ledger).writes == 0
+    adopted = ledger.entry(ENV, "CONVEX", "CLERK_SECRET_KEY")
+    assert adopted is not None and TIMESTAMP.fullmatch(adopted.written_at)
+    assert adopted == LedgerEntry(fingerprint(prod(sot, "CLERK_SECRET_KEY")), adopted.written_at, "m7",
+                                  created=False, secret=True)  # fmt: skip
+    assert ledger.entry(ENV, "CONVEX", "APP_ENV") == owned
