@@ -338,7 +338,9 @@ def _run_locked(
     if patterns:
         codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
     statuses = {name: _status(code) for name, code in codes.items()}
-    diffs = diffs_of(work, module, [name for name, status in statuses.items() if status not in KILLED])
+    # timed-out mutants too: a timeout on a loaded machine must not make an equivalent entry look stale
+    wanted = [name for name, status in statuses.items() if status not in KILLED or status == "timeout"]
+    diffs = diffs_of(work, module, wanted)
     mutants = [Mutant(name, statuses[name], diffs.get(name, "")) for name in sorted(statuses, key=_natural)]
     if not mutants:
         msg = f"mutmut made no mutants of {module.path} (log: {log})"
@@ -359,8 +361,14 @@ def _natural(name: str) -> tuple[str, int]:
 
 
 def stale_equivalents(settings: Settings, scores: Sequence[Score]) -> list[Equivalent]:
-    """Entries of equivalent.toml that match no surviving mutant of a fully run module."""
-    survivors = {s.module.name: [m for m in s.mutants if not m.killed] for s in scores}
+    """Entries of equivalent.toml that match no surviving (or timed-out) mutant of a fully run module.
+
+    A timeout says nothing about an equivalent mutant (the tests ran out of time, on a loaded
+    machine), so an entry matching one is not stale.
+    """
+    survivors = {
+        s.module.name: [m for m in s.mutants if not m.killed or m.status == "timeout"] for s in scores
+    }
     return [
         e for e in settings.equivalents
         if e.module in survivors and not any(e.matches(m) for m in survivors[e.module])

@@ -79,12 +79,18 @@ def test_table_marks_modules_below_the_floor() -> None:
 
 
 def test_stale_equivalent_entries_are_found() -> None:
-    """An entry that matches no surviving mutant of a module that ran is stale."""
+    """An entry that matches no surviving (or timed-out) mutant of a module that ran is stale."""
     entry = Equivalent("redact", "Redactor.add", "a", "b", "r")
     from mutation.harness import Settings
 
     settings = Settings(0.9, "37", {"redact": MODULE}, (entry,))
     assert stale_equivalents(settings, [Score(MODULE, [Mutant("m", "killed")])]) == [entry]
+    # a timed-out mutant (a loaded machine) that an entry describes keeps the entry
+    listed = Equivalent("redact", "Redactor.add", "if len(value) < MIN_SECRET:", "if len(value) <= MIN_SECRET:", "r")
+    timed_out = Mutant("deploycheck.redact.xǁRedactorǁadd__mutmut_5", "timeout", DIFF)
+    both = Settings(0.9, "37", {"redact": MODULE}, (listed,))
+    assert stale_equivalents(both, [Score(MODULE, [timed_out])]) == []
+    assert stale_equivalents(both, [Score(MODULE, [Mutant("m", "killed")])]) == [listed]
     assert stale_equivalents(settings, []) == []
 
 
