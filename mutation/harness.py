@@ -17,9 +17,9 @@ the reason no behaviour can tell it from the original.
 from __future__ import annotations
 
 import fcntl
+import fnmatch
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -55,6 +55,21 @@ class Module:
     name: str
     path: str
     tests: tuple[str, ...]
+    #: only these functions are mutated (``_not_shown``, ``Syncer._record``); empty: the whole module
+    functions: tuple[str, ...] = ()
+
+    def patterns(self, digits: str = "") -> list[str]:
+        """mutmut's name patterns of the mutants to run: the listed functions (every function
+        when none are listed), only those numbered ``...[digits]`` when ``digits`` is given;
+        empty when every mutant of the module runs."""
+        suffix = f"[{digits}]" if digits else ""
+        if not self.functions:
+            return [f"{self.dotted}.*__mutmut_*{suffix}"] if digits else []
+        # mutmut names a function's mutants x_<function>, a method's xǁ<Class>ǁ<method>
+        names = [
+            ("x" + "".join(f"ǁ{p}" for p in f.split("."))) if "." in f else f"x_{f}" for f in self.functions
+        ]
+        return [f"{self.dotted}.{name}__mutmut_*{suffix}" for name in names]
 
     @property
     def dotted(self) -> str:
@@ -190,7 +205,11 @@ def load_settings(
             if not (REPO / item).exists():
                 msg = f"{path.name}: modules.{name} names {item}, which does not exist; repoint it"
                 raise HarnessError(msg)
-        modules[name] = Module(name, entry["path"], tuple(entry["tests"]))
+        functions = entry.get("functions", [])
+        if not isinstance(functions, list) or not all(isinstance(f, str) and f for f in functions):
+            msg = f"{path.name}: modules.{name}.functions must be a list of function names"
+            raise HarnessError(msg)
+        modules[name] = Module(name, entry["path"], tuple(entry["tests"]), tuple(functions))
     found = []
     for number, entry in enumerate(listed.get("equivalent", []), 1):
         missing = [k for k in ("module", "function", "original", "mutant", "reason") if not entry.get(k)]
@@ -308,7 +327,7 @@ def _run_locked(
 ) -> Score:
     stage(module, work, max_children)
     log = work / "mutmut.log"
-    patterns = [quick_pattern(module, settings.quick_digits)] if quick and settings.quick_digits else []
+    patterns = module.patterns(settings.quick_digits if quick else "")
     result = _mutmut(work, "run", "--max-children", str(max_children), *patterns, log=log)
     meta = work / "mutants" / (module.staged_path + ".meta")
     if result.returncode != 0 or not meta.exists():
@@ -317,10 +336,11 @@ def _run_locked(
         raise HarnessError(msg)
     codes: Mapping[str, int | None] = json.loads(meta.read_text(encoding="utf-8"))["exit_code_by_key"]
     if patterns:
-        sampled = re.compile(rf".*__mutmut_\d*[{settings.quick_digits}]")
-        codes = {k: v for k, v in codes.items() if sampled.fullmatch(k)}
+        codes = {k: v for k, v in codes.items() if any(fnmatch.fnmatchcase(k, p) for p in patterns)}
     statuses = {name: _status(code) for name, code in codes.items()}
-    diffs = diffs_of(work, module, [name for name, status in statuses.items() if status not in KILLED])
+    # timed-out mutants too: a timeout on a loaded machine must not make an equivalent entry look stale
+    wanted = [name for name, status in statuses.items() if status not in KILLED or status == "timeout"]
+    diffs = diffs_of(work, module, wanted)
     mutants = [Mutant(name, statuses[name], diffs.get(name, "")) for name in sorted(statuses, key=_natural)]
     if not mutants:
         msg = f"mutmut made no mutants of {module.path} (log: {log})"
@@ -341,8 +361,14 @@ def _natural(name: str) -> tuple[str, int]:
 
 
 def stale_equivalents(settings: Settings, scores: Sequence[Score]) -> list[Equivalent]:
-    """Entries of equivalent.toml that match no surviving mutant of a fully run module."""
-    survivors = {s.module.name: [m for m in s.mutants if not m.killed] for s in scores}
+    """Entries of equivalent.toml that match no surviving (or timed-out) mutant of a fully run module.
+
+    A timeout says nothing about an equivalent mutant (the tests ran out of time, on a loaded
+    machine), so an entry matching one is not stale.
+    """
+    survivors = {
+        s.module.name: [m for m in s.mutants if not m.killed or m.status == "timeout"] for s in scores
+    }
     return [
         e for e in settings.equivalents
         if e.module in survivors and not any(e.matches(m) for m in survivors[e.module])

@@ -79,12 +79,18 @@ def test_table_marks_modules_below_the_floor() -> None:
 
 
 def test_stale_equivalent_entries_are_found() -> None:
-    """An entry that matches no surviving mutant of a module that ran is stale."""
+    """An entry that matches no surviving (or timed-out) mutant of a module that ran is stale."""
     entry = Equivalent("redact", "Redactor.add", "a", "b", "r")
     from mutation.harness import Settings
 
     settings = Settings(0.9, "37", {"redact": MODULE}, (entry,))
     assert stale_equivalents(settings, [Score(MODULE, [Mutant("m", "killed")])]) == [entry]
+    # a timed-out mutant (a loaded machine) that an entry describes keeps the entry
+    listed = Equivalent("redact", "Redactor.add", "if len(value) < MIN_SECRET:", "if len(value) <= MIN_SECRET:", "r")
+    timed_out = Mutant("deploycheck.redact.xǁRedactorǁadd__mutmut_5", "timeout", DIFF)
+    both = Settings(0.9, "37", {"redact": MODULE}, (listed,))
+    assert stale_equivalents(both, [Score(MODULE, [timed_out])]) == []
+    assert stale_equivalents(both, [Score(MODULE, [Mutant("m", "killed")])]) == [listed]
     assert stale_equivalents(settings, []) == []
 
 
@@ -94,6 +100,25 @@ def test_quick_sample_pattern_selects_by_last_digit() -> None:
     names = [f"deploycheck.redact.xǁRedactorǁadd__mutmut_{n}" for n in (3, 7, 13, 17, 30, 5, 71)]
     assert [n for n in names if fnmatch.fnmatch(n, pattern)] == names[:4]
     assert not fnmatch.fnmatch("deploycheck.redact_extra.x_f__mutmut_3", pattern)
+
+
+def test_listed_functions_narrow_the_mutants() -> None:
+    """A module that lists functions runs only their mutants (methods as Class.method), in the quick
+    sample only those numbered by its digits; a module without a list runs every mutant."""
+    module = Module("confirm", "lib/deploycheck/sync/run.py", ("t.py",), ("_not_shown", "Syncer._record"))
+    names = [
+        "deploycheck.sync.run.x__not_shown__mutmut_7", "deploycheck.sync.run.xǁSyncerǁ_record__mutmut_12",
+        "deploycheck.sync.run.xǁSyncerǁ_record__mutmut_17", "deploycheck.sync.run.xǁSyncerǁplan__mutmut_7",
+        "deploycheck.sync.run.x__unknown__mutmut_7",
+    ]  # fmt: skip
+
+    def chosen(patterns: list[str]) -> list[str]:
+        return [n for n in names if any(fnmatch.fnmatch(n, p) for p in patterns)]
+
+    assert chosen(module.patterns()) == names[:3]
+    assert chosen(module.patterns("7")) == [names[0], names[2]]
+    assert MODULE.patterns() == []
+    assert MODULE.patterns("7") == [quick_pattern(MODULE, "7")]
 
 
 def test_repository_settings_name_existing_files() -> None:
