@@ -96,13 +96,21 @@ class AdminEmulator:
             404, {"error": f"no admin route {request.method} {request.path}; routes: {known}"}
         )
 
-    def _add_fault(self, request: Request) -> Response:
+    @staticmethod
+    def _json_object(request: Request) -> dict[str, Any] | Response:
+        """The request's JSON object body, or the 400 answer saying why it is not one."""
         try:
             spec = request.json()
         except ValueError as exc:
             return json_response(400, {"error": f"body is not JSON: {exc}"})
         if not isinstance(spec, dict):
             return json_response(400, {"error": "body must be a JSON object"})
+        return spec
+
+    def _add_fault(self, request: Request) -> Response:
+        spec = self._json_object(request)
+        if isinstance(spec, Response):
+            return spec
         try:
             fault = self._faults.add(spec)
         except ValueError as exc:
@@ -110,12 +118,9 @@ class AdminEmulator:
         return json_response(201, {"id": fault.id})
 
     def _set_rate_limit(self, request: Request) -> Response:
-        try:
-            spec = request.json()
-        except ValueError as exc:
-            return json_response(400, {"error": f"body is not JSON: {exc}"})
-        if not isinstance(spec, dict):
-            return json_response(400, {"error": "body must be a JSON object"})
+        spec = self._json_object(request)
+        if isinstance(spec, Response):
+            return spec
         try:
             limit = self._limits.set(spec)
         except ValueError as exc:
