@@ -121,3 +121,29 @@ def test_redact_tree(secret):
     clean = redact_tree(data)
     assert clean == {"a": [MASK, ("t", MASK)], "n": 3, MASK: None}
     assert data["a"][0] == secret  # the input is not changed
+
+
+def test_a_secret_longer_than_the_recursion_limit_is_masked_whole():
+    """A 5,000-character secret (a PEM key, a bundle of certificates) is masked in one piece.
+
+    Its letters form one long chain of the pattern's trie; building that chain must not
+    recurse once per character.
+    """
+    redactor = Redactor()
+    value = secrets.token_hex(2500)
+    redactor.add(value)
+    assert redactor.redact(f"key={value}.") == f"key={MASK}."
+    assert redactor.redact(value[1000:1008]) == MASK
+
+
+def test_the_longest_secret_at_a_position_wins():
+    """Where one secret starts with another's piece, the longer secret is masked whole.
+
+    Nothing of the longer one (not even its tail after the shared 8 characters) is left.
+    """
+    redactor = Redactor()
+    redactor.add("abcdefgh-1234567")
+    redactor.add("abcdefgh-zyxwvut-long-tail")
+    assert redactor.redact("[abcdefgh-zyxwvut-long-tail]") == f"[{MASK}]"
+    assert redactor.redact("[abcdefgh-1234567]") == f"[{MASK}]"
+    assert redactor.redact("[abcdefgh-]") == f"[{MASK}-]"

@@ -28,6 +28,7 @@ import re
 import secrets as _secrets
 import threading
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "MASK",
@@ -155,13 +156,9 @@ class Redactor:
                         for i in range(len(value) - PIECE + 1)
                         if (piece := value[i : i + PIECE]) not in self._public_pieces
                     )
-                # longest first so a whole secret is masked in one piece
-                ordered = sorted(pieces, key=len, reverse=True)
-                self._pattern = re.compile("|".join(re.escape(p) for p in ordered))
+                self._pattern = re.compile(longest_of(pieces))
             if self._short_pattern is None and self._short:
-                ordered = sorted(self._short, key=len, reverse=True)
-                alternatives = "|".join(re.escape(p) for p in ordered)
-                self._short_pattern = re.compile(alternatives)
+                self._short_pattern = re.compile(longest_of(self._short))
             return self._pattern, self._short_pattern
 
     def redact(self, text: str) -> str:
@@ -176,6 +173,49 @@ class Redactor:
         if short is not None:
             text = short.sub(MASK, text)
         return text
+
+
+#: marks a node of :func:`longest_of`'s trie where a word ends
+_END = ""
+
+
+def longest_of(words: Iterable[str]) -> str:
+    """A regular expression matching, at each position, the longest of ``words`` found there.
+
+    The words are arranged as a trie (``abc|abd|b`` becomes ``(?:ab(?:c|d)|b)``), and a
+    node where a word ends is an optional group tried after every longer word, so a whole
+    secret is masked in one piece rather than as its first 8 characters. A flat alternation
+    of every piece, longest first, matches the same, but the regex engine tries each of its
+    hundreds of alternatives at every position of the text; the trie tries one path, which
+    makes masking a 100 KB report several times faster.
+    """
+    root: dict[str, dict[str, Any]] = {}
+    for word in words:
+        node = root
+        for char in word:
+            node = node.setdefault(char, {})
+        node[_END] = {}
+    return _branch(root)
+
+
+def _branch(node: dict[str, Any]) -> str:
+    """The expression of one trie node; a chain of single children is written as one literal."""
+    alternatives = []
+    for char, first in node.items():
+        if char == _END:
+            continue
+        run, child = [char], first
+        # follow the chain iteratively, so a secret of any length costs no recursion
+        while len(child) == 1 and _END not in child:
+            ((next_char, child),) = child.items()
+            run.append(next_char)
+        alternatives.append(re.escape("".join(run)) + _branch(child))
+    optional = _END in node
+    if len(alternatives) == 1 and not optional:
+        return alternatives[0]
+    if not alternatives:
+        return ""
+    return "(?:" + "|".join(alternatives) + ")" + ("?" if optional else "")
 
 
 def escaped_forms(value: str) -> list[str]:
