@@ -43,11 +43,8 @@ import json
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
-
-import requests
-import urllib3
 
 from deploycheck import progress
 from deploycheck.errors import (
@@ -73,6 +70,10 @@ from deploycheck.http.retry import (
     rate_limit_wait,
 )
 from deploycheck.http.settings import HttpSettings, check_base_url, is_loopback
+
+if TYPE_CHECKING:
+    # requests and urllib3 load when a platform is opened, not when a module using the client loads
+    import requests
 
 __all__ = ["HttpClient"]
 
@@ -112,7 +113,11 @@ class HttpClient:
         insecure = self.settings.allow_insecure
         self.base_url = check_base_url(base_url, base_url_variable, allow_insecure=insecure)
         self._origin = urlsplit(self.base_url)
-        self.session = session or requests.Session()
+        if session is None:
+            import requests  # when a platform is opened, not when its module loads
+
+            session = requests.Session()
+        self.session = session
         # never pick up proxies or .netrc credentials from the environment
         self.session.trust_env = False
         self.session.headers.update(headers or {})
@@ -273,7 +278,7 @@ class HttpClient:
                 accept=accept,
                 deadline=deadline,
             )
-            if isinstance(outcome, requests.Response):
+            if not isinstance(outcome, tuple):
                 return outcome
             failure, may_retry, retry_after = outcome
             if not may_retry:
@@ -297,6 +302,8 @@ class HttpClient:
         deadline: float,
     ) -> requests.Response | tuple[PlatformError, bool, float | None]:
         """Send once: the response to return, or (failure, may retry, Retry-After seconds)."""
+        import requests
+
         remaining = max(0.1, deadline - self.clock())
         timeout = (min(self.settings.connect_timeout, remaining), min(self.settings.read_timeout, remaining))
         with self._lock:
@@ -441,6 +448,9 @@ class HttpClient:
 def _chunks_as_they_arrive(response: requests.Response) -> Iterator[bytes]:
     """The body in the pieces the socket delivers (``read1``), so a deadline is checked between
     them; urllib3's errors become the requests exceptions :meth:`HttpClient._attempt` handles."""
+    import requests
+    import urllib3
+
     raw = response.raw
     if not hasattr(raw, "read1"):
         yield from response.iter_content(chunk_size=65536)

@@ -8,8 +8,7 @@ the default reader of a vendor error body, and the hook types adapters pass to
 from __future__ import annotations
 
 from collections.abc import Callable
-
-import requests
+from typing import TYPE_CHECKING
 
 from deploycheck.errors import (
     AuthError,
@@ -29,8 +28,11 @@ __all__ = [
     "no_hint",
 ]
 
+if TYPE_CHECKING:
+    import requests
+
 #: reads a vendor error body: (message, vendor code)
-ErrorParser = Callable[[requests.Response], tuple[str, "str | int | None"]]
+ErrorParser = Callable[["requests.Response"], tuple[str, "str | int | None"]]
 #: the next step for (status, vendor code, operation)
 Hinter = Callable[["int | None", "str | int | None", str], str]
 #: the error class a vendor code implies regardless of the status (None: decide by status)

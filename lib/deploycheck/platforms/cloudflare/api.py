@@ -10,13 +10,14 @@ until ``page * per_page >= total_count`` or a short page.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import requests
+from typing import TYPE_CHECKING, Any
 
 from deploycheck.errors import AuthError, PlatformError
 from deploycheck.http import Hinter, HttpClient, HttpSettings, error_for_status, require_credentials
 from deploycheck.http.pace import Pace
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = [
     "DEFAULT_BASE_URL",

@@ -17,9 +17,6 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
-from websockets.sync.client import connect
-
 from deploycheck.errors import (
     AuthError,
     MalformedResponse,
@@ -75,6 +72,10 @@ def run_system_query(
 def _query_once(
     base_url: str, admin_key: str, path: str, args: dict[str, Any], *, operation: str, settings: HttpSettings
 ) -> Any:
+    # websockets loads when a Convex function is queried, not when the platform module loads
+    from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
+    from websockets.sync.client import connect
+
     url = _sync_url(base_url)
     timeout = settings.connect_timeout + settings.read_timeout
     try:
