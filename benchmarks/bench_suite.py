@@ -124,8 +124,8 @@ def _warm(ctx: Context, section: Section, latencies: tuple[int, ...], repeats: i
             for service in SERVICES:
                 if latency:
                     admin.fault(service=service, latency_ms=latency)
-            suite, bash = [], []
-            suite_requests = bash_requests = 0
+            suite, bash, spread = [], [], []
+            suite_requests = bash_requests = spread_requests = 0
             for _ in range(repeats):  # alternating, so a change of load lands on both
                 seconds, suite_requests = _timed(
                     _pytest(ctx.python, "-q"), env, admin, "pytest --env=sandbox"
@@ -133,6 +133,11 @@ def _warm(ctx: Context, section: Section, latencies: tuple[int, ...], repeats: i
                 suite.append(seconds)
                 seconds, bash_requests = _timed(["bash", str(BASELINE)], bash_env, admin, "seed_baseline.sh")
                 bash.append(seconds)
+                if not ctx.smoke:
+                    seconds, spread_requests = _timed(
+                        _pytest(ctx.python, "-q", "-n", "2"), env, admin, "pytest --env=sandbox -n 2"
+                    )
+                    spread.append(seconds)
             s, b = median(suite), median(bash)
             floor = startup + CHAIN_REQUESTS * latency / 1000
             speedup = ratio(b, s)
@@ -141,6 +146,11 @@ def _warm(ctx: Context, section: Section, latencies: tuple[int, ...], repeats: i
                 Row(f"{label}: deploycheck / seed bash", f"{s:.2f} s / {b:.2f} s", "", "info",
                     f"requests {suite_requests} / {bash_requests}"),
             )  # fmt: skip
+            if spread:
+                section.rows.append(
+                    Row(f"{label}: `-n 2` (two xdist workers)", f"{median(spread):.2f} s", "", "info",
+                        f"requests {spread_requests}: each worker reads what its checks need, for itself"),
+                )  # fmt: skip
             if latency:
                 section.rows.append(
                     Row(f"{label}: bash / deploycheck", f"{speedup:.1f}x", f">= {TARGET_SPEEDUP:g}x",
@@ -215,7 +225,8 @@ def run(ctx: Context) -> Section:
             f"Warm: one sandbox synced from the example table and serving this checkout's web app; "
             f"`python -m pytest --env=sandbox -q` (the repository's `checks/`, reports on) and "
             f"`benchmarks/seed_baseline.sh` (the same checks, one sequential curl each, the seed's style) "
-            f"run alternately, {repeats} times each, at {' and '.join(f'{x} ms' for x in latencies)} "
+            f"run alternately (then `-n 2`, two xdist workers), {repeats} times each, "
+            f"at {' and '.join(f'{x} ms' for x in latencies)} "
             f"of latency on every service; medians. Requests from the sandbox log. Physical floor: the "
             f"start-up (`--collect-only`, 0 ms) plus the longest dependent chain ({CHAIN_REQUESTS} requests: "
             f"the Worker log round trip OPTIONS, POST, GET) times the latency. Cold: `python -m pytest "
