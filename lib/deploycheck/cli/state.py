@@ -62,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
 def _migrate(args: argparse.Namespace, config: Any, sot_path: Any) -> int:
     from deploycheck.errors import InputError, Problem
     from deploycheck.state import LEDGER_KEY_VARIABLE, S3StateStore, StateStore, shared_ledger_key
+    from deploycheck.state.guard import no_ledger_key
 
     if not config.state.bucket:
         msg = "state migrate --to s3 needs state.bucket (and state.endpoint_url for R2 or MinIO)."
@@ -80,7 +81,7 @@ def _migrate(args: argparse.Namespace, config: Any, sot_path: Any) -> int:
             f"Run `export {LEDGER_KEY_VARIABLE}=\"$(od -An -tx1 {local.key_path} | tr -d ' \\n')\"`, "
             "store the same value as a CI secret, then run the migration again."
         )
-        raise InputError([Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="no ledger key")
+        raise no_ledger_key(msg, hint)
     remote = S3StateStore.for_project(config)
     source = local.ledger()
     events = local.read_audit()
