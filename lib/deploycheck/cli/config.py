@@ -15,7 +15,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The action and its options."""
+    """validate or show, ``--config``, ``--env`` and ``--set``."""
     parser.add_argument(
         "action", choices=("validate", "show"), help="validate the file, or show a run's settings"
     )

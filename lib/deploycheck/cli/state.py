@@ -21,7 +21,7 @@ __all__ = ["add_arguments", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The action and its options."""
+    """show, unlock or migrate, with the project options and ``--lock-timeout``."""
     parser.add_argument("action", choices=("show", "unlock", "migrate"), help="What to do")
     parser.add_argument("--force", action="store_true", help="unlock: break the lock even though it is held")
     parser.add_argument(
