@@ -1,9 +1,10 @@
 """The ``deploycheck`` command line: one subcommand per operation, imported lazily.
 
-Each subcommand lives in its own module of this package with two functions:
-``register(subparsers)`` adds its parser (and sets ``func``), and ``run(args) -> int``
-does the work. Modules import their heavy dependencies inside ``run`` so that
-``deploycheck --help`` starts fast.
+:data:`COMMANDS` names each subcommand's module and the lines its help shows; the
+parser of every one is made here from that table. Each module has two functions:
+``add_arguments(parser)`` adds the command's own arguments (the shared ones come from
+:mod:`deploycheck.cli.options`), and ``run(args) -> int`` does the work. Modules import
+their heavy dependencies inside ``run`` so that ``deploycheck --help`` starts fast.
 """
 
 from __future__ import annotations
@@ -12,39 +13,107 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from deploycheck.cli.json_output import add_format_options, run_as_json
 
-__all__ = ["COMMANDS", "main"]
+__all__ = ["COMMANDS", "Command", "main"]
 
-#: subcommand name -> module; modules are imported only to build their parser
-COMMANDS: dict[str, str] = {
-    "sandbox": "deploycheck.cli.sandbox",
-    "sync-env": "deploycheck.cli.sync_env",
-    "drift": "deploycheck.cli.drift",
-    "verify": "deploycheck.cli.verify",
-    "rollback": "deploycheck.cli.rollback",
-    "deploy": "deploycheck.cli.deploy",
-    "config": "deploycheck.cli.config",
-    "ci": "deploycheck.cli.ci",
-    "report": "deploycheck.cli.report",
-    "state": "deploycheck.cli.state",
-    "sot": "deploycheck.cli.sot",
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: the module that adds its arguments and runs it, and what its help says.
+
+    ``description`` heads the command's ``--help``; with ``docstring`` the module's
+    docstring does instead, its lines kept. A ``deferred`` command's arguments import
+    the platform registry (every adapter, requests included); a command line that cannot
+    reach it builds its summary only (see :func:`build_parser`).
+    """
+
+    module: str
+    help: str
+    description: str | None = None
+    docstring: bool = False
+    deferred: bool = False
+
+
+#: subcommand name -> its module and help; modules are imported only to build their parser
+COMMANDS: dict[str, Command] = {
+    "sandbox": Command(
+        "deploycheck.cli.sandbox",
+        help="Run local emulators of every platform (Cloudflare, GitHub, Convex, the site, the Worker)",
+        description="Serve the sandbox until interrupted; the first stdout line is JSON with every URL, "
+        "credential and the environment pointing at it.",
+    ),
+    "sync-env": Command(
+        "deploycheck.cli.sync_env",
+        help="Sync the source-of-truth table to .env.local files or to every platform",
+        description="Write DEV values to local files (--mode=local) or push one column of the "
+        "source-of-truth table to an environment's platforms (--mode=deploy-dev|deploy-prod).",
+    ),
+    "drift": Command(
+        "deploycheck.cli.drift",
+        help="Compare the source of truth with what every platform holds",
+        description="Compare every key the source of truth assigns to each target of an environment "
+        "with what the platform holds now (write-only secrets through the sync ledger). "
+        "Exit 0 no drift, 1 drift, 2 bad input, 3 a platform could not be read.",
+    ),
+    "verify": Command(
+        "deploycheck.cli.verify",
+        help="run the deployment checks against an environment",
+        description="Run the deployment checks (pytest --env=ENV) and print the verdict. "
+        "Arguments after ENV go to pytest.",
+    ),
+    "rollback": Command(
+        "deploycheck.cli.rollback",
+        help="Roll back a platform, or see what the matrix advises",
+        docstring=True,
+        deferred=True,
+    ),
+    "deploy": Command(
+        "deploycheck.cli.deploy",
+        help="Deploy every platform of an environment: drift gate, each platform's own command, checks",
+        docstring=True,
+    ),
+    "config": Command(
+        "deploycheck.cli.config", help="validate deploycheck.yaml or show the resolved settings"
+    ),
+    "ci": Command(
+        "deploycheck.cli.ci",
+        help="The GitHub Action's steps: run a command with summary and outputs; keep the drift issue",
+        description="Run one deploycheck command the way the reusable action does, or sync the drift issue.",
+    ),
+    "report": Command("deploycheck.cli.report", help="Work with report folders (merge the shards of a run)"),
+    "state": Command(
+        "deploycheck.cli.state",
+        help="Show the state backend, break a stale lock, or migrate the local state to s3",
+        description="The ledger, audit log and lock: local files or an S3-compatible bucket (state: in "
+        "deploycheck.yaml).",
+    ),
+    "sot": Command(
+        "deploycheck.cli.sot",
+        help="Encrypt, decrypt, edit or set values of the source-of-truth table (age, cell by cell)",
+        description="Seal the table's value cells with age so it can be committed; TARGET, GROUP and "
+        "KEY stay readable.",
+    ),
+    "completion": Command(
+        "deploycheck.cli.completion",
+        help="Print a shell completion script (bash, zsh or tcsh)",
+        description="Print the completion script of a shell, generated from the parsers by shtab. "
+        "bash: deploycheck completion bash > ~/.local/share/bash-completion/completions/deploycheck",
+    ),
 }
-
-
-#: commands whose full parser imports the platform registry (every adapter, requests included);
-#: a command line that cannot reach them builds only their summary (see build_parser)
-DEFERRED = ("rollback",)
 
 
 def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """Build the top-level parser with every available subcommand.
 
-    With ``argv``, a command of :data:`DEFERRED` whose name does not occur in ``argv`` is
-    registered as its summary line only (``register(sub, brief=True)``): that command line
-    cannot reach it, and ``deploycheck --help`` does not pay for importing every platform.
+    With ``argv``, a ``deferred`` command (see :class:`Command`) whose name does not occur
+    in ``argv`` gets its summary line only: that command line cannot reach it, and
+    ``deploycheck --help`` does not pay for importing every platform.
     """
+    from deploycheck.cli.reference import plain
+
     words = set(argv) if argv is not None else None
     parser = argparse.ArgumentParser(
         prog="deploycheck",
@@ -55,25 +124,20 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         "--version", action=_VersionAction, nargs=0, help="show program's version number and exit"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module_name in COMMANDS.items():
+    for name, command in COMMANDS.items():
         try:
-            module = importlib.import_module(module_name)
+            module = importlib.import_module(command.module)
         except ModuleNotFoundError as exc:
-            if exc.name != module_name:
+            if exc.name != command.module:
                 raise
             continue
-        if words is not None and name in DEFERRED and name not in words:
-            module.register(sub, brief=True)
-        else:
-            module.register(sub)
-    completion = sub.add_parser(
-        "completion",
-        help="Print a shell completion script (bash, zsh or tcsh)",
-        description="Print the completion script of a shell, generated from the parsers by shtab. "
-        "bash: deploycheck completion bash > ~/.local/share/bash-completion/completions/deploycheck",
-    )
-    completion.add_argument("shell", choices=("bash", "zsh", "tcsh"), help="The shell")
-    completion.set_defaults(func=_completion)
+        description, layout = command.description, argparse.HelpFormatter
+        if command.docstring:
+            description, layout = plain(module.__doc__), argparse.RawDescriptionHelpFormatter
+        child = sub.add_parser(name, help=command.help, description=description, formatter_class=layout)
+        child.set_defaults(func=module.run)
+        if not (command.deferred and words is not None and name not in words):
+            module.add_arguments(child)
     add_format_options(parser)
     return parser
 
@@ -93,13 +157,6 @@ def _version() -> str:
         return version("deploycheck")
     except PackageNotFoundError:
         return "unknown (not installed)"
-
-
-def _completion(args: argparse.Namespace) -> int:
-    import shtab
-
-    sys.stdout.write(shtab.complete(build_parser(), shell=args.shell))
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:  # noqa: PLR0911 (one return per way a run ends)

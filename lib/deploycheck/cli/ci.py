@@ -23,27 +23,21 @@ import argparse
 import re
 import shlex
 from pathlib import Path
-from typing import Any
 
-__all__ = ["register", "run"]
+from deploycheck.cli.options import add_config, add_env
+
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``ci`` subcommand and its ``run`` and ``drift-issue`` commands."""
-    parser = subparsers.add_parser(
-        "ci",
-        help="The GitHub Action's steps: run a command with summary and outputs; keep the drift issue",
-        description="Run one deploycheck command the way the reusable action does, or sync the drift issue.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``run`` and ``drift-issue`` commands."""
     sub = parser.add_subparsers(dest="ci_command", metavar="COMMAND", required=True)
     run_parser = sub.add_parser(
         "run", help="Run verify, drift, deploy or sync-env; write summary and outputs"
     )
     run_parser.add_argument("command", choices=("verify", "drift", "deploy", "sync-env"), help="What to run")
-    run_parser.add_argument("--env", required=True, help="Environment (as in deploycheck.yaml)")
-    run_parser.add_argument(
-        "--config", type=Path, default=None, metavar="PATH", help="Path of deploycheck.yaml"
-    )
+    add_env(run_parser, "Environment (as in deploycheck.yaml)", required=True)
+    add_config(run_parser)
     run_parser.add_argument(
         "--platforms", default="", metavar="LIST",
         help="Only these platforms (comma, space or newline separated; default: all)",

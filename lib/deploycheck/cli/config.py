@@ -8,24 +8,21 @@ resolved setting with its source, secrets as fingerprints.
 from __future__ import annotations
 
 import argparse
-from typing import Any
 
-__all__ = ["register", "run"]
+from deploycheck.cli.options import add_config, add_env, add_list
+
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``config`` subcommand."""
-    parser = subparsers.add_parser("config", help="validate deploycheck.yaml or show the resolved settings")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """validate or show, ``--config``, ``--env`` and ``--set``."""
     parser.add_argument(
         "action", choices=("validate", "show"), help="validate the file, or show a run's settings"
     )
-    parser.add_argument(
-        "--config", dest="config", default=None, metavar="PATH", help="path of deploycheck.yaml"
-    )
-    parser.add_argument("--env", dest="env", default=None, help="environment to show (default: default_env)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a setting, as verify --set does")  # fmt: skip
-    parser.set_defaults(func=run)
+    add_config(parser)
+    add_env(parser, "environment to show (default: default_env)")
+    add_list(parser, "--set", dest="overrides", metavar="NAME=VALUE",
+             help="override a setting, as verify --set does")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:

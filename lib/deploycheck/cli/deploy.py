@@ -18,28 +18,19 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
 
-from deploycheck.cli.reference import plain
+from deploycheck.cli.options import add_env, add_list, add_project_options
 
-__all__ = ["register", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``deploy`` subcommand."""
-    parser = subparsers.add_parser(
-        "deploy",
-        help="Deploy every platform of an environment: drift gate, each platform's own command, checks",
-        description=plain(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--env", default=None, help="Environment to deploy (default: default_env)")
-    parser.add_argument(
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The environment and platforms, the gate and failure policy, gradual rollout, table and reports."""
+    add_env(parser, "Environment to deploy (default: default_env)")
+    add_list(
+        parser,
         "--platform",
         dest="platforms",
-        action="append",
-        default=[],
-        metavar="NAME",
         help="Only this platform: convex, cloudflare-worker (worker), cloudflare-pages (pages); repeatable",
     )
     parser.add_argument(
@@ -83,13 +74,7 @@ def register(subparsers: Any) -> None:
         default=None,
         help="A split already in progress: continue its rollout, or revert it to the old version",
     )
-    parser.add_argument("--config", type=Path, default=None, metavar="PATH", help="Path of deploycheck.yaml")
-    parser.add_argument(
-        "--sot", type=Path, default=None, metavar="PATH", help="Source-of-truth table for the gate"
-    )
-    parser.add_argument(
-        "--state-dir", type=Path, default=None, metavar="PATH", help="Ledger, audit log and lock folder"
-    )
+    add_project_options(parser)
     parser.add_argument(
         "--report-dir",
         type=Path,
@@ -97,7 +82,6 @@ def register(subparsers: Any) -> None:
         metavar="DIR",
         help="Where the verification reports go (default: reports/deploy-ENV-TIME)",
     )
-    parser.set_defaults(func=run)
 
 
 def _ask(question: str) -> bool:

@@ -17,34 +17,18 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
-__all__ = ["register", "run"]
+from deploycheck.cli.options import add_env, add_format, add_project_options, add_target_filter
+
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``drift`` subcommand."""
-    parser = subparsers.add_parser(
-        "drift",
-        help="Compare the source of truth with what every platform holds",
-        description="Compare every key the source of truth assigns to each target of an environment "
-        "with what the platform holds now (write-only secrets through the sync ledger). "
-        "Exit 0 no drift, 1 drift, 2 bad input, 3 a platform could not be read.",
-    )
-    parser.add_argument("--env", dest="env", default=None, help="Environment to check (default: default_env)")
-    parser.add_argument("--config", dest="config", type=Path, default=None, help="Path of deploycheck.yaml")
-    parser.add_argument(
-        "--sot", dest="sot", type=Path, default=None, help="Source-of-truth table (default: from the config)"
-    )
-    parser.add_argument(
-        "--state-dir", dest="state_dir", type=Path, default=None, help="Folder of the sync ledger and its key"
-    )
-    parser.add_argument(
-        "--target", dest="targets", action="append", default=None, help="Only this target (repeatable)"
-    )
-    parser.add_argument(
-        "--format", dest="format", choices=("text", "markdown", "json"), default="text", help="Output format"
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The environment, its table and state, the targets, the format and the baseline."""
+    add_env(parser, "Environment to check (default: default_env)")
+    add_project_options(parser)
+    add_target_filter(parser)
+    add_format(parser, ("text", "markdown", "json"))
     parser.add_argument(
         "--baseline",
         dest="baseline",
@@ -57,7 +41,6 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="In a local environment, compare its platforms (deploy-dev) instead of the .env.local files",
     )
-    parser.set_defaults(func=run)
 
 
 def _step_summary(markdown: str) -> None:

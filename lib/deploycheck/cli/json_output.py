@@ -18,11 +18,10 @@ import json
 import sys
 from collections.abc import Callable, Iterator, Sequence
 
+from deploycheck.cli.options import add_format
 from deploycheck.output import FORMAT_VERSION
 
 __all__ = ["add_format_options", "run_as_json"]
-
-
 
 def _leaves(parser: argparse.ArgumentParser) -> Iterator[argparse.ArgumentParser]:
     subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -42,10 +41,9 @@ def add_format_options(parser: argparse.ArgumentParser) -> None:
     for leaf in _leaves(parser):
         if leaf is parser or any("--format" in a.option_strings for a in leaf._actions):
             continue
-        leaf.add_argument(
-            "--format", choices=("text", "json"), default="text",
-            help="Output format: json prints one object with format_version, exit_code and the output",
-        )  # fmt: skip
+        add_format(
+            leaf, help="Output format: json prints one object with format_version, exit_code and the output"
+        )
 
 
 def run_as_json(argv: Sequence[str], call: Callable[[], int]) -> int:

@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-__all__ = ["register", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``report`` subcommand and its ``merge`` command."""
-    parser = subparsers.add_parser("report", help="Work with report folders (merge the shards of a run)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``merge`` command."""
     sub = parser.add_subparsers(dest="report_command", metavar="COMMAND", required=True)
     merge = sub.add_parser(
         "merge",

@@ -15,14 +15,13 @@ import argparse
 import sys
 from typing import Any
 
-from deploycheck.cli.reference import plain
+from deploycheck.cli.options import add_config, add_env, add_format, add_list
 
-__all__ = ["register", "run"]
-
+__all__ = ["add_arguments", "run"]
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", dest="config_path", metavar="PATH", help="Path of deploycheck.yaml")
+    add_config(parser, dest="config_path")
     parser.add_argument(
         "--target", metavar="NAME", help="The target to roll back when a platform has several"
     )
@@ -39,8 +38,8 @@ def _schema_eval_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _code_options(parser: argparse.ArgumentParser) -> None:
-    """The options of a rollback that redeploys code from git: live ref, folder, schema reading."""
+def _source_options(parser: argparse.ArgumentParser) -> None:
+    """Where the live Convex code is: its git ref and folder."""
     parser.add_argument(
         "--from",
         dest="from_ref",
@@ -51,12 +50,17 @@ def _code_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
     )
+
+
+def _code_options(parser: argparse.ArgumentParser) -> None:
+    """The options of a rollback that redeploys code from git: live ref, folder, schema reading."""
+    _source_options(parser)
     _schema_eval_option(parser)
 
 
 def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool) -> None:
     _common(parser)
-    parser.add_argument("--env", required=True, help="Environment to roll back")
+    add_env(parser, "Environment to roll back", required=True)
     if to:
         parser.add_argument(
             "--to", metavar="ID", help="Version, deployment, commit or git ref to roll back to"
@@ -67,20 +71,16 @@ def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool
         action="store_true",
         help="Roll configuration back with the code (a Worker version's old vars and secrets)",
     )
-    parser.add_argument(
+    add_list(
+        parser,
         "--action",
         dest="actions",
-        action="append",
-        default=[],
-        metavar="NAME",
         help="Run this post-rollback action of rollback.steps (repeatable)",
     )
-    parser.add_argument(
+    add_list(
+        parser,
         "--skip-action",
         dest="skip_actions",
-        action="append",
-        default=[],
-        metavar="NAME",
         help="Skip this post-rollback action of rollback.steps (repeatable)",
     )
     if convex:
@@ -102,21 +102,12 @@ def _rollback_options(parser: argparse.ArgumentParser, *, to: bool, convex: bool
     )
 
 
-def register(subparsers: Any, *, brief: bool = False) -> None:
-    """Add ``rollback`` and its commands: advise, one per platform, and all.
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The commands of ``rollback``: advise, list, one per platform, and all.
 
-    ``brief`` adds the command's summary only, for a command line that cannot reach it: the
-    per-platform commands import every platform adapter.
+    The per-platform commands import every platform adapter (``rollback`` is a deferred
+    command of the table in :mod:`deploycheck.cli`).
     """
-    parser = subparsers.add_parser(
-        "rollback",
-        help="Roll back a platform, or see what the matrix advises",
-        description=plain(__doc__),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.set_defaults(func=run)
-    if brief:
-        return
     commands = parser.add_subparsers(dest="rollback_command", metavar="COMMAND", required=True)
     advise = commands.add_parser("advise", help="What the decision matrix says, changing nothing")
     _common(advise)
@@ -124,7 +115,7 @@ def register(subparsers: Any, *, brief: bool = False) -> None:
     advise.add_argument(
         "--impact", required=True, help="all (all users), majority (>50%% of users) or minority (<50%%)"
     )
-    advise.add_argument("--env", help="Also show what a rollback would do in this environment now")
+    add_env(advise, "Also show what a rollback would do in this environment now")
     _code_options(advise)
     from deploycheck.platforms import get_spec, rollbackable
 
@@ -133,19 +124,10 @@ def register(subparsers: Any, *, brief: bool = False) -> None:
     )
     _common(listing)
     listing.add_argument("list_platform", metavar="PLATFORM", help="The platform whose history to show")
-    listing.add_argument("--env", required=True, help="Environment whose history to show")
-    listing.add_argument("--format", choices=("text", "json"), default="text", help="Output format")
+    add_env(listing, "Environment whose history to show", required=True)
+    add_format(listing)
     listing.add_argument("--limit", type=int, default=20, help="How many revisions to show (default 20)")
-    listing.add_argument(
-        "--from",
-        dest="from_ref",
-        default="HEAD",
-        metavar="REF",
-        help="Git ref of the live Convex code (default: HEAD)",
-    )
-    listing.add_argument(
-        "--convex-dir", metavar="DIR", help="The Convex folder (default: rollback.convex_dir)"
-    )
+    _source_options(listing)
     listing.set_defaults(native_json=True)
     for platform in rollbackable():
         spec = get_spec(platform)

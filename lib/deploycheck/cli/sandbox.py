@@ -12,21 +12,14 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-__all__ = ["register", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``sandbox`` parser and its ``upload`` subcommands."""
-    parser = subparsers.add_parser(
-        "sandbox",
-        help="Run local emulators of every platform (Cloudflare, GitHub, Convex, the site, the Worker)",
-        description="Serve the sandbox until interrupted; the first stdout line is JSON with every URL, "
-        "credential and the environment pointing at it.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--port`` and the ``upload`` subcommands."""
     parser.add_argument(
         "--port", type=int, default=0, help="First port (services on port..port+5); 0 picks free ports"
     )
-    parser.set_defaults(func=run)
     sub = parser.add_subparsers(dest="sandbox_command", metavar="COMMAND")
     upload = sub.add_parser("upload", help="Deploy to a running sandbox the way the vendor CLI would")
     targets = upload.add_subparsers(dest="upload_target", metavar="TARGET", required=True)

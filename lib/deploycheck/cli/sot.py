@@ -22,30 +22,22 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from deploycheck.cli.options import add_project_options, load_project
 
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig
     from deploycheck.sot import Column
 
-__all__ = ["register", "run"]
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``sot`` subcommand."""
-    parser = subparsers.add_parser(
-        "sot",
-        help="Encrypt, decrypt, edit or set values of the source-of-truth table (age, cell by cell)",
-        description="Seal the table's value cells with age so it can be committed; TARGET, GROUP and "
-        "KEY stay readable.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The actions, each with ``--config``, ``--env`` and ``--sot``."""
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=None, metavar="PATH", help="Path of deploycheck.yaml")
-    common.add_argument("--env", default=None, help="Environment whose table to use (default: default_env)")
-    common.add_argument(
-        "--sot", default=None, metavar="PATH", help="Source-of-truth table (or DEPLOYCHECK_SOT)"
-    )
+    add_project_options(common, env="Environment whose table to use (default: default_env)", state_dir=False)
     actions.add_parser("encrypt", parents=[common], help="Seal every value cell not sealed yet")
     decrypt = actions.add_parser("decrypt", parents=[common], help="Print the opened table")
     decrypt.add_argument("--to", required=True, metavar="-", help="Only '-' (stdout): never a file")
@@ -58,12 +50,10 @@ def register(subparsers: Any) -> None:
     which.add_argument("--prod-value-stdin", action="store_true", help="Read the PROD_VALUE from stdin")
     which.add_argument("--dev-value-stdin", action="store_true", help="Read the DEV_VALUE from stdin")
     setter.add_argument("--group", default="Secrets", help="GROUP of a new row (default Secrets)")
-    parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Dispatch to the action; see the module docstring."""
-    from deploycheck.config import load_config
     from deploycheck.errors import SoTError, UsageError
     from deploycheck.sot import Keyring
 
@@ -72,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
             f"--to {args.to!r}: a decrypted table is only ever printed (--to -), never written to a file; "
             "use `deploycheck sot edit` to change it."
         )
-    config = load_config(args.config)
-    env = args.env or config.default_env
-    config.environment(env)
-    path = config.sot_path(env, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
+    config, _, path = load_project(args)
     try:
         text = path.read_text("utf-8")
     except OSError as exc:

@@ -13,51 +13,30 @@ Exit codes: 0 done, 1 the lock is held (``unlock`` without ``--force``), 2 bad i
 from __future__ import annotations
 
 import argparse
-import os
 from typing import Any
 
-__all__ = ["register", "run"]
+from deploycheck.cli.options import add_lock_timeout, add_project_options, load_project, lock_timeout
+
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``state`` subcommand."""
-    parser = subparsers.add_parser(
-        "state",
-        help="Show the state backend, break a stale lock, or migrate the local state to s3",
-        description="The ledger, audit log and lock: local files or an S3-compatible bucket (state: in "
-        "deploycheck.yaml).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """show, unlock or migrate, with the project options and ``--lock-timeout``."""
     parser.add_argument("action", choices=("show", "unlock", "migrate"), help="What to do")
     parser.add_argument("--force", action="store_true", help="unlock: break the lock even though it is held")
     parser.add_argument(
         "--to", choices=("s3",), default=None, help="migrate: the backend to copy the state to"
     )
-    parser.add_argument("--config", default=None, metavar="PATH", help="Path of deploycheck.yaml")
-    parser.add_argument("--env", default=None, help="Environment whose table locates the local state dir")
-    parser.add_argument(
-        "--sot", default=None, metavar="PATH", help="Source-of-truth table (or DEPLOYCHECK_SOT)"
-    )
-    parser.add_argument("--state-dir", default=None, metavar="PATH", help="The local state dir")
-    parser.add_argument(
-        "--lock-timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="migrate: how long to wait for the lock",
-    )
-    parser.set_defaults(func=run)
+    add_project_options(parser, env="Environment whose table locates the local state dir")
+    add_lock_timeout(parser, "migrate: how long to wait for the lock")
 
 
 def run(args: argparse.Namespace) -> int:
     """Show, unlock or migrate; see the module docstring."""
-    from deploycheck.config import load_config
     from deploycheck.errors import UsageError
     from deploycheck.state import open_state
 
-    config = load_config(args.config)
-    env = args.env or config.default_env
-    config.environment(env)
-    sot_path = config.sot_path(env, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
+    config, _, sot_path = load_project(args)
     if args.action == "migrate":
         if args.to != "s3":
             raise UsageError("state migrate needs --to s3 (the backend to copy the local state to).")
@@ -81,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace, config: Any, sot_path: Any) -> int:
-    from deploycheck.cli.sync_env import lock_timeout
     from deploycheck.errors import InputError, Problem
     from deploycheck.state import LEDGER_KEY_VARIABLE, S3StateStore, StateStore, shared_ledger_key
+    from deploycheck.state.guard import no_ledger_key
 
     if not config.state.bucket:
         msg = "state migrate --to s3 needs state.bucket (and state.endpoint_url for R2 or MinIO)."
@@ -102,7 +81,7 @@ def _migrate(args: argparse.Namespace, config: Any, sot_path: Any) -> int:
             f"Run `export {LEDGER_KEY_VARIABLE}=\"$(od -An -tx1 {local.key_path} | tr -d ' \\n')\"`, "
             "store the same value as a CI secret, then run the migration again."
         )
-        raise InputError([Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="no ledger key")
+        raise no_ledger_key(msg, hint)
     remote = S3StateStore.for_project(config)
     source = local.ledger()
     events = local.read_audit()

@@ -21,46 +21,42 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from deploycheck.cli.options import (
+    add_env,
+    add_format,
+    add_list,
+    add_lock_timeout,
+    add_project_options,
+    add_target_filter,
+    lock_timeout,
+)
 from deploycheck.output import FORMAT_VERSION
 
 if TYPE_CHECKING:
     from deploycheck.sot import Column
     from deploycheck.sync import SyncReport
 
-__all__ = ["register", "render_plan", "render_result", "run"]
+__all__ = ["add_arguments", "render_plan", "render_result", "run"]
 
 DEFAULT_ENV = {"deploy-dev": "development", "deploy-prod": "production"}
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``sync-env`` parser."""
-    parser = subparsers.add_parser(
-        "sync-env",
-        help="Sync the source-of-truth table to .env.local files or to every platform",
-        description="Write DEV values to local files (--mode=local) or push one column of the "
-        "source-of-truth table to an environment's platforms (--mode=deploy-dev|deploy-prod).",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """What to write where, which keys and targets, and the table and state to use."""
     parser.add_argument(
         "--mode", choices=("local", "deploy-dev", "deploy-prod"), default="local", help="What to write"
     )
-    parser.add_argument(
-        "--env", default=None, help="Environment whose platforms to write (default: by mode)"
-    )
+    add_env(parser, "Environment whose platforms to write (default: by mode)")
     parser.add_argument("--dry-run", action="store_true", help="Print the plan and write nothing anywhere")
     parser.add_argument("--yes", "-y", action="store_true", help="Apply deploy-prod without asking")
-    parser.add_argument(
-        "--only", action="append", default=[], metavar="KEY", help="Only this key (repeatable)"
-    )
-    parser.add_argument(
-        "--target", action="append", default=[], metavar="NAME", help="Only this target (repeatable)"
-    )
+    add_list(parser, "--only", metavar="KEY", help="Only this key (repeatable)")
+    add_target_filter(parser, dest="target")
     parser.add_argument(
         "--prune", action="store_true", help="Delete keys absent from the table that deploycheck created"
     )
-    parser.add_argument(
+    add_list(
+        parser,
         "--remove",
-        action="append",
-        default=[],
         metavar="KEY",
         help="Delete this key, which the table does not assign to the target, whoever created it "
         "(repeatable; narrows the run to these keys and --only)",
@@ -70,22 +66,11 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="--mode=local: overwrite local files deploycheck did not write (a backup is kept)",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="Output format")
-    parser.add_argument("--config", default=None, metavar="PATH", help="Path of deploycheck.yaml")
-    parser.add_argument(
-        "--sot", default=None, metavar="PATH", help="Source-of-truth table (or DEPLOYCHECK_SOT)"
+    add_format(parser)
+    add_project_options(parser)
+    add_lock_timeout(
+        parser, "How long to wait for another sync to finish (default 5, or DEPLOYCHECK_LOCK_TIMEOUT)"
     )
-    parser.add_argument(
-        "--state-dir", default=None, metavar="PATH", help="Ledger, audit log and lock folder"
-    )
-    parser.add_argument(
-        "--lock-timeout",
-        type=float,
-        default=None,
-        metavar="SECONDS",
-        help="How long to wait for another sync to finish (default 5, or DEPLOYCHECK_LOCK_TIMEOUT)",
-    )
-    parser.set_defaults(func=run)
 
 
 def _line(item: Any) -> str:
@@ -184,15 +169,6 @@ def _raise_unreadable(report: SyncReport) -> None:
         raise errors[0]
 
 
-def lock_timeout(given: float | None) -> float:
-    """``--lock-timeout``, else ``DEPLOYCHECK_LOCK_TIMEOUT``, else the default (5 s)."""
-    from deploycheck.state import DEFAULT_LOCK_TIMEOUT
-
-    if given is not None:
-        return given
-    return float(os.environ.get("DEPLOYCHECK_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT)
-
-
 def run(args: argparse.Namespace) -> int:
     """Load the config and table, then :func:`deploycheck.sync.run`; render; see the module docstring."""
     from deploycheck.config import load_config
@@ -210,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     fallback = "development" if "development" in config.environments else config.default_env
     env = config.environment(args.env or DEFAULT_ENV.get(args.mode) or fallback)
-    sot_path = config.sot_path(env.name, args.sot or os.environ.get("DEPLOYCHECK_SOT"))
+    sot_path = config.sot_path(env.name, str(args.sot) if args.sot else os.environ.get("DEPLOYCHECK_SOT"))
     column: Column = "prod" if args.mode == "deploy-prod" else "dev"
     sot = load_sot(sot_path, config, columns=(column,))
     sot.register_with_redactor()

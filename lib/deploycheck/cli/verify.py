@@ -11,29 +11,21 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-__all__ = ["register", "run"]
+from deploycheck.cli.options import add_config, add_list
+
+__all__ = ["add_arguments", "run"]
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``verify`` subcommand."""
-    parser = subparsers.add_parser(
-        "verify",
-        help="run the deployment checks against an environment",
-        description="Run the deployment checks (pytest --env=ENV) and print the verdict. "
-        "Arguments after ENV go to pytest.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """ENV, the options of verify and the arguments passed on to pytest."""
     parser.add_argument("env", nargs="?", metavar="ENV", help="environment to verify")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a setting for this run (repeatable)")  # fmt: skip
-    parser.add_argument(
-        "--config", dest="config", default=None, metavar="PATH", help="path of deploycheck.yaml"
-    )
+    add_list(parser, "--set", dest="overrides", metavar="NAME=VALUE",
+             help="override a setting for this run (repeatable)")  # fmt: skip
+    add_config(parser)
     parser.add_argument("--summary-from", dest="summary_from", default=None, metavar="RESULTS_JSON",
                         help="print the Markdown summary of a results.json and exit")  # fmt: skip
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER, help="arguments passed on to pytest")
-    parser.set_defaults(func=run)
 
 
 def own_options(args: argparse.Namespace) -> None:

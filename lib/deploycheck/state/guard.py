@@ -21,7 +21,13 @@ if TYPE_CHECKING:
     from deploycheck.state.backend import StateBackend
     from deploycheck.state.ledger import Ledger
 
-__all__ = ["LockedAdapter", "guard_adapters", "prepare_ledger", "require_shared_key"]
+__all__ = ["LockedAdapter", "guard_adapters", "no_ledger_key", "prepare_ledger", "require_shared_key"]
+
+
+def no_ledger_key(message: str, hint: str) -> InputError:
+    """The input error of a ledger key that is not set, or not the one the fingerprints need."""
+    problem = Problem(source=LEDGER_KEY_VARIABLE, message=message, hint=hint)
+    return InputError([problem], title="no ledger key")
 
 
 def require_shared_key(store: StateBackend, key: bytes | None) -> bytes:
@@ -36,7 +42,7 @@ def require_shared_key(store: StateBackend, key: bytes | None) -> bytes:
         f"Set {LEDGER_KEY_VARIABLE} (64 hex characters; the first machine generates it with "
         "`openssl rand -hex 32`) on every machine and CI job that syncs or checks drift."
     )
-    raise InputError([Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="no ledger key")
+    raise no_ledger_key(msg, hint)
 
 
 def prepare_ledger(
