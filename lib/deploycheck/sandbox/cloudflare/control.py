@@ -26,7 +26,7 @@ from deploycheck.sandbox.cloudflare.envelope import (
     json_body,
     now,
     ok,
-    page_args,
+    page_of,
     parse_multipart,
 )
 from deploycheck.sandbox.cloudflare.pages import PagesEndpoints
@@ -287,9 +287,7 @@ class CloudflareEmulator:
                 {"items": items},
                 {"page": 1, "per_page": len(items), "count": len(items), "total_count": len(items)},
             )
-        page, per_page = page_args(request, 10, 100)
-        chunk = newest_first[(page - 1) * per_page : page * per_page]
-        info = {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(newest_first)}
+        chunk, info = page_of(request, newest_first, 10, 100, total_pages=False)
         # items carry their resources, as Cloudflare's do (`wrangler versions secret list --latest-version`)
         return ok({"items": [v.full() for v in chunk]}, info)
 
