@@ -19,6 +19,7 @@ __all__ = [
     "envelope",
     "iso",
     "json_body",
+    "json_list",
     "new_id",
     "now",
     "ok",
@@ -29,6 +30,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+J = TypeVar("J", dict[str, Any], list[Any])
 
 #: uuid5 namespace of the seeded resources: stable ids across resets and runs
 _SEED_NAMESPACE = uuid.UUID("6f1d3c55-6a0e-4c59-9d1e-2d7c0f1b8a11")
@@ -91,15 +93,24 @@ def seed_id(name: str) -> str:
     return str(uuid.uuid5(_SEED_NAMESPACE, name))
 
 
-def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 Cloudflare error."""
+def _json_of(request: Request, kind: type[J], what: str) -> J:
     try:
         body = request.json()
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, 10026, f"Could not parse request body: {exc}") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, 10026, "Could not parse request body: expected a JSON object")
+    if not isinstance(body, kind):
+        raise ApiError(400, 10026, f"Could not parse request body: expected a JSON {what}")
     return body
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 Cloudflare error."""
+    return _json_of(request, dict, "object")
+
+
+def json_list(request: Request) -> list[Any]:
+    """The request body as a JSON array, or a 400 Cloudflare error."""
+    return _json_of(request, list, "array")
 
 
 @dataclass
