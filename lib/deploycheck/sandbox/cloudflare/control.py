@@ -45,7 +45,7 @@ from deploycheck.sandbox.cloudflare.uploads import (
     request_source,
     version_from_upload,
 )
-from deploycheck.sandbox.cloudflare.versions import SECRET_TYPES
+from deploycheck.sandbox.cloudflare.versions import SECRET_TYPES, secret_changes
 from deploycheck.sandbox.core import Request, Response
 
 __all__ = ["API_PREFIX", "CloudflareEmulator"]
@@ -220,16 +220,7 @@ class CloudflareEmulator:
         secrets = body.get("secrets")
         if not isinstance(secrets, dict):
             raise ApiError(400, 10021, "secrets must be an object of name -> secret or null")
-        changes: dict[str, dict[str, Any] | None] = {}
-        for name, secret in secrets.items():
-            if secret is None:
-                changes[name] = None
-                continue
-            if not isinstance(secret, dict) or not isinstance(secret.get("text"), str):
-                raise ApiError(400, 10021, f"secret {name!r} needs a string text")
-            if secret.get("type", "secret_text") != "secret_text":
-                raise ApiError(400, 10021, f"secret {name!r}: type must be secret_text")
-            changes[name] = {"type": "secret_text", "name": name, "text": secret["text"]}
+        changes = secret_changes(secrets, _bulk_secret_refusal)
         bindings = replace_bindings(script.latest_version.bindings, changes)
         script.change_bindings(bindings, triggered_by="secret")
         return ok({name: _secret_item(b) for name, b in changes.items() if b is not None})
@@ -367,3 +358,11 @@ class CloudflareEmulator:
 
 def _secret_item(binding: dict[str, Any]) -> dict[str, Any]:
     return {"name": binding["name"], "type": binding["type"]}
+
+
+def _bulk_secret_refusal(name: str, secret: Any) -> str | None:
+    if not isinstance(secret, dict) or not isinstance(secret.get("text"), str):
+        return f"secret {name!r} needs a string text"
+    if secret.get("type", "secret_text") != "secret_text":
+        return f"secret {name!r}: type must be secret_text"
+    return None
