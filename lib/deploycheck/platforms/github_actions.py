@@ -248,12 +248,7 @@ class GithubActionsPlatform:
 
     def delete_secret(self, name: str) -> None:
         """Delete one secret; an absent one is not an error."""
-        self.client.request(
-            "DELETE",
-            f"{self._prefix}/secrets/{quote(name.upper(), safe='')}",
-            operation=f"delete secret {name}",
-            accept=(404,),
-        )
+        self._delete("secret", name)
 
     def set_variable(self, name: str, value: str, *, exists: bool | None = None) -> None:
         """Create (POST, not retried on 5xx) or update (PATCH) a variable.
@@ -298,10 +293,13 @@ class GithubActionsPlatform:
 
     def delete_variable(self, name: str) -> None:
         """Delete one variable; an absent one is not an error."""
+        self._delete("variable", name)
+
+    def _delete(self, kind: str, name: str) -> None:
         self.client.request(
             "DELETE",
-            f"{self._prefix}/variables/{quote(name.upper(), safe='')}",
-            operation=f"delete variable {name}",
+            f"{self._prefix}/{kind}s/{quote(name.upper(), safe='')}",
+            operation=f"delete {kind} {name}",
             accept=(404,),
         )
 
