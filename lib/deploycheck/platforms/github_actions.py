@@ -25,7 +25,8 @@ from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.http.pace import WRITE_METHODS, Pace
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 from deploycheck.platforms.consoles import github_console
-from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec, param_error, param_path
+from deploycheck.platforms.params import param_error, param_path
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["DEFAULT_BASE_URL", "GithubActionsPlatform", "seal"]
 

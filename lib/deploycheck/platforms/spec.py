@@ -16,20 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-from deploycheck.errors import ConfigError, Problem
 from deploycheck.platforms.consoles import Console
 from deploycheck.platforms.history import CodeHistory
 
-__all__ = [
-    "AdapterFactory",
-    "DeployModel",
-    "Limits",
-    "OpenRequest",
-    "PlatformSpec",
-    "RemoveHint",
-    "param_error",
-    "param_path",
-]
+__all__ = ["AdapterFactory", "DeployModel", "Limits", "OpenRequest", "PlatformSpec", "RemoveHint"]
 
 #: how a platform's code is live (see :class:`PlatformSpec`)
 DeployModel = Literal["deployment", "version", "push"]
@@ -76,19 +66,6 @@ class OpenRequest:
             msg = f"missing parameter {name!r}"  # fail() raises; this is a guard for bad factories
             raise ValueError(msg)
         return value
-
-
-def param_path(target: str, env: str, name: str = "") -> str:
-    """Where parameter ``name`` of ``target`` is written in deploycheck.yaml (the environment's
-    own key path without a name); ``<env>`` stands for an environment not known here."""
-    where = f"targets.{target}.environments.{env or '<env>'}"
-    return f"{where}.{name}" if name else where
-
-
-def param_error(target: str, env: str, name: str, message: str) -> ConfigError:
-    """The configuration error of a bad value of parameter ``name`` of ``target``."""
-    where = param_path(target, env, name)
-    return ConfigError([Problem(source="deploycheck.yaml", path=where, message=message)])
 
 
 class AdapterFactory(Protocol):

@@ -26,7 +26,8 @@ from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareAp
 from deploycheck.platforms.cloudflare.history import PAGES_HISTORY
 from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import NEXT_ENV, NODE_DOTENV
-from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec, param_error, param_path
+from deploycheck.platforms.params import param_error, param_path
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflarePagesPlatform"]
 

@@ -39,7 +39,8 @@ from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareAp
 from deploycheck.platforms.cloudflare.history import WORKER_HISTORY
 from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import WRANGLER
-from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec, param_path
+from deploycheck.platforms.params import param_path
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflareWorkerPlatform", "WorkerVersion"]
 

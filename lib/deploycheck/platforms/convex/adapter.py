@@ -30,7 +30,8 @@ from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarC
 from deploycheck.platforms.consoles import convex_console
 from deploycheck.platforms.convex.sync import run_system_query
 from deploycheck.platforms.dotenv_readers import NODE_DOTENV
-from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec, param_path
+from deploycheck.platforms.params import param_path
+from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["ConvexPlatform", "deployment_name_of_key", "normalize_function_id"]
 
