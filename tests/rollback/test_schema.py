@@ -216,3 +216,25 @@ def test_unknown_validators_are_compared_by_full_source_never_a_snippet() -> Non
     b = Validator("unknown", text=f"f('{long}b')", digest="2")
     assert a != b and a.describe().endswith("…>")
     assert Validator("unknown", text="f()", digest="") != Validator("unknown", text="f()", digest="")
+
+
+def test_import_and_export_lists_map_names_and_aliases() -> None:
+    """Import lists bind each local name (its alias, or the name) to the module's export, a
+    type-only item binds nothing; export lists export a local under its alias, or re-export a
+    module's name under it (a string alias by its value)."""
+    from deploycheck.rollback.schema.ts import parse_module
+
+    module = parse_module(
+        'import { defineSchema, type Infer, v as values, "odd-name" as odd } from "convex/server";\n'
+        "import type { Doc } from './_generated/dataModel';\n"
+        "const users = 1;\n"
+        'export { users, users as people, type Doc as D, users as "quoted name" };\n'
+        'export { tables as schemaTables, other } from "./tables";\n'
+    )
+    assert module.imports == {
+        "defineSchema": ("convex/server", "defineSchema"),
+        "values": ("convex/server", "v"),
+        "odd": ("convex/server", "odd-name"),
+    }
+    assert module.exports == {"users": "users", "people": "users", "D": "Doc", "quoted name": "users"}
+    assert module.reexports == {"schemaTables": ("./tables", "tables"), "other": ("./tables", "other")}

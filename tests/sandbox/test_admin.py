@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from deploycheck.redact import fingerprint
+from deploycheck.sandbox.faults import parse_fault
 
 pytestmark = pytest.mark.sandbox
 
@@ -50,6 +51,16 @@ def test_invalid_faults_are_refused(sandbox, spec):
     assert response.status_code == 400
     assert response.json()["error"]
     assert requests.get(f"{sandbox.admin_url}/faults", timeout=5).json() == []
+
+
+def test_a_fault_spec_names_its_unknown_keys_and_service_in_one_message():
+    """parse_fault names the unknown keys with the valid ones, and an unknown service with
+    the known ones, in one ValueError."""
+    with pytest.raises(ValueError) as caught:
+        parse_fault({"service": "nowhere", "colour": "red", "status": 500}, "fault-1")
+    text = str(caught.value)
+    assert "unknown keys ['colour']; valid keys: ['ack', 'body', " in text
+    assert "service must be one of ['cloudflare', 'github', 'convex', 'pages', 'worker'], got 'nowhere'" in text
 
 
 def test_faults_are_listed_and_cleared(sandbox_admin):

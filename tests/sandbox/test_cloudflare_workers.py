@@ -159,6 +159,28 @@ def test_bulk_secrets_merge_patch_semantics(cf, sandbox_admin):
     }
 
 
+def test_secret_bindings_that_are_not_secrets_are_refused_naming_the_entry(cf, sandbox_admin):
+    """Bulk secrets and a PATCH of the latest version answer 400/10021 naming the entry for a
+    secret without string text, of another type, or a binding that is not secret_text; nothing
+    is stored."""
+    before = sandbox_admin.state()["cloudflare"]["workers"]["log-ingestion"]
+    bulk = f"{cf.script()}/secrets-bulk"
+    latest = f"{cf.account}/workers/workers/log-ingestion/versions/latest"
+
+    def refused(url: str, field: str, entry: object) -> tuple[int, int, str]:
+        return cf.error("PATCH", url, json={field: {"GOOD": {"type": "secret_text", "text": "v"}, "A": entry}})
+
+    assert refused(bulk, "secrets", {"text": 1}) == (400, 10021, "secret 'A' needs a string text")
+    assert refused(bulk, "secrets", {"text": "v", "type": "plain_text"}) == (
+        400, 10021, "secret 'A': type must be secret_text"
+    )
+    assert refused(latest, "env", {"type": "plain_text", "text": "v"}) == (
+        400, 10021, "binding 'A': only secret_text bindings can be patched"
+    )
+    assert refused(latest, "env", {"type": "secret_text"}) == (400, 10021, "secret 'A' needs a string text")
+    assert sandbox_admin.state()["cloudflare"]["workers"]["log-ingestion"] == before
+
+
 def test_secret_put_refused_with_10215_while_latest_version_is_not_deployed(cf):
     """After uploading a version without deploying it, secret edits fail with 10215."""
     response = _upload(cf, f"{cf.script()}/versions", state=2)

@@ -4,32 +4,9 @@
 
 from __future__ import annotations
 
-from deploycheck.ci.actions import (
-    COMMANDS,
-    CiRequest,
-    CiResult,
-    append_summary,
-    run_ci_command,
-    write_outputs,
-)
-from deploycheck.ci.issue import (
-    DEFAULT_LABEL,
-    IssueResult,
-    drift_issue_body,
-    load_drift,
-    sync_drift_issue,
-)
+from deploycheck.ci import actions as _actions
+from deploycheck.ci import issue as _issue
+from deploycheck.ci.actions import *  # noqa: F403
+from deploycheck.ci.issue import *  # noqa: F403
 
-__all__ = [
-    "COMMANDS",
-    "DEFAULT_LABEL",
-    "CiRequest",
-    "CiResult",
-    "IssueResult",
-    "append_summary",
-    "drift_issue_body",
-    "load_drift",
-    "run_ci_command",
-    "sync_drift_issue",
-    "write_outputs",
-]
+__all__ = _actions.__all__ + _issue.__all__

@@ -4,45 +4,11 @@
 
 from __future__ import annotations
 
-from deploycheck.config.model import (
-    EncryptionConfig,
-    Environment,
-    ProjectConfig,
-    Setting,
-    StateConfig,
-    Target,
-    find_config,
-    load_config,
-)
-from deploycheck.config.problems import (
-    CONFIG_NAME,
-    duplicate_keys,
-    node_lines,
-    schema,
-    schema_problems,
-    semantic_problems,
-    unknown_name,
-)
-from deploycheck.config.settings import ResolvedSetting, Settings, SettingSource, parse_overrides
+from deploycheck.config import model as _model
+from deploycheck.config import problems as _problems
+from deploycheck.config import settings as _settings
+from deploycheck.config.model import *  # noqa: F403
+from deploycheck.config.problems import *  # noqa: F403
+from deploycheck.config.settings import *  # noqa: F403
 
-__all__ = [
-    "CONFIG_NAME",
-    "EncryptionConfig",
-    "Environment",
-    "ProjectConfig",
-    "ResolvedSetting",
-    "Setting",
-    "SettingSource",
-    "Settings",
-    "StateConfig",
-    "Target",
-    "duplicate_keys",
-    "find_config",
-    "load_config",
-    "node_lines",
-    "parse_overrides",
-    "schema",
-    "schema_problems",
-    "semantic_problems",
-    "unknown_name",
-]
+__all__ = _model.__all__ + _problems.__all__ + _settings.__all__

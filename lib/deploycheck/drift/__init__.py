@@ -5,84 +5,15 @@
 
 from __future__ import annotations
 
-from deploycheck.drift.baseline import (
-    BASELINE_NAME,
-    Baseline,
-    BaselineEntry,
-    default_baseline_path,
-    load_baseline,
-)
-from deploycheck.drift.compare import compare_target, newest_marker, sync_command
-from deploycheck.drift.model import (
-    DRIFT_STATES,
-    DriftReport,
-    DriftState,
-    ExpectedVar,
-    Finding,
-    LedgerRecord,
-    LedgerView,
-    Note,
-    TargetError,
-    TargetReading,
-    TargetSummary,
-)
-from deploycheck.drift.render import (
-    FORMATS,
-    render,
-    render_json,
-    render_markdown,
-    render_text,
-    report_dict,
-)
-from deploycheck.drift.run import (
-    DriftTarget,
-    detect_drift,
-    drift_cases,
-    expected_vars,
-    open_ledger,
-    plan_targets,
-    read_target,
-    resolve_sot_path,
-    run,
-    run_drift,
-    sync_mode,
-)
+from deploycheck.drift import baseline as _baseline
+from deploycheck.drift import compare as _compare
+from deploycheck.drift import model as _model
+from deploycheck.drift import render as _render
+from deploycheck.drift import run as _run
+from deploycheck.drift.baseline import *  # noqa: F403
+from deploycheck.drift.compare import *  # noqa: F403
+from deploycheck.drift.model import *  # noqa: F403
+from deploycheck.drift.render import *  # noqa: F403
+from deploycheck.drift.run import *  # noqa: F403
 
-__all__ = [
-    "BASELINE_NAME",
-    "DRIFT_STATES",
-    "FORMATS",
-    "Baseline",
-    "BaselineEntry",
-    "DriftReport",
-    "DriftState",
-    "DriftTarget",
-    "ExpectedVar",
-    "Finding",
-    "LedgerRecord",
-    "LedgerView",
-    "Note",
-    "TargetError",
-    "TargetReading",
-    "TargetSummary",
-    "compare_target",
-    "default_baseline_path",
-    "detect_drift",
-    "drift_cases",
-    "expected_vars",
-    "load_baseline",
-    "newest_marker",
-    "open_ledger",
-    "plan_targets",
-    "read_target",
-    "render",
-    "render_json",
-    "render_markdown",
-    "render_text",
-    "report_dict",
-    "resolve_sot_path",
-    "run",
-    "run_drift",
-    "sync_command",
-    "sync_mode",
-]
+__all__ = _baseline.__all__ + _compare.__all__ + _model.__all__ + _render.__all__ + _run.__all__

@@ -20,11 +20,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import quote
 
-from deploycheck.errors import ConfigError, DeploycheckError, PlatformError, Problem
+from deploycheck.errors import DeploycheckError, PlatformError
 from deploycheck.http import HttpClient, HttpSettings, require_credentials
 from deploycheck.http.pace import WRITE_METHODS, Pace
 from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarChange
 from deploycheck.platforms.consoles import github_console
+from deploycheck.platforms.params import param_error, param_path
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["DEFAULT_BASE_URL", "GithubActionsPlatform", "seal"]
@@ -108,8 +109,7 @@ class GithubActionsPlatform:
         owner, _, name = repository.partition("/")
         if not owner or not name or "/" in name:
             msg = f"repository must read owner/name, got {repository!r}."
-            where = f"targets.{target}.environments.{env or '<env>'}.repository"
-            raise ConfigError([Problem(source="deploycheck.yaml", path=where, message=msg)])
+            raise param_error(target, env, "repository", msg)
         self.client = client
         self.repository = repository
         self.environment = environment
@@ -160,7 +160,7 @@ class GithubActionsPlatform:
         if status == 403:
             return "GITHUB_TOKEN lacks the repo scope / Secrets and Variables permission, or hit a rate limit"
         if status == 404:
-            where = f"targets.{self.target}.environments.{self.env or '<env>'}"
+            where = param_path(self.target, self.env)
             return (
                 f"check {where}.repository and .environment, and that GITHUB_TOKEN can see {self.repository}"
             )
@@ -248,12 +248,7 @@ class GithubActionsPlatform:
 
     def delete_secret(self, name: str) -> None:
         """Delete one secret; an absent one is not an error."""
-        self.client.request(
-            "DELETE",
-            f"{self._prefix}/secrets/{quote(name.upper(), safe='')}",
-            operation=f"delete secret {name}",
-            accept=(404,),
-        )
+        self._delete("secret", name)
 
     def set_variable(self, name: str, value: str, *, exists: bool | None = None) -> None:
         """Create (POST, not retried on 5xx) or update (PATCH) a variable.
@@ -298,10 +293,13 @@ class GithubActionsPlatform:
 
     def delete_variable(self, name: str) -> None:
         """Delete one variable; an absent one is not an error."""
+        self._delete("variable", name)
+
+    def _delete(self, kind: str, name: str) -> None:
         self.client.request(
             "DELETE",
-            f"{self._prefix}/variables/{quote(name.upper(), safe='')}",
-            operation=f"delete variable {name}",
+            f"{self._prefix}/{kind}s/{quote(name.upper(), safe='')}",
+            operation=f"delete {kind} {name}",
             accept=(404,),
         )
 

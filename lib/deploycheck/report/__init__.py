@@ -4,62 +4,13 @@ reports of sharded runs (:mod:`.merge`).
 
 from __future__ import annotations
 
-from deploycheck.report.dashboard import DriftRow, TargetRow, render_dashboard, verdict_class
-from deploycheck.report.merge import (
-    MergeResult,
-    merge_html,
-    merge_junit,
-    merge_reports,
-    merge_results,
-)
-from deploycheck.report.results import (
-    ENV_PROPERTY,
-    MESSAGE_PROPERTY,
-    OUTCOME_PROPERTY,
-    PLATFORM_PROPERTY,
-    RESOURCE_PROPERTY,
-    TARGET_PROPERTY,
-    CheckRecord,
-    Outcome,
-    Results,
-    holds_secret,
-    load_results,
-    redact_tree,
-    render_markdown,
-    summary_lines,
-    verdict,
-    warn_message,
-)
-from deploycheck.report.rootcause import Cause, CauseKind, group_causes, render_causes
+from deploycheck.report import dashboard as _dashboard
+from deploycheck.report import merge as _merge
+from deploycheck.report import results as _results
+from deploycheck.report import rootcause as _rootcause
+from deploycheck.report.dashboard import *  # noqa: F403
+from deploycheck.report.merge import *  # noqa: F403
+from deploycheck.report.results import *  # noqa: F403
+from deploycheck.report.rootcause import *  # noqa: F403
 
-__all__ = [
-    "ENV_PROPERTY",
-    "MESSAGE_PROPERTY",
-    "OUTCOME_PROPERTY",
-    "PLATFORM_PROPERTY",
-    "RESOURCE_PROPERTY",
-    "TARGET_PROPERTY",
-    "Cause",
-    "CauseKind",
-    "CheckRecord",
-    "DriftRow",
-    "MergeResult",
-    "Outcome",
-    "Results",
-    "TargetRow",
-    "group_causes",
-    "holds_secret",
-    "load_results",
-    "merge_html",
-    "merge_junit",
-    "merge_reports",
-    "merge_results",
-    "redact_tree",
-    "render_causes",
-    "render_dashboard",
-    "render_markdown",
-    "summary_lines",
-    "verdict",
-    "verdict_class",
-    "warn_message",
-]
+__all__ = _dashboard.__all__ + _merge.__all__ + _results.__all__ + _rootcause.__all__

@@ -97,35 +97,26 @@ class AdminEmulator:
         )
 
     @staticmethod
-    def _json_object(request: Request) -> dict[str, Any] | Response:
-        """The request's JSON object body, or the 400 answer saying why it is not one."""
+    def _created(request: Request, create: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+        """201 with what ``create`` answers for the request's JSON object body; 400 saying why
+        when the body is not one or ``create`` refuses it (ValueError)."""
         try:
             spec = request.json()
         except ValueError as exc:
             return json_response(400, {"error": f"body is not JSON: {exc}"})
         if not isinstance(spec, dict):
             return json_response(400, {"error": "body must be a JSON object"})
-        return spec
+        try:
+            answer = create(spec)
+        except ValueError as exc:
+            return json_response(400, {"error": str(exc)})
+        return json_response(201, answer)
 
     def _add_fault(self, request: Request) -> Response:
-        spec = self._json_object(request)
-        if isinstance(spec, Response):
-            return spec
-        try:
-            fault = self._faults.add(spec)
-        except ValueError as exc:
-            return json_response(400, {"error": str(exc)})
-        return json_response(201, {"id": fault.id})
+        return self._created(request, lambda spec: {"id": self._faults.add(spec).id})
 
     def _set_rate_limit(self, request: Request) -> Response:
-        spec = self._json_object(request)
-        if isinstance(spec, Response):
-            return spec
-        try:
-            limit = self._limits.set(spec)
-        except ValueError as exc:
-            return json_response(400, {"error": str(exc)})
-        return json_response(201, limit.as_dict())
+        return self._created(request, lambda spec: self._limits.set(spec).as_dict())
 
     def _seed_documents(self, request: Request) -> Response:
         try:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-__all__ = ["Emulator", "Request", "Response", "json_response"]
+__all__ = ["Emulator", "Request", "Response", "json_response", "spec_problems"]
 
 
 @dataclass
@@ -74,6 +74,19 @@ class Response:
 def json_response(status: int, body: Any, headers: Mapping[str, str] | None = None) -> Response:
     """A JSON response."""
     return Response(status=status, body=body, headers=dict(headers or {}))
+
+
+def spec_problems(spec: Mapping[str, Any], known: Collection[str], services: Sequence[str]) -> list[str]:
+    """The first problems of an admin-API JSON spec (a fault, a rate limit): keys not in
+    ``known``, a ``service`` not among ``services``."""
+    problems: list[str] = []
+    unknown = sorted(set(spec) - set(known))
+    if unknown:
+        problems.append(f"unknown keys {unknown}; valid keys: {sorted(known)}")
+    service = spec.get("service")
+    if service not in services:
+        problems.append(f"service must be one of {list(services)}, got {service!r}")
+    return problems
 
 
 class Emulator(Protocol):

@@ -27,6 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from deploycheck.sandbox.core import spec_problems
+
 __all__ = ["SERVICES", "Fault", "FaultRegistry", "parse_fault"]
 
 #: services a fault may name
@@ -147,13 +149,8 @@ def _aim_problems(spec: Mapping[str, Any]) -> list[str]:
 
 def parse_fault(spec: Mapping[str, Any], fault_id: str) -> Fault:  # noqa: PLR0912 - one check per field
     """Build a fault from its admin-API JSON; raise ValueError naming every problem."""
-    problems: list[str] = []
-    unknown = sorted(set(spec) - _KNOWN_KEYS)
-    if unknown:
-        problems.append(f"unknown keys {unknown}; valid keys: {sorted(_KNOWN_KEYS)}")
+    problems = spec_problems(spec, _KNOWN_KEYS, SERVICES)
     service = spec.get("service")
-    if service not in SERVICES:
-        problems.append(f"service must be one of {list(SERVICES)}, got {service!r}")
     path = spec.get("path")
     if path is not None:
         try:

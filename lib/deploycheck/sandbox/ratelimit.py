@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from deploycheck.sandbox.core import Response
+from deploycheck.sandbox.core import Response, spec_problems
 
 __all__ = ["DEFAULTS", "MAX_WINDOW_S", "RateLimit", "RateLimits", "parse_rate_limit"]
 
@@ -125,13 +125,9 @@ class RateLimit:
 
 def parse_rate_limit(spec: Mapping[str, Any]) -> RateLimit:
     """Build a limit from its admin-API JSON; raise ValueError naming every problem."""
-    problems: list[str] = []
-    unknown = sorted(set(spec) - _KNOWN_KEYS)
-    if unknown:
-        problems.append(f"unknown keys {unknown}; valid keys: {sorted(_KNOWN_KEYS)}")
+    problems = spec_problems(spec, _KNOWN_KEYS, sorted(DEFAULTS))
     service = spec.get("service")
     if service not in DEFAULTS:
-        problems.append(f"service must be one of {sorted(DEFAULTS)}, got {service!r}")
         service = "cloudflare"
     default_limit, default_window = DEFAULTS[str(service)]
     limit = spec.get("limit", default_limit)

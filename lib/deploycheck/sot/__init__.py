@@ -5,63 +5,17 @@ rules it must meet (:mod:`.rules`), and its secrets taught to the redactor
 
 from __future__ import annotations
 
-from deploycheck.sot.crypt import PAD, PREFIX, Keyring, is_sealed, open_entries, seal
-from deploycheck.sot.edit import (
-    Cell,
-    open_table,
-    recipients_for,
-    rewrite_cells,
-    seal_table,
-    set_value,
-)
-from deploycheck.sot.model import (
-    PLAIN_PREFIXES,
-    SECRET_SUFFIXES,
-    SECRET_WORDS,
-    Column,
-    Entry,
-    SourceOfTruth,
-    is_secret_name,
-)
-from deploycheck.sot.parse import COLUMNS, load_sot, parse_sot, sot_from_text, split_row
-from deploycheck.sot.rules import (
-    PlatformLimits,
-    count_problems,
-    dev_markers,
-    limits_of,
-    validate,
-)
-from deploycheck.sot.secrets import register_run_secrets
+from deploycheck.sot import crypt as _crypt
+from deploycheck.sot import edit as _edit
+from deploycheck.sot import model as _model
+from deploycheck.sot import parse as _parse
+from deploycheck.sot import rules as _rules
+from deploycheck.sot import secrets as _secrets
+from deploycheck.sot.crypt import *  # noqa: F403
+from deploycheck.sot.edit import *  # noqa: F403
+from deploycheck.sot.model import *  # noqa: F403
+from deploycheck.sot.parse import *  # noqa: F403
+from deploycheck.sot.rules import *  # noqa: F403
+from deploycheck.sot.secrets import *  # noqa: F403
 
-__all__ = [
-    "COLUMNS",
-    "PAD",
-    "PLAIN_PREFIXES",
-    "PREFIX",
-    "SECRET_SUFFIXES",
-    "SECRET_WORDS",
-    "Cell",
-    "Column",
-    "Entry",
-    "Keyring",
-    "PlatformLimits",
-    "SourceOfTruth",
-    "count_problems",
-    "dev_markers",
-    "is_sealed",
-    "is_secret_name",
-    "limits_of",
-    "load_sot",
-    "open_entries",
-    "open_table",
-    "parse_sot",
-    "recipients_for",
-    "register_run_secrets",
-    "rewrite_cells",
-    "seal",
-    "seal_table",
-    "set_value",
-    "sot_from_text",
-    "split_row",
-    "validate",
-]
+__all__ = _crypt.__all__ + _edit.__all__ + _model.__all__ + _parse.__all__ + _rules.__all__ + _secrets.__all__

@@ -32,12 +32,12 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from deploycheck.errors import Problem
-from deploycheck.platforms import get_spec, platform_names
+from deploycheck.platforms import Limits, get_spec, platform_names
 
 if TYPE_CHECKING:
     from deploycheck.config import ProjectConfig, Target
@@ -51,21 +51,13 @@ LOCAL_HOSTS = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class PlatformLimits:
-    """What one platform accepts as a variable name and value."""
+@dataclass(frozen=True, kw_only=True)
+class PlatformLimits(Limits):
+    """What one platform accepts as a variable name and value: its spec's :class:`Limits`, with
+    the platform's label and whether its names are case-insensitive."""
 
     label: str
-    max_value_bytes: int | None = None
-    max_name_bytes: int | None = None
-    warn_name_chars: int | None = None
-    forbidden_prefixes: tuple[str, ...] = ()
-    reserved: tuple[str, ...] = ()
     case_insensitive: bool = False
-    #: at most this many variables and secrets together on one target
-    max_keys: int | None = None
-    #: at most this many secrets on one target
-    max_secrets: int | None = None
 
 
 def limits_of(platform: str) -> PlatformLimits | None:
@@ -73,18 +65,7 @@ def limits_of(platform: str) -> PlatformLimits | None:
     if platform not in platform_names():
         return None
     spec = get_spec(platform)
-    limits = spec.limits
-    return PlatformLimits(
-        spec.label,
-        max_value_bytes=limits.max_value_bytes,
-        max_name_bytes=limits.max_name_bytes,
-        warn_name_chars=limits.warn_name_chars,
-        forbidden_prefixes=limits.forbidden_prefixes,
-        reserved=limits.reserved,
-        case_insensitive=spec.case_insensitive,
-        max_keys=limits.max_keys,
-        max_secrets=limits.max_secrets,
-    )
+    return PlatformLimits(**asdict(spec.limits), label=spec.label, case_insensitive=spec.case_insensitive)
 
 
 def _at(entry: Entry, message: str, hint: str, path: str = "") -> Problem:
@@ -279,25 +260,17 @@ def count_problems(
     limits = limits_of(platform)
     if limits is None:
         return []
+    keys_hint = "Move keys to another target, or remove some from the table."
+    secrets_hint = "Move secrets to another environment or repository, or remove some from the table."
     problems = []
-    if limits.max_keys is not None and keys > limits.max_keys:
-        problems.append(
-            Problem(
-                source=source,
-                message=f"target {target} would hold {keys} variables and secrets ({what}); "
-                f"{limits.label} allows at most {limits.max_keys}.",
-                hint="Move keys to another target, or remove some from the table.",
-            )
-        )
-    if limits.max_secrets is not None and secrets > limits.max_secrets:
-        problems.append(
-            Problem(
-                source=source,
-                message=f"target {target} would hold {secrets} secrets ({what}); {limits.label} allows at "
-                f"most {limits.max_secrets} per repository or environment.",
-                hint="Move secrets to another environment or repository, or remove some from the table.",
-            )
-        )
+    for most, count, kind, scope, hint in (
+        (limits.max_keys, keys, "variables and secrets", "", keys_hint),
+        (limits.max_secrets, secrets, "secrets", " per repository or environment", secrets_hint),
+    ):
+        if most is not None and count > most:
+            message = f"target {target} would hold {count} {kind} ({what}); "
+            message += f"{limits.label} allows at most {most}{scope}."
+            problems.append(Problem(source=source, message=message, hint=hint))
     return problems
 
 

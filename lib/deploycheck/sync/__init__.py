@@ -5,28 +5,17 @@
 
 from __future__ import annotations
 
-from deploycheck.sync.audit import apply_with_audit, unfinished_runs
-from deploycheck.sync.local import local_file_problems, readers_of
-from deploycheck.sync.model import MODES, Mode, SyncReport, SyncRequest, TargetOutcome
-from deploycheck.sync.operation import run
-from deploycheck.sync.plan import Action, PlanItem, TargetPlan, plan_target
-from deploycheck.sync.run import Opener, Syncer
+from deploycheck.sync import audit as _audit
+from deploycheck.sync import local as _local
+from deploycheck.sync import model as _model
+from deploycheck.sync import operation as _operation
+from deploycheck.sync import plan as _plan
+from deploycheck.sync import run as _run
+from deploycheck.sync.audit import *  # noqa: F403
+from deploycheck.sync.local import *  # noqa: F403
+from deploycheck.sync.model import *  # noqa: F403
+from deploycheck.sync.operation import *  # noqa: F403
+from deploycheck.sync.plan import *  # noqa: F403
+from deploycheck.sync.run import *  # noqa: F403
 
-__all__ = [
-    "MODES",
-    "Action",
-    "Mode",
-    "Opener",
-    "PlanItem",
-    "SyncReport",
-    "SyncRequest",
-    "Syncer",
-    "TargetOutcome",
-    "TargetPlan",
-    "apply_with_audit",
-    "local_file_problems",
-    "plan_target",
-    "readers_of",
-    "run",
-    "unfinished_runs",
-]
+__all__ = _audit.__all__ + _local.__all__ + _model.__all__ + _operation.__all__ + _plan.__all__ + _run.__all__

@@ -248,24 +248,18 @@ def plan_target(
         owned = ledger_entries.get(folded)
         old = "(write-only)" if remote.value is None else _show(remote.value, remote.secret, key_fp)
         if folded in removed:
+            why: str | None = "removed by name (--remove)"
+        elif prune and owned is not None and owned.created:
+            why = "created by deploycheck (--prune)"
+        else:
+            why = None
+        if why is not None:
             items.append(
                 PlanItem(
                     key=remote.name,
                     action="remove",
                     secret=remote.secret,
-                    reason="absent from the table; removed by name (--remove)",
-                    old=old,
-                    remote_name=remote.name,
-                )
-            )
-            continue
-        if prune and owned is not None and owned.created:
-            items.append(
-                PlanItem(
-                    key=remote.name,
-                    action="remove",
-                    secret=remote.secret,
-                    reason="absent from the table; created by deploycheck (--prune)",
+                    reason=f"absent from the table; {why}",
                     old=old,
                     remote_name=remote.name,
                 )

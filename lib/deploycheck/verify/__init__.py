@@ -6,152 +6,39 @@ the checks as a command (:mod:`.command`).
 
 from __future__ import annotations
 
-from deploycheck.verify.chains import (
-    Chain,
-    ChainError,
-    Step,
-    app_convex_url,
-    capture,
-    chains,
-    is_subset,
-    log_roundtrip_chain,
-    origin_of,
-    run_chain,
-    substitute,
-)
-from deploycheck.verify.checkers import (
-    ChecksSettings,
-    ConvexChecks,
-    Outcome,
-    PagesChecks,
-    PollSettings,
-    Verdict,
-    WorkerChecks,
-    certificate,
-    content_marker,
-    convex_functions,
-    convex_identity,
-    convex_reachable,
-    expected_pages_deployment,
-    expected_worker_version,
-    polled,
-    response_time,
-    served_deployment,
-    worker_active_deployment,
-    worker_health,
-    worker_state_version,
-)
-from deploycheck.verify.checkout import deploy_checkout
-from deploycheck.verify.command import NO_TESTS, checks_command, checks_folder
-from deploycheck.verify.config_checks import (
-    ConfigSubject,
-    config_matches_sot,
-    dev_markers,
-    no_dev_values,
-    required_keys,
-    sync_command,
-)
-from deploycheck.verify.probes import (
-    CallResult,
-    HealthResult,
-    PageResult,
-    Polled,
-    call,
-    certificate_days_left,
-    fetch_page,
-    find_meta,
-    poll,
-    read_health,
-)
-from deploycheck.verify.reads import MISSING_CREDENTIALS, Fetched, StateReads
-from deploycheck.verify.session import Run, RunOptions, run, scrub_file, start_run
-from deploycheck.verify.state import API_READS, VerificationState
-from deploycheck.verify.targets import CheckTarget, check_platforms, resource_of, select_targets
-from deploycheck.verify.views import (
-    ConvexView,
-    PagesView,
-    WorkerApiView,
-    check_url,
-    convex_target,
-    convex_view,
-    pages_view,
-    start_reads,
-    worker_api_view,
-)
+from deploycheck.verify import chains as _chains
+from deploycheck.verify import checkers as _checkers
+from deploycheck.verify import checkout as _checkout
+from deploycheck.verify import command as _command
+from deploycheck.verify import config_checks as _config_checks
+from deploycheck.verify import probes as _probes
+from deploycheck.verify import reads as _reads
+from deploycheck.verify import session as _session
+from deploycheck.verify import state as _state
+from deploycheck.verify import targets as _targets
+from deploycheck.verify import views as _views
+from deploycheck.verify.chains import *  # noqa: F403
+from deploycheck.verify.checkers import *  # noqa: F403
+from deploycheck.verify.checkout import *  # noqa: F403
+from deploycheck.verify.command import *  # noqa: F403
+from deploycheck.verify.config_checks import *  # noqa: F403
+from deploycheck.verify.probes import *  # noqa: F403
+from deploycheck.verify.reads import *  # noqa: F403
+from deploycheck.verify.session import *  # noqa: F403
+from deploycheck.verify.state import *  # noqa: F403
+from deploycheck.verify.targets import *  # noqa: F403
+from deploycheck.verify.views import *  # noqa: F403
 
-__all__ = [
-    "API_READS",
-    "MISSING_CREDENTIALS",
-    "NO_TESTS",
-    "CallResult",
-    "Chain",
-    "ChainError",
-    "CheckTarget",
-    "ChecksSettings",
-    "ConfigSubject",
-    "ConvexChecks",
-    "ConvexView",
-    "Fetched",
-    "HealthResult",
-    "Outcome",
-    "PageResult",
-    "PagesChecks",
-    "PagesView",
-    "PollSettings",
-    "Polled",
-    "Run",
-    "RunOptions",
-    "StateReads",
-    "Step",
-    "Verdict",
-    "VerificationState",
-    "WorkerApiView",
-    "WorkerChecks",
-    "app_convex_url",
-    "call",
-    "capture",
-    "certificate",
-    "certificate_days_left",
-    "chains",
-    "check_platforms",
-    "check_url",
-    "checks_command",
-    "checks_folder",
-    "config_matches_sot",
-    "content_marker",
-    "convex_functions",
-    "convex_identity",
-    "convex_reachable",
-    "convex_target",
-    "convex_view",
-    "deploy_checkout",
-    "dev_markers",
-    "expected_pages_deployment",
-    "expected_worker_version",
-    "fetch_page",
-    "find_meta",
-    "is_subset",
-    "log_roundtrip_chain",
-    "no_dev_values",
-    "origin_of",
-    "pages_view",
-    "poll",
-    "polled",
-    "read_health",
-    "required_keys",
-    "resource_of",
-    "response_time",
-    "run",
-    "run_chain",
-    "scrub_file",
-    "select_targets",
-    "served_deployment",
-    "start_reads",
-    "start_run",
-    "substitute",
-    "sync_command",
-    "worker_active_deployment",
-    "worker_api_view",
-    "worker_health",
-    "worker_state_version",
-]
+__all__ = (
+    _chains.__all__
+    + _checkers.__all__
+    + _checkout.__all__
+    + _command.__all__
+    + _config_checks.__all__
+    + _probes.__all__
+    + _reads.__all__
+    + _session.__all__
+    + _state.__all__
+    + _targets.__all__
+    + _views.__all__
+)

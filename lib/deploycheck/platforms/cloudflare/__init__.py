@@ -4,23 +4,11 @@
 
 from __future__ import annotations
 
-from deploycheck.platforms.cloudflare.api import (
-    DEFAULT_BASE_URL,
-    CloudflareApi,
-    classify_cloudflare,
-    cloudflare_api,
-    parse_cloudflare_error,
-)
-from deploycheck.platforms.cloudflare.pages import CloudflarePagesPlatform
-from deploycheck.platforms.cloudflare.worker import CloudflareWorkerPlatform, WorkerVersion
+from deploycheck.platforms.cloudflare import api as _api
+from deploycheck.platforms.cloudflare import pages as _pages
+from deploycheck.platforms.cloudflare import worker as _worker
+from deploycheck.platforms.cloudflare.api import *  # noqa: F403
+from deploycheck.platforms.cloudflare.pages import *  # noqa: F403
+from deploycheck.platforms.cloudflare.worker import *  # noqa: F403
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "CloudflareApi",
-    "CloudflarePagesPlatform",
-    "CloudflareWorkerPlatform",
-    "WorkerVersion",
-    "classify_cloudflare",
-    "cloudflare_api",
-    "parse_cloudflare_error",
-]
+__all__ = _api.__all__ + _pages.__all__ + _worker.__all__

@@ -20,13 +20,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from deploycheck.errors import ConfigError, Problem
 from deploycheck.http import HttpSettings
 from deploycheck.platforms.base import ApplyResult, ConfigState, Deployment, RemoteVar, VarChange
 from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareApi, cloudflare_api
 from deploycheck.platforms.cloudflare.history import PAGES_HISTORY
 from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import NEXT_ENV, NODE_DOTENV
+from deploycheck.platforms.params import param_error, param_path
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflarePagesPlatform"]
@@ -91,8 +91,7 @@ class CloudflarePagesPlatform(CloudflareAdapter):
     ) -> None:
         if stage not in STAGES:
             msg = f"unknown Pages stage {stage!r}; valid: {', '.join(STAGES)}."
-            where = f"targets.{target}.environments.{env or '<env>'}.stage"
-            raise ConfigError([Problem(source="deploycheck.yaml", path=where, message=msg)])
+            raise param_error(target, env, "stage", msg)
         self.api = api
         self.project = project
         self.stage = stage
@@ -122,7 +121,7 @@ class CloudflarePagesPlatform(CloudflareAdapter):
 
     def _own_hint(self, status: int | None, code: str | int | None, operation: str) -> str:
         if status == 404 or code == 8000007:
-            where = f"targets.{self.target}.environments.{self.env or '<env>'}.project"
+            where = param_path(self.target, self.env, "project")
             return f"check {where} (project {self.project!r} or the deployment was not found)"
         if status == 403:
             needed = "Edit" if "read" not in operation and "list" not in operation else "Read"

@@ -39,6 +39,7 @@ from deploycheck.platforms.cloudflare.api import CloudflareAdapter, CloudflareAp
 from deploycheck.platforms.cloudflare.history import WORKER_HISTORY
 from deploycheck.platforms.consoles import cloudflare_console
 from deploycheck.platforms.dotenv_readers import WRANGLER
+from deploycheck.platforms.params import param_path
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["CloudflareWorkerPlatform", "WorkerVersion"]
@@ -153,7 +154,7 @@ class CloudflareWorkerPlatform(CloudflareAdapter):
 
     def _own_hint(self, status: int | None, code: str | int | None, operation: str) -> str:
         if status == 404 or code in (10007, 10090):
-            where = f"targets.{self.target}.environments.{self.env or '<env>'}.script"
+            where = param_path(self.target, self.env, "script")
             return f"check {where} (script {self.script!r} was not found in the account)"
         if status == 403:
             writes = ("put", "delete", "create", "update")

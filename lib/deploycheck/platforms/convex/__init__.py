@@ -4,17 +4,9 @@ client the CLI's system queries use (:mod:`.sync`).
 
 from __future__ import annotations
 
-from deploycheck.platforms.convex.adapter import (
-    ConvexPlatform,
-    deployment_name_of_key,
-    normalize_function_id,
-)
-from deploycheck.platforms.convex.sync import CLIENT_VERSION, run_system_query
+from deploycheck.platforms.convex import adapter as _adapter
+from deploycheck.platforms.convex import sync as _sync
+from deploycheck.platforms.convex.adapter import *  # noqa: F403
+from deploycheck.platforms.convex.sync import *  # noqa: F403
 
-__all__ = [
-    "CLIENT_VERSION",
-    "ConvexPlatform",
-    "deployment_name_of_key",
-    "normalize_function_id",
-    "run_system_query",
-]
+__all__ = _adapter.__all__ + _sync.__all__

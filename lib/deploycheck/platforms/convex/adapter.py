@@ -30,6 +30,7 @@ from deploycheck.platforms.base import ApplyResult, ConfigState, RemoteVar, VarC
 from deploycheck.platforms.consoles import convex_console
 from deploycheck.platforms.convex.sync import run_system_query
 from deploycheck.platforms.dotenv_readers import NODE_DOTENV
+from deploycheck.platforms.params import param_path
 from deploycheck.platforms.spec import Limits, OpenRequest, PlatformSpec
 
 __all__ = ["ConvexPlatform", "deployment_name_of_key", "normalize_function_id"]
@@ -139,7 +140,7 @@ class ConvexPlatform:
                 purpose = "a deploy key from the Convex dashboard, Settings > Deploy keys"
                 require_credentials(environ, {"CONVEX_DEPLOY_KEY": purpose})
         if not base_url:
-            where = f"targets.{target}.environments.{env or '<env>'}.url"
+            where = param_path(target, env, "url")
             msg = "no Convex deployment URL."
             raise ConfigError(
                 [Problem(source="environment", path="CONVEX_URL", message=msg, hint=f"Set {where}.")]
@@ -151,7 +152,7 @@ class ConvexPlatform:
         name = deployment or key_deployment or "convex"
         if not self_hosted and deployment and key_deployment and key_deployment != deployment:
             msg = f"CONVEX_DEPLOY_KEY is a key of deployment {key_deployment!r}, not {deployment!r}."
-            where = f"targets.{target}.environments.{env}.deployment"
+            where = param_path(target, env, "deployment")
             hint = f"Export the deploy key of {deployment!r} or fix {where}."
             raise ConfigError(
                 [Problem(source="environment", path="CONVEX_DEPLOY_KEY", message=msg, hint=hint)]
@@ -170,7 +171,7 @@ class ConvexPlatform:
         if status in (401, 403):
             return f"check CONVEX_DEPLOY_KEY (a deploy key of {self.deployment!r} allowed to {operation})"
         if status == 404:
-            return f"check CONVEX_URL / targets.{self.target}.environments.{self.env or '<env>'}.url"
+            return f"check CONVEX_URL / {param_path(self.target, self.env, 'url')}"
         if status == 429:
             return "Convex is rate limiting this key; wait and run again"
         return ""

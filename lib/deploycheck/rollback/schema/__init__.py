@@ -4,104 +4,33 @@
 
 from __future__ import annotations
 
-from deploycheck.rollback.schema.builders import ConvexBuilders
-from deploycheck.rollback.schema.diff import SchemaChange, SchemaDiff, diff_schemas
-from deploycheck.rollback.schema.digest import DependencyDigest, arrow_parameters, package_name
-from deploycheck.rollback.schema.evaluate import (
-    EvaluatedSchema,
-    NodeToolchain,
-    SchemaEvalError,
-    evaluate_at,
-    evaluate_folder,
-    find_toolchain,
-    schema_from_json,
-    validator_from_json,
-)
-from deploycheck.rollback.schema.guard import (
-    Evaluator,
-    GuardResult,
-    check_schema,
-    enforce,
-    folder_diff,
-    git,
-    previous_ref,
-    resolve_ref,
-    schema_at,
-)
-from deploycheck.rollback.schema.lockfile import LOCKFILES, find_lockfile, locked_versions
-from deploycheck.rollback.schema.model import (
-    ExternalTables,
-    Index,
-    Kind,
-    Schema,
-    Table,
-    Validator,
-    union_of,
-)
-from deploycheck.rollback.schema.read import parse_schema
-from deploycheck.rollback.schema.values import (
-    HELPER_MODULES,
-    HELPER_SERVER_MODULES,
-    MAX_CALL_DEPTH,
-    PRIMITIVES,
-    SERVER_MODULES,
-    VALUES_MODULES,
-    Ref,
-    TableValue,
-    Unreadable,
-    config_of,
-    json_string,
-    optional_of,
-    required_of,
-)
+from deploycheck.rollback.schema import builders as _builders
+from deploycheck.rollback.schema import diff as _diff
+from deploycheck.rollback.schema import digest as _digest
+from deploycheck.rollback.schema import evaluate as _evaluate
+from deploycheck.rollback.schema import guard as _guard
+from deploycheck.rollback.schema import lockfile as _lockfile
+from deploycheck.rollback.schema import model as _model
+from deploycheck.rollback.schema import read as _read
+from deploycheck.rollback.schema import values as _values
+from deploycheck.rollback.schema.builders import *  # noqa: F403
+from deploycheck.rollback.schema.diff import *  # noqa: F403
+from deploycheck.rollback.schema.digest import *  # noqa: F403
+from deploycheck.rollback.schema.evaluate import *  # noqa: F403
+from deploycheck.rollback.schema.guard import *  # noqa: F403
+from deploycheck.rollback.schema.lockfile import *  # noqa: F403
+from deploycheck.rollback.schema.model import *  # noqa: F403
+from deploycheck.rollback.schema.read import *  # noqa: F403
+from deploycheck.rollback.schema.values import *  # noqa: F403
 
-__all__ = [
-    "HELPER_MODULES",
-    "HELPER_SERVER_MODULES",
-    "LOCKFILES",
-    "MAX_CALL_DEPTH",
-    "PRIMITIVES",
-    "SERVER_MODULES",
-    "VALUES_MODULES",
-    "ConvexBuilders",
-    "DependencyDigest",
-    "EvaluatedSchema",
-    "Evaluator",
-    "ExternalTables",
-    "GuardResult",
-    "Index",
-    "Kind",
-    "NodeToolchain",
-    "Ref",
-    "Schema",
-    "SchemaChange",
-    "SchemaDiff",
-    "SchemaEvalError",
-    "Table",
-    "TableValue",
-    "Unreadable",
-    "Validator",
-    "arrow_parameters",
-    "check_schema",
-    "config_of",
-    "diff_schemas",
-    "enforce",
-    "evaluate_at",
-    "evaluate_folder",
-    "find_lockfile",
-    "find_toolchain",
-    "folder_diff",
-    "git",
-    "json_string",
-    "locked_versions",
-    "optional_of",
-    "package_name",
-    "parse_schema",
-    "previous_ref",
-    "required_of",
-    "resolve_ref",
-    "schema_at",
-    "schema_from_json",
-    "union_of",
-    "validator_from_json",
-]
+__all__ = (
+    _builders.__all__
+    + _diff.__all__
+    + _digest.__all__
+    + _evaluate.__all__
+    + _guard.__all__
+    + _lockfile.__all__
+    + _model.__all__
+    + _read.__all__
+    + _values.__all__
+)

@@ -5,83 +5,36 @@
 
 from __future__ import annotations
 
-from deploycheck.sandbox.cloudflare.assets import ASSETS_PREFIX, TOKEN_TTL_S, Asset, AssetStore
-from deploycheck.sandbox.cloudflare.control import API_PREFIX, CloudflareEmulator
-from deploycheck.sandbox.cloudflare.envelope import (
-    ApiError,
-    FormPart,
-    envelope,
-    iso,
-    json_body,
-    new_id,
-    now,
-    ok,
-    page_args,
-    parse_multipart,
-    seed_id,
-)
-from deploycheck.sandbox.cloudflare.pages import PagesEndpoints
-from deploycheck.sandbox.cloudflare.projects import PagesDeployment, PagesProject, seed_projects, site_html
-from deploycheck.sandbox.cloudflare.reads import MODULE_TYPE, WorkerReads, content_multipart
-from deploycheck.sandbox.cloudflare.scripts import WorkerScript, seed_scripts
-from deploycheck.sandbox.cloudflare.services import ACCOUNT_SUBDOMAIN, WorkersServices
-from deploycheck.sandbox.cloudflare.uploads import (
-    merge_bindings,
-    replace_bindings,
-    request_source,
-    version_from_upload,
-)
-from deploycheck.sandbox.cloudflare.versions import (
-    AUTHOR_EMAIL,
-    SECRET_TYPES,
-    VAR_TYPES,
-    ScriptService,
-    WorkerDeployment,
-    WorkerVersion,
-    expected_state_version,
-    public_binding,
-)
+from deploycheck.sandbox.cloudflare import assets as _assets
+from deploycheck.sandbox.cloudflare import control as _control
+from deploycheck.sandbox.cloudflare import envelope as _envelope
+from deploycheck.sandbox.cloudflare import pages as _pages
+from deploycheck.sandbox.cloudflare import projects as _projects
+from deploycheck.sandbox.cloudflare import reads as _reads
+from deploycheck.sandbox.cloudflare import scripts as _scripts
+from deploycheck.sandbox.cloudflare import services as _services
+from deploycheck.sandbox.cloudflare import uploads as _uploads
+from deploycheck.sandbox.cloudflare import versions as _versions
+from deploycheck.sandbox.cloudflare.assets import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.control import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.envelope import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.pages import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.projects import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.reads import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.scripts import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.services import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.uploads import *  # noqa: F403
+from deploycheck.sandbox.cloudflare.versions import *  # noqa: F403
 
-__all__ = [
-    "ACCOUNT_SUBDOMAIN",
-    "API_PREFIX",
-    "ASSETS_PREFIX",
-    "AUTHOR_EMAIL",
-    "MODULE_TYPE",
-    "SECRET_TYPES",
-    "TOKEN_TTL_S",
-    "VAR_TYPES",
-    "ApiError",
-    "Asset",
-    "AssetStore",
-    "CloudflareEmulator",
-    "FormPart",
-    "PagesDeployment",
-    "PagesEndpoints",
-    "PagesProject",
-    "ScriptService",
-    "WorkerDeployment",
-    "WorkerReads",
-    "WorkerScript",
-    "WorkerVersion",
-    "WorkersServices",
-    "content_multipart",
-    "envelope",
-    "expected_state_version",
-    "iso",
-    "json_body",
-    "merge_bindings",
-    "new_id",
-    "now",
-    "ok",
-    "page_args",
-    "parse_multipart",
-    "public_binding",
-    "replace_bindings",
-    "request_source",
-    "seed_id",
-    "seed_projects",
-    "seed_scripts",
-    "site_html",
-    "version_from_upload",
-]
+__all__ = (
+    _assets.__all__
+    + _control.__all__
+    + _envelope.__all__
+    + _pages.__all__
+    + _projects.__all__
+    + _reads.__all__
+    + _scripts.__all__
+    + _services.__all__
+    + _uploads.__all__
+    + _versions.__all__
+)

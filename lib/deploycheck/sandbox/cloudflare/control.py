@@ -26,7 +26,7 @@ from deploycheck.sandbox.cloudflare.envelope import (
     json_body,
     now,
     ok,
-    page_args,
+    page_of,
     parse_multipart,
 )
 from deploycheck.sandbox.cloudflare.pages import PagesEndpoints
@@ -45,7 +45,7 @@ from deploycheck.sandbox.cloudflare.uploads import (
     request_source,
     version_from_upload,
 )
-from deploycheck.sandbox.cloudflare.versions import SECRET_TYPES
+from deploycheck.sandbox.cloudflare.versions import SECRET_TYPES, secret_changes
 from deploycheck.sandbox.core import Request, Response
 
 __all__ = ["API_PREFIX", "CloudflareEmulator"]
@@ -220,16 +220,7 @@ class CloudflareEmulator:
         secrets = body.get("secrets")
         if not isinstance(secrets, dict):
             raise ApiError(400, 10021, "secrets must be an object of name -> secret or null")
-        changes: dict[str, dict[str, Any] | None] = {}
-        for name, secret in secrets.items():
-            if secret is None:
-                changes[name] = None
-                continue
-            if not isinstance(secret, dict) or not isinstance(secret.get("text"), str):
-                raise ApiError(400, 10021, f"secret {name!r} needs a string text")
-            if secret.get("type", "secret_text") != "secret_text":
-                raise ApiError(400, 10021, f"secret {name!r}: type must be secret_text")
-            changes[name] = {"type": "secret_text", "name": name, "text": secret["text"]}
+        changes = secret_changes(secrets, _bulk_secret_refusal)
         bindings = replace_bindings(script.latest_version.bindings, changes)
         script.change_bindings(bindings, triggered_by="secret")
         return ok({name: _secret_item(b) for name, b in changes.items() if b is not None})
@@ -287,9 +278,7 @@ class CloudflareEmulator:
                 {"items": items},
                 {"page": 1, "per_page": len(items), "count": len(items), "total_count": len(items)},
             )
-        page, per_page = page_args(request, 10, 100)
-        chunk = newest_first[(page - 1) * per_page : page * per_page]
-        info = {"page": page, "per_page": per_page, "count": len(chunk), "total_count": len(newest_first)}
+        chunk, info = page_of(request, newest_first, 10, 100, total_pages=False)
         # items carry their resources, as Cloudflare's do (`wrangler versions secret list --latest-version`)
         return ok({"items": [v.full() for v in chunk]}, info)
 
@@ -369,3 +358,11 @@ class CloudflareEmulator:
 
 def _secret_item(binding: dict[str, Any]) -> dict[str, Any]:
     return {"name": binding["name"], "type": binding["type"]}
+
+
+def _bulk_secret_refusal(name: str, secret: Any) -> str | None:
+    if not isinstance(secret, dict) or not isinstance(secret.get("text"), str):
+        return f"secret {name!r} needs a string text"
+    if secret.get("type", "secret_text") != "secret_text":
+        return f"secret {name!r}: type must be secret_text"
+    return None

@@ -6,9 +6,10 @@ import email.parser
 import email.policy
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from deploycheck.sandbox.core import Request, Response, json_response
 
@@ -18,13 +19,18 @@ __all__ = [
     "envelope",
     "iso",
     "json_body",
+    "json_list",
     "new_id",
     "now",
     "ok",
     "page_args",
+    "page_of",
     "parse_multipart",
     "seed_id",
 ]
+
+T = TypeVar("T")
+J = TypeVar("J", dict[str, Any], list[Any])
 
 #: uuid5 namespace of the seeded resources: stable ids across resets and runs
 _SEED_NAMESPACE = uuid.UUID("6f1d3c55-6a0e-4c59-9d1e-2d7c0f1b8a11")
@@ -87,15 +93,24 @@ def seed_id(name: str) -> str:
     return str(uuid.uuid5(_SEED_NAMESPACE, name))
 
 
-def json_body(request: Request) -> dict[str, Any]:
-    """The request body as a JSON object, or a 400 Cloudflare error."""
+def _json_of(request: Request, kind: type[J], what: str) -> J:
     try:
         body = request.json()
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, 10026, f"Could not parse request body: {exc}") from exc
-    if not isinstance(body, dict):
-        raise ApiError(400, 10026, "Could not parse request body: expected a JSON object")
+    if not isinstance(body, kind):
+        raise ApiError(400, 10026, f"Could not parse request body: expected a JSON {what}")
     return body
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request body as a JSON object, or a 400 Cloudflare error."""
+    return _json_of(request, dict, "object")
+
+
+def json_list(request: Request) -> list[Any]:
+    """The request body as a JSON array, or a 400 Cloudflare error."""
+    return _json_of(request, list, "array")
 
 
 @dataclass
@@ -121,6 +136,24 @@ def page_args(request: Request, default: int, maximum: int) -> tuple[int, int]:
     except ValueError as exc:
         raise ApiError(400, 10026, f"page and per_page must be integers: {exc}") from exc
     return page, per_page
+
+
+def page_of(
+    request: Request, items: Sequence[T], default: int, maximum: int, *, total_pages: bool = True
+) -> tuple[Sequence[T], dict[str, Any]]:
+    """The page of ``items`` the query asks for (:func:`page_args`) and its ``result_info``;
+    ``total_pages`` only where the endpoint reports it (the Workers versions list does not)."""
+    page, per_page = page_args(request, default, maximum)
+    chunk = items[(page - 1) * per_page : page * per_page]
+    info: dict[str, Any] = {
+        "page": page,
+        "per_page": per_page,
+        "count": len(chunk),
+        "total_count": len(items),
+    }
+    if total_pages:
+        info["total_pages"] = max(1, -(-len(items) // per_page))
+    return chunk, info
 
 
 def parse_multipart(request: Request) -> list[FormPart]:

@@ -30,7 +30,7 @@ from deploycheck.sandbox.cloudflare.envelope import (
     iso,
     json_body,
     ok,
-    page_args,
+    page_of,
     parse_multipart,
 )
 from deploycheck.sandbox.cloudflare.projects import PROJECT_NOT_FOUND, PagesProject
@@ -86,15 +86,7 @@ class PagesEndpoints:
 
     def _list_projects(self, request: Request, params: list[str]) -> Response:
         projects = sorted(self._projects().values(), key=lambda p: p.created_on, reverse=True)
-        page, per_page = page_args(request, 10, 10)
-        chunk = projects[(page - 1) * per_page : page * per_page]
-        info = {
-            "page": page,
-            "per_page": per_page,
-            "count": len(chunk),
-            "total_count": len(projects),
-            "total_pages": max(1, -(-len(projects) // per_page)),
-        }
+        chunk, info = page_of(request, projects, 10, 10)
         return ok([p.as_api() for p in chunk], info)
 
     def _upload_token(self, request: Request, params: list[str]) -> Response:
@@ -151,15 +143,7 @@ class PagesEndpoints:
         if env is not None and env not in ("production", "preview"):
             raise ApiError(400, 8000000, f"env must be production or preview, got {env!r}")
         found = [d for d in reversed(project.deployments) if env is None or d.environment == env]
-        page, per_page = page_args(request, 25, 100)
-        chunk = found[(page - 1) * per_page : page * per_page]
-        info = {
-            "page": page,
-            "per_page": per_page,
-            "count": len(chunk),
-            "total_count": len(found),
-            "total_pages": max(1, -(-len(found) // per_page)),
-        }
+        chunk, info = page_of(request, found, 25, 100)
         return ok([d.as_api(project.subdomain) for d in chunk], info)
 
     def _get_pages_deployment(self, request: Request, params: list[str]) -> Response:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from deploycheck.sandbox.cloudflare.envelope import ApiError, json_body, ok
 from deploycheck.sandbox.cloudflare.uploads import replace_bindings, request_source
+from deploycheck.sandbox.cloudflare.versions import secret_changes
 from deploycheck.sandbox.core import Request, Response
 
 if TYPE_CHECKING:
@@ -92,16 +93,7 @@ class WorkerReads:
         env = body.get("env") or {}
         if not isinstance(env, dict):
             raise ApiError(400, 10021, "env must be an object of binding name -> binding or null")
-        changes: dict[str, dict[str, Any] | None] = {}
-        for name, binding in env.items():
-            if binding is None:
-                changes[name] = None
-                continue
-            if not isinstance(binding, dict) or binding.get("type") != "secret_text":
-                raise ApiError(400, 10021, f"binding {name!r}: only secret_text bindings can be patched")
-            if not isinstance(binding.get("text"), str):
-                raise ApiError(400, 10021, f"secret {name!r} needs a string text")
-            changes[name] = {"type": "secret_text", "name": name, "text": binding["text"]}
+        changes = secret_changes(env, _patched_secret_refusal)
         annotations = {"workers/triggered_by": "secret"}
         extra = body.get("annotations")
         if isinstance(extra, dict):
@@ -113,3 +105,11 @@ class WorkerReads:
             annotations=annotations,
         )
         return ok(version.full())
+
+
+def _patched_secret_refusal(name: str, binding: Any) -> str | None:
+    if not isinstance(binding, dict) or binding.get("type") != "secret_text":
+        return f"binding {name!r}: only secret_text bindings can be patched"
+    if not isinstance(binding.get("text"), str):
+        return f"secret {name!r} needs a string text"
+    return None

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from deploycheck.sandbox.cloudflare.envelope import ApiError, iso, json_body, now, ok
+from deploycheck.sandbox.cloudflare.envelope import ApiError, iso, json_body, json_list, now, ok
 from deploycheck.sandbox.cloudflare.scripts import WorkerScript
 from deploycheck.sandbox.core import Request, Response
 
@@ -122,7 +122,7 @@ class WorkersServices:
 
     def _put_schedules(self, request: Request, params: list[str]) -> Response:
         service = self._script(params[0]).service
-        body = _json_list(request)
+        body = json_list(request)
         moment = iso(now())
         schedules: list[dict[str, Any]] = []
         for item in body:
@@ -139,7 +139,7 @@ class WorkersServices:
     def _put_routes(self, request: Request, params: list[str]) -> Response:
         script = self._script(params[0])
         routes: list[dict[str, Any]] = []
-        for item in _json_list(request):
+        for item in json_list(request):
             pattern = item.get("pattern") if isinstance(item, dict) else None
             if not isinstance(pattern, str) or not pattern or "/" not in pattern:
                 raise ApiError(400, 10022, f"Invalid route pattern {pattern!r}: expected host/path")
@@ -169,16 +169,6 @@ class WorkersServices:
                 raise ApiError(400, 10021, "observability must be an object")
             script.service.observability = dict(body["observability"])
         return ok(script.script_settings())
-
-
-def _json_list(request: Request) -> list[Any]:
-    try:
-        body = request.json()
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ApiError(400, 10026, f"Could not parse request body: {exc}") from exc
-    if not isinstance(body, list):
-        raise ApiError(400, 10026, "Could not parse request body: expected a JSON array")
-    return body
 
 
 def _valid_cron(cron: str) -> bool:

@@ -12,11 +12,12 @@ import copy
 import hashlib
 import re
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from deploycheck.sandbox.cloudflare.envelope import iso
+from deploycheck.sandbox.cloudflare.envelope import ApiError, iso
 
 __all__ = [
     "AUTHOR_EMAIL",
@@ -27,6 +28,7 @@ __all__ = [
     "WorkerVersion",
     "expected_state_version",
     "public_binding",
+    "secret_changes",
 ]
 
 AUTHOR_EMAIL = "deploy@example.com"
@@ -191,3 +193,21 @@ class WorkerDeployment:
             "annotations": dict(self.annotations),
             "versions": [dict(v) for v in self.versions],
         }
+
+
+def secret_changes(
+    entries: Mapping[str, Any], refusal: Callable[[str, Any], str | None]
+) -> dict[str, dict[str, Any] | None]:
+    """The binding changes of a ``{name: secret or null}`` body: null removes the binding, a
+    secret becomes a ``secret_text`` binding of its ``text``. ``refusal`` says what is wrong
+    with an entry that is not null (None when nothing is), answered as 400/10021."""
+    changes: dict[str, dict[str, Any] | None] = {}
+    for name, entry in entries.items():
+        if entry is None:
+            changes[name] = None
+            continue
+        problem = refusal(name, entry)
+        if problem is not None:
+            raise ApiError(400, 10021, problem)
+        changes[name] = {"type": "secret_text", "name": name, "text": entry["text"]}
+    return changes

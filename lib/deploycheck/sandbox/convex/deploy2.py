@@ -9,11 +9,12 @@ admin API uses to store documents that later pushes are validated against
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from deploycheck.sandbox.convex.functions import Module, Push
 from deploycheck.sandbox.convex.push import (
@@ -37,6 +38,33 @@ __all__ = ["Deploy2Routes", "error_response"]
 def error_response(status: int, code: str, message: str) -> Response:
     """The backend's ``{"code", "message"}`` error."""
     return json_response(status, {"code": code, "message": message})
+
+
+class _Refused(Exception):
+    """Ends a push route early with ``response`` (a denied request)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
+
+
+_R = TypeVar("_R", bound="Deploy2Routes")
+
+
+def _route(handler: Callable[[_R, Request], Response]) -> Callable[[_R, Request], Response]:
+    """``handler`` answering a denied request with its denial and a refused push with the
+    backend's error, so that its helpers raise instead of returning the reply."""
+
+    @functools.wraps(handler)
+    def answer(routes: _R, request: Request) -> Response:
+        try:
+            return handler(routes, request)
+        except _Refused as refused:
+            return refused.response
+        except PushError as exc:
+            return error_response(exc.status, exc.code, exc.message)
+
+    return answer
 
 
 class Deploy2Routes:
@@ -64,36 +92,25 @@ class Deploy2Routes:
         latest = self._pushes[-1] if self._pushes else None
         return json_response(200, config_hashes(latest))
 
-    def _analyze_push(
-        self, request: Request
-    ) -> tuple[tuple[Module, ...], Module | None, bool, Any] | Response:
-        """Modules, schema, dry-run flag and analysis of an authorized push body, or the error reply."""
+    def _analyze_push(self, request: Request) -> tuple[tuple[Module, ...], Module | None, bool, Any]:
+        """Modules, schema, dry-run flag and analysis of an authorized push body (see :func:`_route`)."""
         body = self._body(request)
-        if isinstance(body, Response):
-            return body
         previous = self._pushes[-1] if self._pushes else None
-        try:
-            modules, schema, dry_run = parse_start_push(body, previous)
-            return modules, schema, dry_run, analyze_modules(modules, schema, dict(self._variables))
-        except PushError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+        modules, schema, dry_run = parse_start_push(body, previous)
+        return modules, schema, dry_run, analyze_modules(modules, schema, dict(self._variables))
 
+    @_route
     def _evaluate_push(self, request: Request) -> Response:
-        analyzed = self._analyze_push(request)
-        if isinstance(analyzed, Response):
-            return analyzed
-        analysis = analyzed[3]
+        analysis = self._analyze_push(request)[3]
         previous = self._pushes[-1] if self._pushes else None
         diff = index_diff(previous.analyzed_schema if previous else None, analysis.schema)
         return json_response(
             200, {"schemaChange": {"allocatedComponentIds": {}, "schemaIds": {}, "indexDiffs": {"": diff}}}
         )
 
+    @_route
     def _start_push(self, request: Request) -> Response:
-        analyzed = self._analyze_push(request)
-        if isinstance(analyzed, Response):
-            return analyzed
-        modules, schema, dry_run, analysis = analyzed
+        modules, schema, dry_run, analysis = self._analyze_push(request)
         previous = self._pushes[-1] if self._pushes else None
         schema_id = f"schema-{len(self._pushes)}-{secrets.token_hex(6)}"
         pending = PendingPush(
@@ -109,19 +126,15 @@ class Deploy2Routes:
         return self._pending.get(schema_id) if isinstance(schema_id, str) else None
 
     def _body(self, request: Request) -> Any:
-        """The decoded body of an authorized request, or the error reply (a Response)."""
+        """The decoded body of an authorized request (see :func:`_route`)."""
         denied = self._deny(request)
         if denied:
-            return denied
-        try:
-            return decode_body(request.body, request.header("content-encoding"))
-        except PushError as exc:
-            return error_response(exc.status, exc.code, exc.message)
+            raise _Refused(denied)
+        return decode_body(request.body, request.header("content-encoding"))
 
+    @_route
     def _wait_for_schema(self, request: Request) -> Response:
         body = self._body(request)
-        if isinstance(body, Response):
-            return body
         pending = self._pending_for(body.get("schemaChange") if isinstance(body, dict) else None)
         if pending is None or pending.base_pushes != len(self._pushes):
             return json_response(200, {"type": "raceDetected"})
@@ -133,10 +146,9 @@ class Deploy2Routes:
         """The ``failed`` schema status for the first stored document the schema rejects."""
         return schema_failure(pending.analysis.schema, self._documents, self._id_tables)
 
+    @_route
     def _finish_push(self, request: Request) -> Response:
         body = self._body(request)
-        if isinstance(body, Response):
-            return body
         start = body.get("startPush") if isinstance(body, dict) else None
         pending = self._pending_for(start.get("schemaChange") if isinstance(start, dict) else None)
         if pending is None or pending.base_pushes != len(self._pushes):

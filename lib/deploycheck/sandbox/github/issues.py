@@ -24,13 +24,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlencode
+from urllib.parse import unquote
 
 from deploycheck.sandbox.core import Request, Response, json_response
 from deploycheck.sandbox.github.issue_store import API, Comment, Issue, Label
 from deploycheck.sandbox.github.replies import error as _error
 from deploycheck.sandbox.github.replies import object_body as _object_body
-from deploycheck.sandbox.github.store import LogicalClock, page_slice
+from deploycheck.sandbox.github.store import LogicalClock, link_header, page_slice
 
 __all__ = ["IssuesApi", "is_issues_path"]
 
@@ -320,21 +320,7 @@ def _text_problem(body: dict[str, Any], docs: str) -> Response | None:
 
 def _link(request: Request, page: int, per_page: int, total: int) -> str | None:
     """GitHub's ``Link`` header for one page, keeping the request's other query parameters."""
-    last = max(1, -(-total // per_page))
-    if last == 1 and page == 1:
-        return None
     host = request.header("host")
     base = f"http://{host}{request.path}" if host else f"{API}{request.path}"
     kept = {k: v[0] for k, v in request.query.items() if k not in ("page", "per_page") and v}
-
-    def url(number: int) -> str:
-        return f"{base}?{urlencode({**kept, 'per_page': per_page, 'page': number})}"
-
-    links = []
-    if page > 1:
-        links.append(f'<{url(min(page - 1, last))}>; rel="prev"')
-    if page < last:
-        links += [f'<{url(page + 1)}>; rel="next"', f'<{url(last)}>; rel="last"']
-    if page > 1:
-        links.append(f'<{url(1)}>; rel="first"')
-    return ", ".join(links)
+    return link_header(base, page, per_page, total, kept)

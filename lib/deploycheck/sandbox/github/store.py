@@ -12,7 +12,7 @@ import binascii
 import re
 import secrets as _secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -151,14 +151,17 @@ def _positive_int(value: str | None) -> int | None:
     return number if number > 0 else None
 
 
-def link_header(base_url: str, page: int, per_page: int, total: int) -> str | None:
-    """The ``Link`` header of one page of ``total`` items, or ``None`` when one page holds them all."""
+def link_header(
+    base_url: str, page: int, per_page: int, total: int, query: Mapping[str, str] | None = None
+) -> str | None:
+    """The ``Link`` header of one page of ``total`` items, or ``None`` when one page holds them all;
+    each link keeps the request's other ``query`` parameters."""
     last = max(1, -(-total // per_page))
     if last == 1 and page == 1:
         return None
 
     def url(number: int) -> str:
-        return f"{base_url}?{urlencode({'per_page': per_page, 'page': number})}"
+        return f"{base_url}?{urlencode({**(query or {}), 'per_page': per_page, 'page': number})}"
 
     links = []
     if page > 1:

@@ -20,7 +20,7 @@ from deploycheck.rollback.schema.ts.ast import (
     Opaque,
 )
 from deploycheck.rollback.schema.ts.expr import ExpressionParser
-from deploycheck.rollback.schema.ts.lex import ParseError
+from deploycheck.rollback.schema.ts.lex import ParseError, Token
 
 __all__ = ["parse_module"]
 
@@ -84,7 +84,7 @@ class _Parser(ExpressionParser):
         if exported:
             module.exports[name_token.text] = name_token.text
 
-    def import_statement(self, module: Module) -> None:  # noqa: PLR0912 - the import forms of ES modules
+    def import_statement(self, module: Module) -> None:
         self.expect("import")
         if self.peek() is not None and self.peek().kind == "string":  # type: ignore[union-attr]
             self.next()
@@ -109,18 +109,9 @@ class _Parser(ExpressionParser):
         if self.at("{"):
             self.next()
             while not self.at("}"):
-                item_type = self.at("type") and not self.at(",", "}", "as", offset=1)
-                if item_type:
-                    self.next()
-                imported = self.next().value
-                local = imported
-                if self.at("as"):
-                    self.next()
-                    local = self.next().text
+                item_type, imported, alias = self.list_item()
                 if not item_type:
-                    names.append((local, imported))
-                if self.at(","):
-                    self.next()
+                    names.append((alias.text if alias else imported, imported))
             self.expect("}")
         self.expect("from")
         module_name = self.next()
@@ -156,16 +147,8 @@ class _Parser(ExpressionParser):
         self.expect("{")
         pairs: list[tuple[str, str]] = []
         while not self.at("}"):
-            if self.at("type") and not self.at(",", "}", "as", offset=1):
-                self.next()
-            local = self.next().value
-            exported = local
-            if self.at("as"):
-                self.next()
-                exported = self.next().value
-            pairs.append((local, exported))
-            if self.at(","):
-                self.next()
+            _, local, alias = self.list_item()
+            pairs.append((local, alias.value if alias else local))
         self.expect("}")
         source_module: str | None = None
         if self.at("from"):
@@ -178,6 +161,21 @@ class _Parser(ExpressionParser):
                 else:
                     module.reexports[exported] = (source_module, local)
         self.optional_semicolon()
+
+    def list_item(self) -> tuple[bool, str, Token | None]:
+        """One ``[type] name [as alias]`` of an import or export list, and the comma after it:
+        whether it names a type only, the name (a string's value), and the alias token."""
+        type_only = self.at("type") and not self.at(",", "}", "as", offset=1)
+        if type_only:
+            self.next()
+        name = self.next().value
+        alias = None
+        if self.at("as"):
+            self.next()
+            alias = self.next()
+        if self.at(","):
+            self.next()
+        return type_only, name, alias
 
     def declaration(self, module: Module, *, exported: bool) -> None:
         self.next()
