@@ -20,11 +20,9 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from deploycheck.errors import (
     UsageError,
 )
 from deploycheck.gitrepo import checkout_commit
+from deploycheck.sandbox.node import run_node_script
 
 __all__ = ["upload_convex", "upload_pages", "upload_worker"]
 
@@ -335,19 +334,9 @@ def _schema_bundle(schema_path: Path, environ: Mapping[str, str]) -> str | None:
     )
     if node is None or modules is None:
         return None
-    script = resources.files("deploycheck") / "data" / "schema_eval.mjs"
-    with tempfile.TemporaryDirectory(prefix="deploycheck-upload-") as tmp, resources.as_file(script) as path:
-        try:
-            done = subprocess.run(
-                [node, str(path), str(modules / "esbuild"), str(schema_path), str(modules), tmp],
-                capture_output=True,
-                text=True,
-                timeout=_BUNDLE_TIMEOUT_S,
-                check=False,
-                cwd=tmp,
-            )
-        except subprocess.TimeoutExpired:
-            done = None
+    with tempfile.TemporaryDirectory(prefix="deploycheck-upload-") as tmp:
+        args = [str(modules / "esbuild"), str(schema_path), str(modules), tmp]
+        done = run_node_script(node, "schema_eval.mjs", args, cwd=tmp, timeout=_BUNDLE_TIMEOUT_S)
         bundle = Path(tmp) / "schema.bundle.mjs"
         if done is not None and done.returncode == 0 and bundle.is_file():
             return bundle.read_text(encoding="utf-8")
