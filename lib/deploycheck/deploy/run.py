@@ -76,7 +76,8 @@ class DeployOptions:
     sot: Path | None = None
     state_dir: Path | None = None
     report_dir: Path | None = None
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: the environment the deploy commands run with (never in ``repr``: it holds credentials)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     settle_s: float = 15.0
     poll_s: float = 0.5
     lock_timeout: float = 5.0
@@ -115,22 +116,15 @@ def run_gate(
     return GateResult(code == 0, code, summary, render_text(report))
 
 
+@dataclass(eq=False)
 class Deployer:
     """Runs the steps of a plan (see :func:`deploy`)."""
 
-    def __init__(
-        self,
-        config: ProjectConfig,
-        options: DeployOptions,
-        out: TextIO,
-        reader: StateReader,
-        store: StateBackend | None,
-    ) -> None:
-        self.config = config
-        self.options = options
-        self.out = out
-        self.reader = reader
-        self.store = store
+    config: ProjectConfig
+    options: DeployOptions
+    out: TextIO
+    reader: StateReader
+    store: StateBackend | None
 
     def write(self, text: str) -> None:
         """Print one redacted line."""
