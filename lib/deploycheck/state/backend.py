@@ -137,9 +137,7 @@ def check_ledger_key(ledger: Ledger, key: bytes | None, where: str, *, required:
                 f"and {LEDGER_KEY_VARIABLE} is not set: write-only secrets cannot be compared."
             )
             hint = f"Set {LEDGER_KEY_VARIABLE} to the team's ledger key (a CI secret), then run again."
-            raise InputError(
-                [Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="no ledger key"
-            )
+            raise _key_error(msg, hint, "no ledger key")
         return
     given = key_id(key)
     if ledger.key_id and ledger.key_id != given:
@@ -148,9 +146,12 @@ def check_ledger_key(ledger: Ledger, key: bytes | None, where: str, *, required:
             f"id {given}: it is not the team's key, so no fingerprint could match (this is not drift)."
         )
         hint = f"Set {LEDGER_KEY_VARIABLE} to the key the ledger was written with."
-        raise InputError(
-            [Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="wrong ledger key"
-        )
+        raise _key_error(msg, hint, "wrong ledger key")
+
+
+def _key_error(message: str, hint: str, title: str) -> InputError:
+    """The InputError of a ledger key that does not fit the ledger (its variable is the source)."""
+    return InputError([Problem(source=LEDGER_KEY_VARIABLE, message=message, hint=hint)], title=title)
 
 
 def describe_resource(adapter: ConfigPlatform) -> str:
