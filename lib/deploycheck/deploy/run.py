@@ -47,7 +47,7 @@ from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigPlatform
 from deploycheck.platforms.reads import BindingReads
 from deploycheck.redact import redact
-from deploycheck.state import bind_identities
+from deploycheck.state import move_target_marker
 
 if TYPE_CHECKING:
     from deploycheck.config import Environment, ProjectConfig
@@ -475,19 +475,17 @@ def carry_marker(
         return False
     try:
         adapter = opener(target)
-        # the ledger keys markers by the platform resource: say which one this target is
-        bind_identities(ledger, env, {target: adapter})
-        if ledger.target_marker(env, target) != before:
-            return False
-        if not isinstance(adapter, BindingReads):
-            return False
-        if adapter.secret_bindings(before) != adapter.secret_bindings(after):
-            return False
     except DeploycheckError:
         return False
-    ledger.set_target_marker(env, target, after)
-    ledger.save()
-    return True
+
+    def code_only(recorded: str | None) -> bool:
+        return (
+            recorded == before
+            and isinstance(adapter, BindingReads)
+            and adapter.secret_bindings(before) == adapter.secret_bindings(after)
+        )
+
+    return move_target_marker(ledger, env, target, adapter, after, may_move=code_only)
 
 
 def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], ConfigPlatform]:

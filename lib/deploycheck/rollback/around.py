@@ -209,23 +209,19 @@ def carry_marker(
     are still there. Any doubt leaves the marker, so drift reports. Returns whether it moved."""
     if before is None or after is None or before == after or not get_spec(adapter.platform).config_marker:
         return False
-    from deploycheck.state import bind_identities, open_state
+    from deploycheck.state import move_target_marker, open_state
 
     bindings = getattr(adapter, "secret_bindings", None)
+
+    def code_only(recorded: str | None) -> bool:
+        return recorded == before and bindings is not None and bindings(before) == bindings(after)
+
     try:
         store = open_state(config, config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT")))
         with store.lock(purpose=f"rollback {env}"):
-            ledger = store.ledger()
-            bind_identities(ledger, env, {target: adapter})
-            if ledger.target_marker(env, target) != before:
-                return False
-            if bindings is None or bindings(before) != bindings(after):
-                return False
-            ledger.set_target_marker(env, target, after)
-            ledger.save()
+            return move_target_marker(store.ledger(), env, target, adapter, after, may_move=code_only)
     except DeploycheckError:
         return False
-    return True
 
 
 def _report(  # noqa: PLR0917 (private: the arguments aftercare() already named)
