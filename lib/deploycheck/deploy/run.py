@@ -124,7 +124,7 @@ class Deployer:
     options: DeployOptions
     out: TextIO
     reader: StateReader
-    store: StateBackend | None
+    store: StateBackend
 
     def write(self, text: str) -> None:
         """Print one redacted line."""
@@ -203,8 +203,83 @@ class Deployer:
 
     def audit(self, outcome: StepOutcome) -> None:
         """Append the step to the audit log (a deploy is recorded even when it failed)."""
-        if self.store is not None:
-            self.store.append_audit(outcome.to_event(self.options.env))
+        self.store.append_audit(outcome.to_event(self.options.env))
+
+    def run_steps(self, plan: DeployPlan, gradual: dict[str, GradualSettings], report: DeployReport) -> None:
+        """Deploy each step of ``plan`` under the state lock, appending outcomes to ``report``;
+        the targets of ``gradual`` go out gradually."""
+        options = self.options
+        passed = report.gate is not None and report.gate.passed
+        with self.store.lock(options.lock_timeout, purpose=f"deploy {options.env}"):
+            failed = False
+            for step in plan.steps:
+                if failed and plan.stop_on_failure:
+                    outcome = StepOutcome(
+                        step, "skipped", "not run: an earlier platform failed (stop_on_failure)"
+                    )
+                else:
+                    chosen = gradual.get(step.target)
+                    outcome = (
+                        self.run_step(step)
+                        if chosen is None
+                        else self._run_gradual(step, chosen, carry=passed)
+                    )
+                    self.audit(outcome)
+                    if outcome.status == "deployed" and passed:
+                        carry_marker(self.store, options.env, outcome, _opener(self.config, options))
+                failed = failed or outcome.status == "failed"
+                report.outcomes.append(outcome)
+                if outcome.status != "skipped":
+                    self.write(
+                        f"   {step.label}: {outcome.status}{': ' + outcome.reason if outcome.reason else ''}"
+                    )
+
+    def _run_gradual(self, step: DeployStep, settings: GradualSettings, *, carry: bool) -> StepOutcome:
+        """One Worker target's gradual deploy (:func:`deploycheck.deploy.gradual.run_gradual`); with
+        ``carry`` (the drift gate passed) the ledger's marker follows each code-only move."""
+        from deploycheck.config import Settings
+        from deploycheck.deploy.gradual import Rollout, run_gradual
+        from deploycheck.verify import ChecksSettings
+
+        config, options = self.config, self.options
+        checks = ChecksSettings.from_config(config)
+        worker = checks.for_target(config.targets[step.target], "worker") or checks.worker
+        base = Settings.from_config(config, options.env, environ=options.environ).value(worker.url_setting)
+        if not base:
+            why = f"setting {worker.url_setting} has no value in {options.env}"
+            return StepOutcome(step, "failed", f"{why}: the gates cannot probe the Worker")
+        try:
+            adapter = _opener(config, options)(step.target)
+        except DeploycheckError as exc:
+            return StepOutcome(step, "failed", f"could not open the target: {exc}")
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        folder = options.report_dir or config.resolve_path("reports") / f"deploy-{options.env}-{stamp}"
+
+        def step_checks(percent: float, new: str) -> Verification:
+            return verify_deploy(
+                config=config,
+                env=options.env,
+                platforms=[step.platform],
+                expect={"--expect-worker-version": new},
+                report_dir=folder / f"gradual-{percent:g}",
+                environ=_environ_for_checks(options),
+                out=self.out,
+            )
+
+        rollout = Rollout(
+            env=options.env,
+            step=step,
+            settings=settings,
+            adapter=adapter,
+            health_url=base.rstrip("/") + "/" + worker.health_path.lstrip("/"),
+            store=self.store,
+            out=self.out,
+            environ=self.command_environ(step),
+            checks=step_checks,
+            resume=options.resume,
+            carry=carry,
+        )
+        return run_gradual(rollout)
 
 
 def _environ_for_checks(options: DeployOptions) -> dict[str, str]:
@@ -339,7 +414,7 @@ def run(
     previous = {p: previous_deploy_commit(store, options.env, p) for p in plan.platforms}
     state_reader = reader or PlatformStateReader(_opener(config, options))
     deployer = Deployer(config, options, out, state_reader, store)
-    _deploy_steps(config, options, plan, gradual=gradual, report=report, store=store, deployer=deployer)
+    deployer.run_steps(plan, gradual, report)
     deployed = [o for o in report.outcomes if o.status == "deployed"]
     if options.verify and deployed:
         expect = expectations(deployed)
@@ -349,98 +424,6 @@ def run(
     report.rollbacks, report.undo = rollback_commands(config, report, previous)
     print_summary(report, out)
     return report
-
-
-def _deploy_steps(
-    config: ProjectConfig,
-    options: DeployOptions,
-    plan: DeployPlan,
-    *,
-    gradual: dict[str, GradualSettings],
-    report: DeployReport,
-    store: StateBackend,
-    deployer: Deployer,
-) -> None:
-    """Deploy each step of ``plan`` under the state lock, appending outcomes to ``report``."""
-    passed = report.gate is not None and report.gate.passed
-    with store.lock(options.lock_timeout, purpose=f"deploy {options.env}"):
-        failed = False
-        for step in plan.steps:
-            if failed and plan.stop_on_failure:
-                outcome = StepOutcome(
-                    step, "skipped", "not run: an earlier platform failed (stop_on_failure)"
-                )
-            else:
-                chosen = gradual.get(step.target)
-                outcome = (
-                    deployer.run_step(step)
-                    if chosen is None
-                    else _run_gradual(config, options, deployer, step, chosen, carry=passed)
-                )
-                deployer.audit(outcome)
-                if outcome.status == "deployed" and passed:
-                    carry_marker(store, options.env, outcome, _opener(config, options))
-            failed = failed or outcome.status == "failed"
-            report.outcomes.append(outcome)
-            if outcome.status != "skipped":
-                deployer.write(
-                    f"   {step.label}: {outcome.status}{': ' + outcome.reason if outcome.reason else ''}"
-                )
-
-
-def _run_gradual(
-    config: ProjectConfig,
-    options: DeployOptions,
-    deployer: Deployer,
-    step: DeployStep,
-    settings: Any,
-    *,
-    carry: bool,
-) -> StepOutcome:
-    """One Worker target's gradual deploy (:func:`deploycheck.deploy.gradual.run_gradual`); with
-    ``carry`` (the drift gate passed) the ledger's marker follows each code-only move."""
-    from deploycheck.config import Settings
-    from deploycheck.deploy.gradual import Rollout, run_gradual
-    from deploycheck.verify import ChecksSettings
-
-    checks = ChecksSettings.from_config(config)
-    worker = checks.for_target(config.targets[step.target], "worker") or checks.worker
-    base = Settings.from_config(config, options.env, environ=options.environ).value(worker.url_setting)
-    if not base:
-        why = f"setting {worker.url_setting} has no value in {options.env}: the gates cannot probe the Worker"
-        return StepOutcome(step, "failed", why)
-    try:
-        adapter = _opener(config, options)(step.target)
-    except DeploycheckError as exc:
-        return StepOutcome(step, "failed", f"could not open the target: {exc}")
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    folder = options.report_dir or config.resolve_path("reports") / f"deploy-{options.env}-{stamp}"
-
-    def step_checks(percent: float, new: str) -> Verification:
-        return verify_deploy(
-            config=config,
-            env=options.env,
-            platforms=[step.platform],
-            expect={"--expect-worker-version": new},
-            report_dir=folder / f"gradual-{percent:g}",
-            environ=_environ_for_checks(options),
-            out=deployer.out,
-        )
-
-    rollout = Rollout(
-        env=options.env,
-        step=step,
-        settings=settings,
-        adapter=adapter,
-        health_url=base.rstrip("/") + "/" + worker.health_path.lstrip("/"),
-        store=deployer.store,
-        out=deployer.out,
-        environ=deployer.command_environ(step),
-        checks=step_checks,
-        resume=options.resume,
-        carry=carry,
-    )
-    return run_gradual(rollout)
 
 
 def expectations(deployed: list[StepOutcome]) -> dict[str, str]:
