@@ -64,7 +64,8 @@ class Landed:
     """
 
     env: str
-    environ: Mapping[str, str]
+    #: the variables the settings and the drift check read (never in ``repr``: they hold credentials)
+    environ: Mapping[str, str] = field(repr=False)
     code_after: str | None
     live: str | None = None
     live_from: str | None = None
