@@ -43,7 +43,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
@@ -86,8 +86,8 @@ class _Call:
 
     method: str
     url: str
-    #: what ``requests`` sends (params, json, data, files, headers)
-    kwargs: Mapping[str, Any]
+    #: what ``requests`` sends (params, json, data, files, headers); never in ``repr``: bodies hold secrets
+    kwargs: Mapping[str, Any] = field(repr=False)
     operation: str
     idempotent: bool
     accept: Collection[int]
