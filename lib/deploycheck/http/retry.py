@@ -104,9 +104,8 @@ def backoff_wait(
             wait = max(wait, 1.0)
     if wait >= remaining:
         msg = f"{failure.detail}; waiting {wait:.0f} s would exceed the {budget:.0f} s retry budget"
-        raise replace(failure, detail=msg, hint=failure.hint or "try again later", retryable=True) from (
-            failure.__cause__
-        )
+        error = replace(failure, detail=msg, hint=failure.hint or "try again later", retryable=True)
+        raise error from failure.__cause__
     return wait
 
 
