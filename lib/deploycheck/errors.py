@@ -25,7 +25,7 @@ the redactor before they are shown anywhere (see :mod:`deploycheck.redact`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 __all__ = [
     "AuthError",
@@ -122,43 +122,38 @@ class UsageError(InputError):
     default_title = "invalid arguments"
 
 
+@dataclass(eq=False, repr=False)
 class PlatformError(DeploycheckError):
     """Raised when a platform could not be read or written.
 
     Carries the platform (``convex``), the operation (``list environment variables``),
-    the HTTP status and vendor error code when there was one, and a next-step hint.
+    the HTTP status and vendor error code when there was one, and a next-step hint;
+    ``detail`` is what happened (the message given), ``retryable`` whether repeating the
+    request may succeed.
     """
+
+    detail: str
+    _: KW_ONLY
+    platform: str
+    operation: str
+    status: int | None = None
+    code: str | int | None = None
+    hint: str = ""
+    retryable: bool = False
 
     exit_code = 3
 
-    def __init__(
-        self,
-        message: str,
-        *,
-        platform: str,
-        operation: str,
-        status: int | None = None,
-        code: str | int | None = None,
-        hint: str = "",
-        retryable: bool = False,
-    ) -> None:
-        self.platform = platform
-        self.operation = operation
-        self.status = status
-        self.code = code
-        self.hint = hint
-        self.retryable = retryable
-        self.detail = message
-        text = f"{platform}: {operation} failed: {message}"
+    def __post_init__(self) -> None:
+        text = f"{self.platform}: {self.operation} failed: {self.detail}"
         extra = []
-        if status is not None:
-            extra.append(f"HTTP {status}")
-        if code is not None:
-            extra.append(f"vendor code {code}")
+        if self.status is not None:
+            extra.append(f"HTTP {self.status}")
+        if self.code is not None:
+            extra.append(f"vendor code {self.code}")
         if extra:
             text += f" ({', '.join(extra)})"
-        if hint:
-            text += f". Next step: {hint}"
+        if self.hint:
+            text += f". Next step: {self.hint}"
         super().__init__(text)
 
 

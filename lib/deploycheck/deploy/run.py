@@ -47,7 +47,7 @@ from deploycheck.platforms import get_spec
 from deploycheck.platforms.base import ConfigPlatform
 from deploycheck.platforms.reads import BindingReads
 from deploycheck.redact import redact
-from deploycheck.state import bind_identities
+from deploycheck.state import move_target_marker
 
 if TYPE_CHECKING:
     from deploycheck.config import Environment, ProjectConfig
@@ -76,7 +76,8 @@ class DeployOptions:
     sot: Path | None = None
     state_dir: Path | None = None
     report_dir: Path | None = None
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    #: the environment the deploy commands run with (never in ``repr``: it holds credentials)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ), repr=False)
     settle_s: float = 15.0
     poll_s: float = 0.5
     lock_timeout: float = 5.0
@@ -115,22 +116,15 @@ def run_gate(
     return GateResult(code == 0, code, summary, render_text(report))
 
 
+@dataclass(eq=False)
 class Deployer:
     """Runs the steps of a plan (see :func:`deploy`)."""
 
-    def __init__(
-        self,
-        config: ProjectConfig,
-        options: DeployOptions,
-        out: TextIO,
-        reader: StateReader,
-        store: StateBackend | None,
-    ) -> None:
-        self.config = config
-        self.options = options
-        self.out = out
-        self.reader = reader
-        self.store = store
+    config: ProjectConfig
+    options: DeployOptions
+    out: TextIO
+    reader: StateReader
+    store: StateBackend
 
     def write(self, text: str) -> None:
         """Print one redacted line."""
@@ -209,8 +203,83 @@ class Deployer:
 
     def audit(self, outcome: StepOutcome) -> None:
         """Append the step to the audit log (a deploy is recorded even when it failed)."""
-        if self.store is not None:
-            self.store.append_audit(outcome.to_event(self.options.env))
+        self.store.append_audit(outcome.to_event(self.options.env))
+
+    def run_steps(self, plan: DeployPlan, gradual: dict[str, GradualSettings], report: DeployReport) -> None:
+        """Deploy each step of ``plan`` under the state lock, appending outcomes to ``report``;
+        the targets of ``gradual`` go out gradually."""
+        options = self.options
+        passed = report.gate is not None and report.gate.passed
+        with self.store.lock(options.lock_timeout, purpose=f"deploy {options.env}"):
+            failed = False
+            for step in plan.steps:
+                if failed and plan.stop_on_failure:
+                    outcome = StepOutcome(
+                        step, "skipped", "not run: an earlier platform failed (stop_on_failure)"
+                    )
+                else:
+                    chosen = gradual.get(step.target)
+                    outcome = (
+                        self.run_step(step)
+                        if chosen is None
+                        else self._run_gradual(step, chosen, carry=passed)
+                    )
+                    self.audit(outcome)
+                    if outcome.status == "deployed" and passed:
+                        carry_marker(self.store, options.env, outcome, _opener(self.config, options))
+                failed = failed or outcome.status == "failed"
+                report.outcomes.append(outcome)
+                if outcome.status != "skipped":
+                    self.write(
+                        f"   {step.label}: {outcome.status}{': ' + outcome.reason if outcome.reason else ''}"
+                    )
+
+    def _run_gradual(self, step: DeployStep, settings: GradualSettings, *, carry: bool) -> StepOutcome:
+        """One Worker target's gradual deploy (:func:`deploycheck.deploy.gradual.run_gradual`); with
+        ``carry`` (the drift gate passed) the ledger's marker follows each code-only move."""
+        from deploycheck.config import Settings
+        from deploycheck.deploy.gradual import Rollout, run_gradual
+        from deploycheck.verify import ChecksSettings
+
+        config, options = self.config, self.options
+        checks = ChecksSettings.from_config(config)
+        worker = checks.for_target(config.targets[step.target], "worker") or checks.worker
+        base = Settings.from_config(config, options.env, environ=options.environ).value(worker.url_setting)
+        if not base:
+            why = f"setting {worker.url_setting} has no value in {options.env}"
+            return StepOutcome(step, "failed", f"{why}: the gates cannot probe the Worker")
+        try:
+            adapter = _opener(config, options)(step.target)
+        except DeploycheckError as exc:
+            return StepOutcome(step, "failed", f"could not open the target: {exc}")
+        stamp = time.strftime("%Y%m%dT%H%M%S")
+        folder = options.report_dir or config.resolve_path("reports") / f"deploy-{options.env}-{stamp}"
+
+        def step_checks(percent: float, new: str) -> Verification:
+            return verify_deploy(
+                config=config,
+                env=options.env,
+                platforms=[step.platform],
+                expect={"--expect-worker-version": new},
+                report_dir=folder / f"gradual-{percent:g}",
+                environ=_environ_for_checks(options),
+                out=self.out,
+            )
+
+        rollout = Rollout(
+            env=options.env,
+            step=step,
+            settings=settings,
+            adapter=adapter,
+            health_url=base.rstrip("/") + "/" + worker.health_path.lstrip("/"),
+            store=self.store,
+            out=self.out,
+            environ=self.command_environ(step),
+            checks=step_checks,
+            resume=options.resume,
+            carry=carry,
+        )
+        return run_gradual(rollout)
 
 
 def _environ_for_checks(options: DeployOptions) -> dict[str, str]:
@@ -345,7 +414,7 @@ def run(
     previous = {p: previous_deploy_commit(store, options.env, p) for p in plan.platforms}
     state_reader = reader or PlatformStateReader(_opener(config, options))
     deployer = Deployer(config, options, out, state_reader, store)
-    _deploy_steps(config, options, plan, gradual=gradual, report=report, store=store, deployer=deployer)
+    deployer.run_steps(plan, gradual, report)
     deployed = [o for o in report.outcomes if o.status == "deployed"]
     if options.verify and deployed:
         expect = expectations(deployed)
@@ -355,98 +424,6 @@ def run(
     report.rollbacks, report.undo = rollback_commands(config, report, previous)
     print_summary(report, out)
     return report
-
-
-def _deploy_steps(
-    config: ProjectConfig,
-    options: DeployOptions,
-    plan: DeployPlan,
-    *,
-    gradual: dict[str, GradualSettings],
-    report: DeployReport,
-    store: StateBackend,
-    deployer: Deployer,
-) -> None:
-    """Deploy each step of ``plan`` under the state lock, appending outcomes to ``report``."""
-    passed = report.gate is not None and report.gate.passed
-    with store.lock(options.lock_timeout, purpose=f"deploy {options.env}"):
-        failed = False
-        for step in plan.steps:
-            if failed and plan.stop_on_failure:
-                outcome = StepOutcome(
-                    step, "skipped", "not run: an earlier platform failed (stop_on_failure)"
-                )
-            else:
-                chosen = gradual.get(step.target)
-                outcome = (
-                    deployer.run_step(step)
-                    if chosen is None
-                    else _run_gradual(config, options, deployer, step, chosen, carry=passed)
-                )
-                deployer.audit(outcome)
-                if outcome.status == "deployed" and passed:
-                    carry_marker(store, options.env, outcome, _opener(config, options))
-            failed = failed or outcome.status == "failed"
-            report.outcomes.append(outcome)
-            if outcome.status != "skipped":
-                deployer.write(
-                    f"   {step.label}: {outcome.status}{': ' + outcome.reason if outcome.reason else ''}"
-                )
-
-
-def _run_gradual(
-    config: ProjectConfig,
-    options: DeployOptions,
-    deployer: Deployer,
-    step: DeployStep,
-    settings: Any,
-    *,
-    carry: bool,
-) -> StepOutcome:
-    """One Worker target's gradual deploy (:func:`deploycheck.deploy.gradual.run_gradual`); with
-    ``carry`` (the drift gate passed) the ledger's marker follows each code-only move."""
-    from deploycheck.config import Settings
-    from deploycheck.deploy.gradual import Rollout, run_gradual
-    from deploycheck.verify import ChecksSettings
-
-    checks = ChecksSettings.from_config(config)
-    worker = checks.for_target(config.targets[step.target], "worker") or checks.worker
-    base = Settings.from_config(config, options.env, environ=options.environ).value(worker.url_setting)
-    if not base:
-        why = f"setting {worker.url_setting} has no value in {options.env}: the gates cannot probe the Worker"
-        return StepOutcome(step, "failed", why)
-    try:
-        adapter = _opener(config, options)(step.target)
-    except DeploycheckError as exc:
-        return StepOutcome(step, "failed", f"could not open the target: {exc}")
-    stamp = time.strftime("%Y%m%dT%H%M%S")
-    folder = options.report_dir or config.resolve_path("reports") / f"deploy-{options.env}-{stamp}"
-
-    def step_checks(percent: float, new: str) -> Verification:
-        return verify_deploy(
-            config=config,
-            env=options.env,
-            platforms=[step.platform],
-            expect={"--expect-worker-version": new},
-            report_dir=folder / f"gradual-{percent:g}",
-            environ=_environ_for_checks(options),
-            out=deployer.out,
-        )
-
-    rollout = Rollout(
-        env=options.env,
-        step=step,
-        settings=settings,
-        adapter=adapter,
-        health_url=base.rstrip("/") + "/" + worker.health_path.lstrip("/"),
-        store=deployer.store,
-        out=deployer.out,
-        environ=deployer.command_environ(step),
-        checks=step_checks,
-        resume=options.resume,
-        carry=carry,
-    )
-    return run_gradual(rollout)
 
 
 def expectations(deployed: list[StepOutcome]) -> dict[str, str]:
@@ -481,19 +458,17 @@ def carry_marker(
         return False
     try:
         adapter = opener(target)
-        # the ledger keys markers by the platform resource: say which one this target is
-        bind_identities(ledger, env, {target: adapter})
-        if ledger.target_marker(env, target) != before:
-            return False
-        if not isinstance(adapter, BindingReads):
-            return False
-        if adapter.secret_bindings(before) != adapter.secret_bindings(after):
-            return False
     except DeploycheckError:
         return False
-    ledger.set_target_marker(env, target, after)
-    ledger.save()
-    return True
+
+    def code_only(recorded: str | None) -> bool:
+        return (
+            recorded == before
+            and isinstance(adapter, BindingReads)
+            and adapter.secret_bindings(before) == adapter.secret_bindings(after)
+        )
+
+    return move_target_marker(ledger, env, target, adapter, after, may_move=code_only)
 
 
 def _opener(config: ProjectConfig, options: DeployOptions) -> Callable[[str], ConfigPlatform]:

@@ -43,7 +43,8 @@ import json
 import threading
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 from deploycheck import progress
@@ -76,6 +77,21 @@ if TYPE_CHECKING:
     import requests
 
 __all__ = ["HttpClient"]
+
+_E = TypeVar("_E", bound=PlatformError)
+
+
+@dataclass(frozen=True)
+class _Call:
+    """One request as :meth:`HttpClient.request` resolved it, sent once per attempt."""
+
+    method: str
+    url: str
+    #: what ``requests`` sends (params, json, data, files, headers); never in ``repr``: bodies hold secrets
+    kwargs: Mapping[str, Any] = field(repr=False)
+    operation: str
+    idempotent: bool
+    accept: Collection[int]
 
 
 class HttpClient:
@@ -161,15 +177,26 @@ class HttpClient:
         )
         if not same_origin or not parts.path.startswith(self._origin.path):
             msg = f"refusing to send credentials to {parts.scheme}://{parts.netloc}, outside {self.base_url}"
-            raise PlatformError(
-                msg,
-                platform=self.platform,
-                operation="follow a link",
-                hint="the vendor answered with a link to another origin; report it or check the base URL",
-            )
+            hint = "the vendor answered with a link to another origin; report it or check the base URL"
+            raise self._failure(PlatformError, msg, "follow a link", hint)
         return path
 
     # -- errors --------------------------------------------------------------------------------
+
+    def _failure(
+        self,
+        cls: type[_E],
+        msg: str,
+        operation: str,
+        hint: str,
+        *,
+        status: int | None = None,
+        retryable: bool = False,
+    ) -> _E:
+        """A ``cls`` error of this client's platform."""
+        return cls(
+            msg, platform=self.platform, operation=operation, status=status, hint=hint, retryable=retryable
+        )
 
     def error(self, response: requests.Response, operation: str, *, extra: str = "") -> PlatformError:
         """The PlatformError for an error response (vendor message and code, next step)."""
@@ -193,22 +220,14 @@ class HttpClient:
         except ValueError as exc:
             content_type = response.headers.get("content-type", "?")
             msg = f"expected JSON, got {content_type} ({len(response.content)} bytes)"
-            raise MalformedResponse(
-                msg,
-                platform=self.platform,
-                operation=operation,
-                status=response.status_code,
-                hint="check the base URL points at the vendor API, not a proxy or login page",
-            ) from exc
+            hint = "check the base URL points at the vendor API, not a proxy or login page"
+            raise self._failure(MalformedResponse, msg, operation, hint, status=response.status_code) from exc
 
     def malformed(self, operation: str, what: str) -> MalformedResponse:
         """A MalformedResponse saying the body lacked ``what``."""
-        return MalformedResponse(
-            f"the response is not the documented shape: {what}",
-            platform=self.platform,
-            operation=operation,
-            hint="check the base URL and the vendor API version",
-        )
+        msg = f"the response is not the documented shape: {what}"
+        hint = "check the base URL and the vendor API version"
+        return self._failure(MalformedResponse, msg, operation, hint)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -233,51 +252,32 @@ class HttpClient:
         for a POST or PATCH the vendor documents as idempotent in effect.
         """
         method = method.upper()
-        url = self.url(path)
-        if idempotent is None:
-            idempotent = method in IDEMPOTENT_METHODS
-        kwargs: dict[str, Any] = {
-            "params": params,
-            "json": json,
-            "data": data,
-            "files": files,
-            "headers": headers,
-        }
+        call = _Call(
+            method=method,
+            url=self.url(path),
+            kwargs={"params": params, "json": json, "data": data, "files": files, "headers": headers},
+            operation=operation,
+            idempotent=method in IDEMPOTENT_METHODS if idempotent is None else idempotent,
+            accept=accept,
+        )
         with progress.activity(self.platform, operation) as waiting:
             if self.pacer is None or not self.pacer.pace.applies(method):
-                return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+                return self._send(call, waiting)
             wait, ticket = self.pacer.reserve()
             try:
                 if wait > 0:
                     waiting.pacing(wait, self.pacer.pace.describe())
                     self.sleep(wait)
-                return self._send(method, url, kwargs, operation, idempotent, accept, waiting)
+                return self._send(call, waiting)
             finally:
                 self.pacer.finish(ticket)
 
-    def _send(  # noqa: PLR0917 (private: the arguments request() already named)
-        self,
-        method: str,
-        url: str,
-        kwargs: dict[str, Any],
-        operation: str,
-        idempotent: bool,
-        accept: Collection[int],
-        waiting: progress.Activity,
-    ) -> requests.Response:
+    def _send(self, call: _Call, waiting: progress.Activity) -> requests.Response:
         deadline = self.clock() + self.settings.budget
         retries_done = 0
         while True:
             waiting.retrying(retries_done, self.settings.retries)
-            outcome = self._attempt(
-                method,
-                url=url,
-                kwargs=kwargs,
-                operation=operation,
-                idempotent=idempotent,
-                accept=accept,
-                deadline=deadline,
-            )
+            outcome = self._attempt(call, deadline)
             if not isinstance(outcome, tuple):
                 return outcome
             failure, may_retry, retry_after = outcome
@@ -291,26 +291,19 @@ class HttpClient:
             retries_done += 1
 
     def _attempt(
-        self,
-        method: str,
-        *,
-        url: str,
-        kwargs: dict[str, Any],
-        operation: str,
-        idempotent: bool,
-        accept: Collection[int],
-        deadline: float,
+        self, call: _Call, deadline: float
     ) -> requests.Response | tuple[PlatformError, bool, float | None]:
         """Send once: the response to return, or (failure, may retry, Retry-After seconds)."""
         import requests
 
+        operation, idempotent = call.operation, call.idempotent
         remaining = max(0.1, deadline - self.clock())
         timeout = (min(self.settings.connect_timeout, remaining), min(self.settings.read_timeout, remaining))
         with self._lock:
             self.requests += 1
         try:
             response = self.session.request(
-                method, url, timeout=timeout, allow_redirects=False, stream=True, **kwargs
+                call.method, call.url, timeout=timeout, allow_redirects=False, stream=True, **call.kwargs
             )
             self._read_body(response, operation, deadline)
         except requests.exceptions.ConnectTimeout as exc:
@@ -328,17 +321,13 @@ class HttpClient:
         except requests.exceptions.RequestException as exc:
             raise self._transport_error(PlatformError, type(exc).__name__, operation, exc) from exc
         status = response.status_code
-        if 200 <= status < 300 or status in accept:
+        if 200 <= status < 300 or status in call.accept:
             return response
         if 300 <= status < 400:
             location = response.headers.get("location", "?")
-            raise PlatformError(
-                f"unexpected redirect to {location}; redirects are not followed with credentials",
-                platform=self.platform,
-                operation=operation,
-                status=status,
-                hint="check the configured names and base URL (a renamed resource redirects)",
-            )
+            msg = f"unexpected redirect to {location}; redirects are not followed with credentials"
+            hint = "check the configured names and base URL (a renamed resource redirects)"
+            raise self._failure(PlatformError, msg, operation, hint, status=status)
         if status == 429 or (status >= 500 and idempotent):
             return self.error(response, operation), True, rate_limit_wait(response.headers)
         if status in (403, 422):
@@ -366,23 +355,17 @@ class HttpClient:
                     raise self._too_large(operation, size)
                 if self.clock() > deadline:
                     msg = f"the response body did not arrive within the {self.settings.budget:g} s budget"
-                    raise PlatformTimeout(
-                        f"{msg} ({size} bytes so far, {self._origin.netloc})",
-                        platform=self.platform,
-                        operation=operation,
-                        hint="the platform answers too slowly; try later or raise DEPLOYCHECK_HTTP_BUDGET",
-                    )
+                    hint = "the platform answers too slowly; try later or raise DEPLOYCHECK_HTTP_BUDGET"
+                    msg = f"{msg} ({size} bytes so far, {self._origin.netloc})"
+                    raise self._failure(PlatformTimeout, msg, operation, hint)
         finally:
             response.close()
         response._content = b"".join(chunks)
 
     def _too_large(self, operation: str, size: int) -> PlatformError:
-        return PlatformError(
-            f"the response is larger than {self.settings.max_bytes} bytes ({size} bytes or more); not read",
-            platform=self.platform,
-            operation=operation,
-            hint="check the base URL points at the vendor API, or raise DEPLOYCHECK_HTTP_MAX_BYTES",
-        )
+        msg = f"the response is larger than {self.settings.max_bytes} bytes ({size} bytes or more); not read"
+        hint = "check the base URL points at the vendor API, or raise DEPLOYCHECK_HTTP_MAX_BYTES"
+        return self._failure(PlatformError, msg, operation, hint)
 
     def _wait(
         self, failure: PlatformError, retry_after: float | None, retries_done: int, deadline: float
@@ -394,13 +377,8 @@ class HttpClient:
     def _transport_error(
         self, cls: type[PlatformError], text: str, operation: str, exc: BaseException
     ) -> PlatformError:
-        error = cls(
-            f"{text} ({self._origin.netloc})",
-            platform=self.platform,
-            operation=operation,
-            hint="check the network and the base URL; the platform may be down",
-            retryable=True,
-        )
+        hint = "check the network and the base URL; the platform may be down"
+        error = self._failure(cls, f"{text} ({self._origin.netloc})", operation, hint, retryable=True)
         error.__cause__ = exc
         return error
 

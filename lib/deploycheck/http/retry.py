@@ -13,6 +13,7 @@ import email.utils
 import random
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 from deploycheck.errors import PlatformError
 
@@ -103,15 +104,8 @@ def backoff_wait(
             wait = max(wait, 1.0)
     if wait >= remaining:
         msg = f"{failure.detail}; waiting {wait:.0f} s would exceed the {budget:.0f} s retry budget"
-        raise type(failure)(
-            msg,
-            platform=failure.platform,
-            operation=failure.operation,
-            status=failure.status,
-            code=failure.code,
-            hint=failure.hint or "try again later",
-            retryable=True,
-        ) from failure.__cause__
+        error = replace(failure, detail=msg, hint=failure.hint or "try again later", retryable=True)
+        raise error from failure.__cause__
     return wait
 
 
@@ -119,13 +113,5 @@ def exhausted_error(failure: PlatformError, retries: int) -> PlatformError:
     """``failure`` as reported once ``retries`` retries are spent (unchanged when none were made)."""
     if retries == 0:
         return failure
-    error = type(failure)(
-        f"{failure.detail} (still failing after {retries} retr{'y' if retries == 1 else 'ies'})",
-        platform=failure.platform,
-        operation=failure.operation,
-        status=failure.status,
-        code=failure.code,
-        hint=failure.hint,
-        retryable=True,
-    )
-    return error
+    detail = f"{failure.detail} (still failing after {retries} retr{'y' if retries == 1 else 'ies'})"
+    return replace(failure, detail=detail, retryable=True)

@@ -42,7 +42,7 @@ from deploycheck.rollback.statesteps import (
 from deploycheck.rollback.steps import Plan
 from deploycheck.rollback.verify import audit, setting
 
-__all__ = ["ActionChoice", "Prepared", "aftercare", "plan_lines", "prepare"]
+__all__ = ["ActionChoice", "Landed", "Prepared", "aftercare", "ask", "plan_lines", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,22 @@ class ActionChoice:
     skip: tuple[str, ...] = ()
     interactive: bool = False
     ask: Callable[[str], bool] | None = None
+
+
+@dataclass(frozen=True)
+class Landed:
+    """Where one rollback landed, in ``env``: what :func:`aftercare` and its report compare.
+
+    ``code_after`` is the code now serving; ``live`` the version or deployment id now live;
+    ``live_from`` the one whose configuration it inherited (a code rollback), else None.
+    """
+
+    env: str
+    #: the variables the settings and the drift check read (never in ``repr``: they hold credentials)
+    environ: Mapping[str, str] = field(repr=False)
+    code_after: str | None
+    live: str | None = None
+    live_from: str | None = None
 
 
 @dataclass
@@ -120,11 +136,11 @@ def plan_lines(plan: Plan, prepared: Prepared, choice: ActionChoice) -> list[str
 def _want(action_name: str, runs: bool, url: str, choice: ActionChoice) -> bool:
     if not choice.interactive or action_name in choice.run or action_name in choice.skip:
         return runs
-    ask = choice.ask or _ask
-    return ask(f"Run the post-rollback action {action_name} ({url})? [y/N] ")
+    return (choice.ask or ask)(f"Run the post-rollback action {action_name} ({url})? [y/N] ")
 
 
-def _ask(question: str) -> bool:
+def ask(question: str) -> bool:
+    """Ask ``question`` on the terminal (stderr, stdin); True for ``y`` or ``yes``, False at end of input."""
     sys.stderr.write(question)
     sys.stderr.flush()
     try:
@@ -138,17 +154,14 @@ def aftercare(
     plan: Plan,
     adapter: Any,
     prepared: Prepared,
+    landed: Landed,
     *,
-    env: str,
-    environ: Mapping[str, str],
-    code_after: str | None,
-    live: str | None = None,
-    live_from: str | None = None,
     choice: ActionChoice,
     event: Callable[..., dict[str, Any]],
     out: TextIO,
 ) -> tuple[bool, dict[str, Any]]:
     """Run the state check after, the actions and the report; return (ok, facts for the audit)."""
+    env, environ = landed.env, landed.environ
     facts: dict[str, Any] = {"mode": plan.mode}
     ok = True
     check = prepared.steps.state_check
@@ -180,24 +193,11 @@ def aftercare(
         ok = ok and done
     if results:
         facts["actions"] = results
-    if plan.mode == "code" and live_from is not None:
+    if plan.mode == "code" and landed.live_from is not None:
         facts["ledger_marker_carried"] = carry_marker(
-            config, env, plan.target, adapter, before=live_from, after=live
+            config, env, plan.target, adapter, before=landed.live_from, after=landed.live
         )
-    facts.update(
-        _report(
-            config,
-            plan,
-            adapter,
-            prepared,
-            env=env,
-            environ=environ,
-            code_after=code_after,
-            live=live,
-            config_from=live_from,
-            out=out,
-        )
-    )
+    facts.update(_report(config, plan, adapter, prepared, landed, out))
     return ok, facts
 
 
@@ -210,38 +210,25 @@ def carry_marker(
     are still there. Any doubt leaves the marker, so drift reports. Returns whether it moved."""
     if before is None or after is None or before == after or not get_spec(adapter.platform).config_marker:
         return False
-    from deploycheck.state import bind_identities, open_state
+    from deploycheck.state import move_target_marker, open_state
 
     bindings = getattr(adapter, "secret_bindings", None)
+
+    def code_only(recorded: str | None) -> bool:
+        return recorded == before and bindings is not None and bindings(before) == bindings(after)
+
     try:
         store = open_state(config, config.sot_path(env, os.environ.get("DEPLOYCHECK_SOT")))
         with store.lock(purpose=f"rollback {env}"):
-            ledger = store.ledger()
-            bind_identities(ledger, env, {target: adapter})
-            if ledger.target_marker(env, target) != before:
-                return False
-            if bindings is None or bindings(before) != bindings(after):
-                return False
-            ledger.set_target_marker(env, target, after)
-            ledger.save()
+            return move_target_marker(store.ledger(), env, target, adapter, after, may_move=code_only)
     except DeploycheckError:
         return False
-    return True
 
 
-def _report(
-    config: ProjectConfig,
-    plan: Plan,
-    adapter: Any,
-    prepared: Prepared,
-    *,
-    env: str,
-    environ: Mapping[str, str],
-    code_after: str | None,
-    live: str | None,
-    config_from: str | None,
-    out: TextIO,
+def _report(  # noqa: PLR0917 (private: the arguments aftercare() already named)
+    config: ProjectConfig, plan: Plan, adapter: Any, prepared: Prepared, landed: Landed, out: TextIO
 ) -> dict[str, Any]:
+    env, code_after, live = landed.env, landed.code_after, landed.live
     facts: dict[str, Any] = {}
     current = plan.current_revision
     before_code = current.code if current is not None else plan.current
@@ -249,7 +236,7 @@ def _report(
     print(f"     code: {(before_code or '-')[:12]} -> {(code_after or plan.to or '-')[:12]}", file=out)
     facts["code"] = {"from": before_code, "to": code_after}
     after = read_config(adapter) if prepared.before is not None else None
-    changes = config_changes(prepared.before, after, mode=plan.mode, config_from=config_from)
+    changes = config_changes(prepared.before, after, mode=plan.mode, config_from=landed.live_from)
     reverted = [c for c in changes if c.status not in ("kept", "restored")]
     if prepared.before is None or after is None:
         print(f"     configuration: {_unversioned(plan)}", file=out)
@@ -265,7 +252,7 @@ def _report(
     data = dict(get_spec(plan.platform).rollback_scope).get("data")
     if data:
         print(f"     data: {data}", file=out)
-    drift = drift_after(config, env, plan.target, environ)
+    drift = drift_after(config, env, plan.target, landed.environ)
     history = get_spec(plan.platform).code_history
     command = drift.command
     if (

@@ -22,7 +22,7 @@ from deploycheck.platforms import get_spec, rollbackable
 from deploycheck.platforms.base import DeploymentPlatform
 from deploycheck.platforms.history import CodeHistory
 from deploycheck.platforms.reads import missing_read
-from deploycheck.rollback.around import ActionChoice, Prepared, aftercare, plan_lines, prepare
+from deploycheck.rollback.around import ActionChoice, Landed, Prepared, aftercare, ask, plan_lines, prepare
 from deploycheck.rollback.gradual import note_split, record_resolved, split_of
 from deploycheck.rollback.schema import Evaluator, enforce, git
 from deploycheck.rollback.steps import Plan, execute, plan_convex, plan_pages, plan_worker
@@ -279,7 +279,7 @@ def run(
         return 1 if any(plan.problem for plan, _ in work) else 0
     if not options.yes:
         question = f"Roll back {', '.join(p.platform for p, _ in todo)} in {options.env}? [y/N] "
-        if not (options.confirm or _ask)(question):
+        if not (options.confirm or ask)(question):
             print("Cancelled: nothing was changed.", file=out)
             return 1
     return _run_all(config, todo, splits=splits, prepared=prepared, options=options, out=out)
@@ -395,9 +395,9 @@ def _run_one(
     def event(result: str, **more: Any) -> dict[str, Any]:
         return _event(plan, options, result, **more)
 
+    landed = Landed(options.env, options.environ, code_after, live, extra.get("config_from"))
     ok, facts = aftercare(
-        config, plan, adapter, prepared, env=options.env, environ=options.environ, code_after=code_after,
-        live=live, live_from=extra.get("config_from"), choice=_choice(options), event=event, out=out,
+        config, plan, adapter, prepared, landed, choice=_choice(options), event=event, out=out
     )
     extra.update(facts)
     if ok and options.verify:
@@ -410,15 +410,6 @@ def _run_one(
     if not ok:
         print(f"Stopped: the {plan.platform} rollback or its checks failed.", file=out)
     return ok
-
-
-def _ask(question: str) -> bool:
-    sys.stderr.write(question)
-    sys.stderr.flush()
-    try:
-        return input().strip().lower() in {"y", "yes"}
-    except EOFError:
-        return False
 
 
 def rollback_order(config: ProjectConfig) -> tuple[str, ...]:

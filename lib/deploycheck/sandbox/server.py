@@ -15,6 +15,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -279,32 +280,26 @@ class _Server(ThreadingHTTPServer):
         super().handle_error(request, client_address)
 
 
+@dataclass(eq=False, repr=False)
 class ServiceServer:
-    """One emulated service on a loopback port.
+    """One emulated service on a loopback port (``bind_port``; 0 picks a free one).
 
     ``emulator`` may be assigned after construction (the port is bound at once so the
     sandbox can hand every emulator every URL). ``faults`` is None for the admin server,
     which is neither faulted nor logged.
     """
 
-    def __init__(
-        self,
-        service: str,
-        port: int = 0,
-        *,
-        emulator: Emulator | None = None,
-        faults: FaultRegistry | None = None,
-        log: RequestLog | None = None,
-        stopping: threading.Event | None = None,
-        limits: RateLimits | None = None,
-    ) -> None:
-        self.service = service
-        self.limits = limits
-        self.emulator = emulator
-        self.faults = faults
-        self.log = log
-        self.stopping = stopping or threading.Event()
-        self._httpd = _Server(("127.0.0.1", port), _Handler)
+    service: str
+    bind_port: InitVar[int] = 0
+    _: KW_ONLY
+    emulator: Emulator | None = None
+    faults: FaultRegistry | None = None
+    log: RequestLog | None = None
+    stopping: threading.Event = field(default_factory=threading.Event)
+    limits: RateLimits | None = None
+
+    def __post_init__(self, bind_port: int) -> None:
+        self._httpd = _Server(("127.0.0.1", bind_port), _Handler)
         self._httpd.owner = self
         self._thread: threading.Thread | None = None
 

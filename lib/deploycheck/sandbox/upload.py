@@ -20,11 +20,9 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 import tomllib
 from collections.abc import Mapping
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +36,7 @@ from deploycheck.errors import (
     UsageError,
 )
 from deploycheck.gitrepo import checkout_commit
+from deploycheck.sandbox.node import run_node_script
 
 __all__ = ["upload_convex", "upload_pages", "upload_worker"]
 
@@ -140,6 +139,33 @@ def _post(
     return _raise_for(response, platform, operation)
 
 
+def _cloudflare_env(environ: Mapping[str, str], directory: Path) -> dict[str, str]:
+    """The Cloudflare API variables an upload of ``directory`` needs (the base URL: the real API's)."""
+    return _require(
+        {"CLOUDFLARE_API_BASE_URL": DEFAULT_CLOUDFLARE_API, **environ},
+        ["CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"],
+        directory,
+        "--dir",
+    )
+
+
+def _cloudflare_upload(
+    env: Mapping[str, str],
+    environ: Mapping[str, str],
+    method: str,
+    path: str,
+    files: list[tuple[str, tuple[str | None, bytes, str]]],
+    *,
+    platform: str,
+    operation: str,
+) -> dict[str, Any]:
+    """A multipart upload to ``path`` under the account of ``env``, with its API token."""
+    base = env["CLOUDFLARE_API_BASE_URL"].rstrip("/")
+    url = f"{base}/accounts/{env['CLOUDFLARE_ACCOUNT_ID']}/{path}"
+    headers = {"Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}"}
+    return _post(method, url, platform, operation, environ, headers=headers, files=files)
+
+
 def _worker_config(directory: Path, script: str) -> dict[str, Any]:
     """The wrangler.toml section deploying ``script``: the named env whose name matches, else top level."""
     path = directory / "wrangler.toml"
@@ -162,12 +188,7 @@ def upload_worker(
     directory's ``wrangler.toml`` (the section whose ``name`` is ``script``); secrets
     and plain vars already set are kept unless ``include_vars`` uploads the toml's vars.
     """
-    env = _require(
-        {**{"CLOUDFLARE_API_BASE_URL": DEFAULT_CLOUDFLARE_API}, **environ},
-        ["CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"],
-        directory,
-        "--dir",
-    )
+    env = _cloudflare_env(environ, directory)
     config = _worker_config(directory, script)
     main = Path(str(config.get("main", "src/index.js")))
     module_root = (directory / main).parent
@@ -197,16 +218,9 @@ def upload_worker(
     for path in modules:
         name = path.relative_to(module_root).as_posix()
         files.append((name, (name, path.read_bytes(), "application/javascript+module")))
-    base = env["CLOUDFLARE_API_BASE_URL"].rstrip("/")
-    url = f"{base}/accounts/{env['CLOUDFLARE_ACCOUNT_ID']}/workers/scripts/{script}"
-    body = _post(
-        "PUT",
-        url,
-        "cloudflare-worker",
-        f"upload script {script}",
-        environ,
-        headers={"Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}"},
-        files=files,
+    where, operation = f"workers/scripts/{script}", f"upload script {script}"
+    body = _cloudflare_upload(
+        env, environ, "PUT", where, files, platform="cloudflare-worker", operation=operation
     )
     result = body["result"]
     return {"script": script, "version_id": result.get("deployment_id"), "etag": result.get("etag")}
@@ -221,12 +235,7 @@ def upload_pages(
     branch: str = "main",
 ) -> dict[str, Any]:
     """Create a Pages deployment from every file of ``directory`` (production on ``main``)."""
-    env = _require(
-        {**{"CLOUDFLARE_API_BASE_URL": DEFAULT_CLOUDFLARE_API}, **environ},
-        ["CLOUDFLARE_API_BASE_URL", "CLOUDFLARE_API_TOKEN", "CLOUDFLARE_ACCOUNT_ID"],
-        directory,
-        "--dir",
-    )
+    env = _cloudflare_env(environ, directory)
     paths = _files(directory)
     if not paths:
         raise UsageError([Problem(source="--dir", message=f"{directory} has no files to deploy")])
@@ -252,16 +261,9 @@ def upload_pages(
             ("commit_message", (None, message.encode(), "text/plain")),
             ("commit_dirty", (None, dirty.encode(), "text/plain")),
         ]
-    base = env["CLOUDFLARE_API_BASE_URL"].rstrip("/")
-    url = f"{base}/accounts/{env['CLOUDFLARE_ACCOUNT_ID']}/pages/projects/{project}/deployments"
-    body = _post(
-        "POST",
-        url,
-        "cloudflare-pages",
-        f"create deployment of {project}",
-        environ,
-        headers={"Authorization": f"Bearer {env['CLOUDFLARE_API_TOKEN']}"},
-        files=fields + files,
+    where, operation = f"pages/projects/{project}/deployments", f"create deployment of {project}"
+    body = _cloudflare_upload(
+        env, environ, "POST", where, fields + files, platform="cloudflare-pages", operation=operation
     )
     result = body["result"]
     return {
@@ -335,19 +337,9 @@ def _schema_bundle(schema_path: Path, environ: Mapping[str, str]) -> str | None:
     )
     if node is None or modules is None:
         return None
-    script = resources.files("deploycheck") / "data" / "schema_eval.mjs"
-    with tempfile.TemporaryDirectory(prefix="deploycheck-upload-") as tmp, resources.as_file(script) as path:
-        try:
-            done = subprocess.run(
-                [node, str(path), str(modules / "esbuild"), str(schema_path), str(modules), tmp],
-                capture_output=True,
-                text=True,
-                timeout=_BUNDLE_TIMEOUT_S,
-                check=False,
-                cwd=tmp,
-            )
-        except subprocess.TimeoutExpired:
-            done = None
+    with tempfile.TemporaryDirectory(prefix="deploycheck-upload-") as tmp:
+        args = [str(modules / "esbuild"), str(schema_path), str(modules), tmp]
+        done = run_node_script(node, "schema_eval.mjs", args, cwd=tmp, timeout=_BUNDLE_TIMEOUT_S)
         bundle = Path(tmp) / "schema.bundle.mjs"
         if done is not None and done.returncode == 0 and bundle.is_file():
             return bundle.read_text(encoding="utf-8")

@@ -9,6 +9,7 @@ from deploycheck.state.backend import (
     bind_identities,
     check_ledger_key,
     describe_resource,
+    move_target_marker,
     open_state,
     resource_identity,
 )
@@ -62,6 +63,7 @@ __all__ = [
     "key_id",
     "lock_owner",
     "make_s3_client",
+    "move_target_marker",
     "now",
     "open_state",
     "prepare_ledger",

@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from deploycheck.errors import InputError, Problem
+from deploycheck.errors import DeploycheckError, InputError, Problem
 from deploycheck.state.ledger import LEDGER_KEY_VARIABLE, Ledger, key_id
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ __all__ = [
     "bind_identities",
     "check_ledger_key",
     "describe_resource",
+    "move_target_marker",
     "open_state",
     "resource_identity",
 ]
@@ -137,9 +138,7 @@ def check_ledger_key(ledger: Ledger, key: bytes | None, where: str, *, required:
                 f"and {LEDGER_KEY_VARIABLE} is not set: write-only secrets cannot be compared."
             )
             hint = f"Set {LEDGER_KEY_VARIABLE} to the team's ledger key (a CI secret), then run again."
-            raise InputError(
-                [Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="no ledger key"
-            )
+            raise _key_error(msg, hint, "no ledger key")
         return
     given = key_id(key)
     if ledger.key_id and ledger.key_id != given:
@@ -148,9 +147,12 @@ def check_ledger_key(ledger: Ledger, key: bytes | None, where: str, *, required:
             f"id {given}: it is not the team's key, so no fingerprint could match (this is not drift)."
         )
         hint = f"Set {LEDGER_KEY_VARIABLE} to the key the ledger was written with."
-        raise InputError(
-            [Problem(source=LEDGER_KEY_VARIABLE, message=msg, hint=hint)], title="wrong ledger key"
-        )
+        raise _key_error(msg, hint, "wrong ledger key")
+
+
+def _key_error(message: str, hint: str, title: str) -> InputError:
+    """The InputError of a ledger key that does not fit the ledger (its variable is the source)."""
+    return InputError([Problem(source=LEDGER_KEY_VARIABLE, message=message, hint=hint)], title=title)
 
 
 def describe_resource(adapter: ConfigPlatform) -> str:
@@ -188,3 +190,30 @@ def bind_identities(ledger: Ledger, env: str, adapters: Mapping[str, ConfigPlatf
     """Bind each target's resource identity (from its adapter) in ``ledger`` for ``env``."""
     for target, adapter in adapters.items():
         ledger.bind(env, target, resource_identity(adapter))
+
+
+def move_target_marker(
+    ledger: Ledger,
+    env: str,
+    target: str,
+    adapter: ConfigPlatform,
+    after: str,
+    *,
+    may_move: Callable[[str | None], bool],
+) -> bool:
+    """Move ``target``'s change marker in ``ledger`` to ``after`` and save the ledger, when
+    ``may_move`` (given the marker the ledger recorded) says the move changed code only.
+
+    The target's resource identity is bound first (the ledger keys markers by it). A
+    DeploycheckError while binding or deciding leaves the marker, so drift reports.
+    Returns whether the marker moved.
+    """
+    try:
+        bind_identities(ledger, env, {target: adapter})
+        if not may_move(ledger.target_marker(env, target)):
+            return False
+    except DeploycheckError:
+        return False
+    ledger.set_target_marker(env, target, after)
+    ledger.save()
+    return True

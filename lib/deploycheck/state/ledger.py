@@ -356,14 +356,6 @@ def write_atomic(path: Path, text: str, mode: int = 0o600) -> None:
         raise
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    try:
-        path.resolve().relative_to(folder.resolve())
-    except ValueError:
-        return False
-    return True
-
-
 def _safe_name(project: str) -> str:
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in project) or "project"
 
@@ -397,7 +389,7 @@ class StateStore:
             chosen = Path(env["DEPLOYCHECK_STATE_DIR"]).expanduser()
         elif config.state_dir is not None:
             chosen = config.state_dir
-        elif not _inside(sot_path.parent, config.root):
+        elif not sot_path.parent.resolve().is_relative_to(config.root.resolve()):
             chosen = sot_path.parent
         else:
             base = Path(env.get("XDG_STATE_HOME") or Path.home() / ".local" / "state").expanduser()

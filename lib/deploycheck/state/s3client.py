@@ -109,33 +109,27 @@ class BucketClient:
 
     def create(self, key: str, body: bytes) -> str:
         """Write ``key`` only if it does not exist (``If-None-Match: *``); its ETag. Conflict if it does."""
+        return self._put("create", key, body, IfNoneMatch="*")
+
+    def replace(self, key: str, body: bytes, etag: str) -> str:
+        """Write ``key`` only if its ETag is still ``etag`` (``If-Match``); the new ETag. Conflict if not."""
+        try:
+            return self._put("replace", key, body, IfMatch=etag)
+        except Missing:
+            raise Conflict(key) from None
+
+    def _put(self, operation: str, key: str, body: bytes, **condition: str) -> str:
+        """A conditional JSON object write (``condition``: the If-Match / If-None-Match header); its ETag."""
         answer = self._call(
-            "create",
+            operation,
             key,
             self.client.put_object,
             Bucket=self.bucket,
             Key=key,
             Body=body,
-            IfNoneMatch="*",
             ContentType="application/json",
+            **condition,
         )
-        return str(answer["ETag"])
-
-    def replace(self, key: str, body: bytes, etag: str) -> str:
-        """Write ``key`` only if its ETag is still ``etag`` (``If-Match``); the new ETag. Conflict if not."""
-        try:
-            answer = self._call(
-                "replace",
-                key,
-                self.client.put_object,
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                IfMatch=etag,
-                ContentType="application/json",
-            )
-        except Missing:
-            raise Conflict(key) from None
         return str(answer["ETag"])
 
     def delete(self, key: str, etag: str) -> None:
@@ -192,38 +186,32 @@ class BucketClient:
             raise Conflict(where) from None
         if code in ("NoSuchKey", "404") or (status == 404 and code != "NoSuchBucket"):
             raise Missing(where) from None
-        message = str(error.get("Message") or code or "the request failed")
+        msg = str(error.get("Message") or code or "the request failed")
+        retryable = False
+        kind: type[PlatformError]
         if status in (401, 403):
+            kind = AuthError
             hint = (
                 "check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (an R2 or S3 token with read and write "
                 "access to the bucket)"
             )
-            return AuthError(
-                message, platform=PLATFORM, operation=where, status=status, code=code, hint=hint
-            ), None
-        if code == "NoSuchBucket":
-            hint = "create the bucket, or fix state.bucket in deploycheck.yaml"
-            return PlatformError(
-                message, platform=PLATFORM, operation=where, status=status, code=code, hint=hint
-            ), None
-        retryable = status in RETRY_STATUSES
-        kind = RateLimitedError if status == 429 else PlatformUnavailable if status >= 500 else PlatformError
-        hint = (
-            "the bucket's service failed or throttled; re-run the command (objects are replaced whole or "
-            "not at all, so nothing was half-written)"
-            if retryable
-            else ""
-        )
+        elif code == "NoSuchBucket":
+            kind, hint = PlatformError, "create the bucket, or fix state.bucket in deploycheck.yaml"
+        else:
+            retryable = status in RETRY_STATUSES
+            kind = PlatformUnavailable if status >= 500 else PlatformError
+            if status == 429:
+                kind = RateLimitedError
+            hint = (
+                "the bucket's service failed or throttled; re-run the command (objects are replaced whole or "
+                "not at all, so nothing was half-written)"
+                if retryable
+                else ""
+            )
         failure = kind(
-            message,
-            platform=PLATFORM,
-            operation=where,
-            status=status,
-            code=code,
-            retryable=retryable,
-            hint=hint,
+            msg, platform=PLATFORM, operation=where, status=status, code=code, hint=hint, retryable=retryable
         )
-        return failure, parse_retry_after(headers.get("retry-after"))
+        return failure, parse_retry_after(headers.get("retry-after")) if retryable else None
 
     def _transport_failure(self, exc: Exception, where: str) -> PlatformError:
         from botocore.exceptions import (
@@ -234,25 +222,17 @@ class BucketClient:
             ReadTimeoutError,
         )
 
+        kind: type[PlatformError] = PlatformError
+        text, hint, retryable = type(exc).__name__, "", False
         if isinstance(exc, NoCredentialsError):
+            kind, text = AuthError, "no S3 credentials"
             hint = (
                 "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for R2: an R2 API token's S3 credentials)"
             )
-            return AuthError("no S3 credentials", platform=PLATFORM, operation=where, hint=hint)
-        if isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
-            return PlatformTimeout(
-                f"no answer within the timeout ({type(exc).__name__})",
-                platform=PLATFORM,
-                operation=where,
-                retryable=True,
-                hint="raise DEPLOYCHECK_HTTP_TIMEOUT, or check the endpoint",
-            )
-        if isinstance(exc, EndpointConnectionError | ConnectionClosedError):
-            return PlatformUnavailable(
-                f"cannot connect ({type(exc).__name__})",
-                platform=PLATFORM,
-                operation=where,
-                retryable=True,
-                hint="check state.endpoint_url (or DEPLOYCHECK_S3_ENDPOINT_URL) and the network",
-            )
-        return PlatformError(f"{type(exc).__name__}", platform=PLATFORM, operation=where)
+        elif isinstance(exc, ConnectTimeoutError | ReadTimeoutError):
+            kind, text, retryable = PlatformTimeout, f"no answer within the timeout ({text})", True
+            hint = "raise DEPLOYCHECK_HTTP_TIMEOUT, or check the endpoint"
+        elif isinstance(exc, EndpointConnectionError | ConnectionClosedError):
+            kind, text, retryable = PlatformUnavailable, f"cannot connect ({text})", True
+            hint = "check state.endpoint_url (or DEPLOYCHECK_S3_ENDPOINT_URL) and the network"
+        return kind(text, platform=PLATFORM, operation=where, hint=hint, retryable=retryable)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import replace
+from dataclasses import KW_ONLY, dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from deploycheck.errors import DeploycheckError, InputError, Problem, UsageError
@@ -74,34 +74,34 @@ def _not_shown(item: PlanItem, var: RemoteVar | None, written_marker: str | None
     return ""
 
 
+@dataclass(eq=False)
 class Syncer:
     """Plans and applies one sync of ``sot`` under ``request``.
 
     ``opener(target, env)`` returns the target's adapter (default:
     :func:`deploycheck.platforms.open_target`); ``key_fp`` fingerprints values with the
-    ledger key.
+    ledger key. Every target's adapter is built on construction (no requests yet).
     """
 
-    def __init__(
-        self,
-        config: ProjectConfig,
-        sot: SourceOfTruth,
-        request: SyncRequest,
-        *,
-        ledger: Ledger,
-        key_fp: Callable[[str], str],
-        opener: Opener | None = None,
-    ) -> None:
-        self.config = config
-        self.sot = sot
-        self.request = request
-        self.ledger = ledger
-        self.key_fp = key_fp
-        self.opener = opener or self._open
-        self.adapters: dict[str, ConfigPlatform] = {}
-        self._open_errors: dict[str, DeploycheckError] = {}
+    config: ProjectConfig
+    sot: SourceOfTruth
+    request: SyncRequest
+    _: KW_ONLY
+    ledger: Ledger
+    key_fp: Callable[[str], str]
+    opener: Opener | None = None
+    adapters: dict[str, ConfigPlatform] = field(init=False, default_factory=dict)
+    _open_errors: dict[str, DeploycheckError] = field(init=False, default_factory=dict)
+    #: the targets the request selects (:meth:`select_targets`)
+    targets: list[Target] = field(init=False)
+
+    def __post_init__(self) -> None:
         self.targets = self.select_targets()
         self._open_all()
+
+    def _adapter(self, target: Target) -> ConfigPlatform:
+        """A new adapter of ``target`` in the request's environment."""
+        return (self.opener or self._open)(target, self.request.env)
 
     def _open_all(self) -> None:
         """Build every adapter up front (no requests): a missing credential is an InputError now,
@@ -109,7 +109,7 @@ class Syncer:
         bad_input: list[InputError] = []
         for target in self.targets:
             try:
-                self.adapters[target.name] = self.opener(target, self.request.env)
+                self.adapters[target.name] = self._adapter(target)
             except InputError as exc:
                 bad_input.append(exc)
             except DeploycheckError as exc:
@@ -208,7 +208,7 @@ class Syncer:
         try:
             if target.name in self._open_errors:
                 raise self._open_errors[target.name]
-            adapter = self.adapters.get(target.name) or self.opener(target, self.request.env)
+            adapter = self.adapters.get(target.name) or self._adapter(target)
             self.adapters[target.name] = adapter
             state = adapter.read_config()
         except DeploycheckError as exc:

@@ -167,21 +167,14 @@ def follow_marker(
     marker the ledger recorded names versions of ``allowed`` only (the ones this rollout moves
     between), and every one of them carries the same secret bindings (a version upload inherits
     the secrets' values). Any doubt leaves it, so drift reports. Returns whether it moved."""
-    from deploycheck.state import bind_identities
+    from deploycheck.state import move_target_marker
 
-    ledger = store.ledger()
-    try:
-        bind_identities(ledger, env, {target: adapter})
-        recorded = ledger.target_marker(env, target)
+    def code_only(recorded: str | None) -> bool:
         if recorded is None or recorded == after or not set(recorded.split(",")) <= allowed:
             return False
-        if len({frozenset(adapter.secret_bindings(v)) for v in allowed}) != 1:
-            return False
-    except DeploycheckError:
-        return False
-    ledger.set_target_marker(env, target, after)
-    ledger.save()
-    return True
+        return len({frozenset(adapter.secret_bindings(v)) for v in allowed}) == 1
+
+    return move_target_marker(store.ledger(), env, target, adapter, after, may_move=code_only)
 
 
 def failed_outcome(

@@ -16,14 +16,13 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from deploycheck.sandbox.convex.functions import Module, Push, module_problem
+from deploycheck.sandbox.node import run_node_script
 
 __all__ = [
     "UDF_SERVER_VERSION",
@@ -175,7 +174,6 @@ def analyze_modules(
     entry = [m.path for m in modules if not m.path.startswith("_deps/")]
     if schema is not None:
         entry.append(schema.path)
-    script = resources.files("deploycheck").joinpath("data/convex_analyze.mjs")
     with tempfile.TemporaryDirectory(prefix="deploycheck-convex-") as tmp:
         root = Path(tmp)
         (root / "package.json").write_text('{"type": "module"}\n', encoding="utf-8")
@@ -185,19 +183,12 @@ def analyze_modules(
             target.write_text(module.source, encoding="utf-8")
         # the deployment's env vars, as modules read process.env at import time; nothing of the host's
         env = {**environment, "PATH": os.environ.get("PATH", ""), "NODE_OPTIONS": ""}
-        try:
-            done = subprocess.run(
-                [node, str(script), str(root), *entry],
-                capture_output=True,
-                text=True,
-                timeout=ANALYZE_TIMEOUT_S,
-                env=env,
-                cwd=tmp,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            message = f"Loading the pushed modules took longer than {ANALYZE_TIMEOUT_S:.0f} s."
-            raise PushError(400, "ModuleAnalyzeTimeout", message) from None
+        done = run_node_script(
+            node, "convex_analyze.mjs", [str(root), *entry], cwd=tmp, timeout=ANALYZE_TIMEOUT_S, env=env
+        )
+    if done is None:
+        message = f"Loading the pushed modules took longer than {ANALYZE_TIMEOUT_S:.0f} s."
+        raise PushError(400, "ModuleAnalyzeTimeout", message)
     try:
         result = json.loads(done.stdout or "null")
     except ValueError:
