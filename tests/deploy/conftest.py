@@ -4,6 +4,7 @@ scripts, and a state reader that reads what those scripts "deployed"."""
 from __future__ import annotations
 
 import io
+import os
 import shlex
 import sys
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import pytest
 from deploycheck.config import ProjectConfig, load_config
 from deploycheck.deploy import DeployOptions, Snapshot, Verification
 from deploycheck.platforms.base import Deployment
+from deploycheck.workerd import find_wrangler, install_command
 
 #: a deploy command: ``fake_deploy.py PLATFORM MODE``; modes: ok, fail, noop, partial, sleep, secret
 FAKE_DEPLOY = """
@@ -148,6 +150,21 @@ class Project:
         """How many deployments the fake command created on ``platform``."""
         path = self.state / f"{platform}.txt"
         return len(path.read_text().split()) if path.is_file() else 0
+
+
+#: the example Worker, whose node_modules hold the pinned wrangler the sandbox deploy tests run
+WORKER_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "example" / "worker"
+
+
+@pytest.fixture
+def wrangler() -> None:
+    """Skip (or fail, under DEPLOYCHECK_REQUIRE_WRANGLER=1) when the pinned wrangler is not installed."""
+    if find_wrangler(WORKER_DIR) is not None:
+        return
+    message = f"wrangler is not installed in {WORKER_DIR / 'node_modules'}: run `{install_command(WORKER_DIR)}`"
+    if os.environ.get("DEPLOYCHECK_REQUIRE_WRANGLER") == "1":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 @pytest.fixture

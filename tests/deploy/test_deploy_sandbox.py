@@ -21,7 +21,6 @@ from deploycheck.cli import main
 from deploycheck.config import load_config
 from deploycheck.platforms import open_target
 from deploycheck.sandbox import SandboxInfo
-from deploycheck.workerd import find_wrangler, install_command
 
 pytestmark = pytest.mark.sandbox
 
@@ -38,20 +37,6 @@ def _convex_cli_installed() -> None:
         if os.environ.get("DEPLOYCHECK_REQUIRE_CONVEX_CLI") == "1":
             pytest.fail(msg)
         pytest.skip(msg)
-
-
-WORKER_DIR = ROOT / "fixtures" / "example" / "worker"
-
-
-@pytest.fixture
-def wrangler() -> None:
-    """Skip (or fail, under DEPLOYCHECK_REQUIRE_WRANGLER=1) when the pinned wrangler is not installed."""
-    if find_wrangler(WORKER_DIR) is not None:
-        return
-    message = f"wrangler is not installed in {WORKER_DIR / 'node_modules'}: run `{install_command(WORKER_DIR)}`"
-    if os.environ.get("DEPLOYCHECK_REQUIRE_WRANGLER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 @pytest.fixture

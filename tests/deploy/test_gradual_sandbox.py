@@ -29,9 +29,8 @@ from deploycheck.config import load_config
 from deploycheck.platforms import open_target
 from deploycheck.sandbox import SandboxInfo
 from deploycheck.sandbox.admin import AdminClient
-from deploycheck.workerd import find_wrangler, install_command
 
-pytestmark = [pytest.mark.sandbox, pytest.mark.slow]
+pytestmark = [pytest.mark.sandbox, pytest.mark.slow, pytest.mark.usefixtures("wrangler")]
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_DIR = ROOT / "fixtures" / "example" / "worker"
@@ -48,17 +47,6 @@ HEALTHY_FOR_S = 1.5
 TOLERANCE = 5.0
 #: seconds a test waits at most for a rollout to reach a split
 SPLIT_WAIT_S = 60.0
-
-
-@pytest.fixture(autouse=True)
-def _wrangler() -> None:
-    """Skip (or fail, under DEPLOYCHECK_REQUIRE_WRANGLER=1) without the pinned wrangler."""
-    if find_wrangler(WORKER_DIR) is not None:
-        return
-    message = f"wrangler is not installed in {WORKER_DIR / 'node_modules'}: run `{install_command(WORKER_DIR)}`"
-    if os.environ.get("DEPLOYCHECK_REQUIRE_WRANGLER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def worker_copy(tmp_path: Path, state_version: int | None = None) -> Path:
