@@ -18,6 +18,7 @@ from deploycheck.config.problems import (
     duplicate_keys,
     missing_sections,
     node_lines,
+    parse_yaml,
     schema_problems,
     semantic_problems,
     unknown_name,
@@ -219,12 +220,8 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
         ) from None
     import yaml  # when a config loads, not at plugin load
 
-    # libyaml's parser where PyYAML was built with it (the wheels are), parsing the text once:
-    # the node tree gives the line of every key, the same tree gives the data
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
+        node, data = parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
@@ -232,8 +229,6 @@ def load_config(path: Path | str | None = None) -> ProjectConfig:
         raise ConfigError(
             [Problem(source=source, line=line, message=f"not valid YAML: {problem}.", hint="Fix the syntax.")]
         ) from None
-    finally:
-        loader.dispose()
     lines: dict[str, int] = {}
     duplicates: list[Problem] = []
     if node is not None:

@@ -23,6 +23,7 @@ __all__ = [
     "CONFIG_NAME",
     "duplicate_keys",
     "node_lines",
+    "parse_yaml",
     "schema",
     "schema_problems",
     "semantic_problems",
@@ -47,6 +48,23 @@ def schema() -> dict[str, Any]:
             for key, fragment in get_spec(name).params.items():
                 params.setdefault(key, dict(fragment))
     return result
+
+
+def parse_yaml(text: str, loader: type[yaml.SafeLoader] | None = None) -> tuple[yaml.Node | None, Any]:
+    """Parse ``text`` once: its node tree (where each key is written) and the data built from that tree.
+
+    ``loader`` defaults to libyaml's ``CSafeLoader`` where PyYAML was built with it (its wheels
+    are), else ``SafeLoader``; raises ``yaml.YAMLError`` for text that is not YAML.
+    """
+    import yaml
+
+    chosen: Any = loader or getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    parser = chosen(text)
+    try:
+        node = parser.get_single_node()
+        return node, (parser.construct_document(node) if node is not None else None)
+    finally:
+        parser.dispose()
 
 
 def node_lines(node: yaml.Node, prefix: str, out: dict[str, int]) -> None:

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import yaml
 
+from deploycheck.config import parse_yaml
 from deploycheck.errors import BaselineError, Problem
 
 
@@ -197,8 +198,7 @@ def load_baseline(path: Path) -> Baseline:
             [Problem(source, f"cannot read the file: {exc.strerror}.", hint="Check the --baseline path.")]
         ) from None
     try:
-        node = yaml.compose(text, Loader=_Loader)
-        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        node, data = parse_yaml(text, _Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
